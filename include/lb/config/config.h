@@ -1,0 +1,168 @@
+#pragma once
+// The parsed configuration: plain values, no behaviour. The loader
+// (config/loader.h) is the only code that knows YAML; everything else reads
+// these structs. Field names follow DESIGN.md §1 key for key.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lb/core/time.h"
+
+namespace lb::config {
+
+// "host:port" split once at load time. host may be an IPv4 or IPv6 literal
+// ("[::1]:80" in YAML) or a name resolved at load time.
+struct Address {
+  std::string host;
+  uint16_t port = 0;
+  std::string text;  // as written, for logs and the status page
+};
+
+struct AdminConfig {
+  Address listen{"127.0.0.1", 9901, "127.0.0.1:9901"};
+  std::string token_file;  // required when listen is not loopback
+};
+
+enum class LogLevel { trace, debug, info, warn, error };
+
+struct LogConfig {
+  LogLevel level = LogLevel::info;
+  std::string access_log = "stdout";  // "stdout" | "off" | a file path
+};
+
+struct TlsCertificate {
+  std::string cert;
+  std::string key;
+};
+
+struct TlsConfig {
+  std::vector<TlsCertificate> certificates;
+  std::string min_version = "1.2";
+};
+
+struct ListenerTimeouts {
+  Duration header{std::chrono::seconds(10)};
+  Duration idle{std::chrono::seconds(60)};
+};
+
+struct ListenerLimits {
+  uint64_t max_header_bytes = 32 * 1024;
+  uint64_t max_body_bytes = 10 * 1024 * 1024;  // 0 = unlimited
+  uint64_t max_connections = 20000;
+};
+
+struct RateLimit {
+  double rps = 0;  // per client IP; 0 = off
+  uint64_t burst = 0;
+};
+
+struct Route {
+  std::string host;         // empty = any host; exact match, case-insensitive
+  std::string path_prefix;  // empty = any path
+  std::string pool;         // name of a pool in Config::pools
+};
+
+struct ListenerConfig {
+  std::string name;
+  Address listen;
+  std::optional<TlsConfig> tls;
+  ListenerTimeouts timeouts;
+  ListenerLimits limits;
+  RateLimit rate_limit;
+  std::vector<Route> routes;
+};
+
+enum class Strategy {
+  round_robin,
+  weighted_round_robin,
+  least_connections,
+  ip_hash,
+  consistent_hash,
+  p2c_ewma,
+};
+
+enum class SessionMode { none, sticky, passthrough };
+
+struct StickyCookie {
+  std::string name = "LBSTICKY";
+  Duration ttl{std::chrono::minutes(30)};
+  std::string secret_file;
+  bool secure = false;
+  bool http_only = true;
+  std::string same_site = "Lax";  // Strict | Lax | None
+};
+
+struct SessionConfig {
+  SessionMode mode = SessionMode::none;
+  StickyCookie cookie;
+};
+
+struct StatusRange {
+  int low = 200;
+  int high = 399;
+};
+
+struct HealthCheck {
+  std::string path = "/healthz";
+  Duration interval{std::chrono::seconds(3)};
+  Duration timeout{std::chrono::seconds(1)};
+  int rise = 2;
+  int fall = 3;
+  std::vector<StatusRange> expect_status{{200, 399}};
+  std::string host;  // Host header of the check; empty = the backend address
+};
+
+struct PassiveCheck {
+  int max_fails = 3;  // 0 = off
+  Duration fail_timeout{std::chrono::seconds(10)};
+};
+
+struct PoolTimeouts {
+  Duration connect{std::chrono::seconds(1)};
+  Duration response{std::chrono::seconds(60)};
+};
+
+struct Keepalive {
+  uint32_t max_idle = 64;  // per worker, per backend
+  Duration idle_timeout{std::chrono::seconds(60)};
+};
+
+struct BackendConfig {
+  std::string name;
+  Address address;
+  uint32_t weight = 1;  // 1..1000
+};
+
+struct PoolConfig {
+  std::string name;
+  Strategy strategy = Strategy::round_robin;
+  std::string hash_key = "client_ip";  // client_ip | uri | header:NAME | cookie:NAME
+  double bounded_load = 0;             // 0 = off, else > 1
+  SessionConfig session;
+  std::optional<HealthCheck> health_check;  // absent = no active checks
+  PassiveCheck passive;
+  uint32_t retries = 2;
+  Duration slow_start{0};
+  PoolTimeouts timeouts;
+  Keepalive keepalive;
+  std::vector<BackendConfig> backends;
+};
+
+struct Config {
+  std::string source_file;  // path the config was read from
+  unsigned workers = 0;     // 0 = auto (CPU count)
+  Duration shutdown_timeout{std::chrono::seconds(30)};
+  AdminConfig admin;
+  LogConfig log;
+  std::vector<ListenerConfig> listeners;
+  std::vector<PoolConfig> pools;
+
+  const PoolConfig* find_pool(std::string_view name) const {
+    for (const auto& p : pools)
+      if (p.name == name) return &p;
+    return nullptr;
+  }
+};
+
+}  // namespace lb::config
