@@ -1,0 +1,63 @@
+#pragma once
+// Gathers what one event-loop turn wants to send on a stream — a rewritten
+// head, chunk framing, body bytes still sitting in read Blocks — and sends
+// it with a single uv_write (writev) when flush() is called. Tracks the
+// bytes not yet written so callers can apply back-pressure.
+#include <uv.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lb/core/block.h"
+
+namespace lb {
+
+class WriteBatch;
+
+class StreamWriter {
+ public:
+  // Called after each completed write with its status (0 or a uv error).
+  using DoneFn = void (*)(void* owner, int status);
+
+  StreamWriter() = default;
+  ~StreamWriter();
+  StreamWriter(const StreamWriter&) = delete;
+  StreamWriter& operator=(const StreamWriter&) = delete;
+
+  void attach(uv_stream_t* stream, void* owner, DoneFn done) {
+    stream_ = stream;
+    owner_ = owner;
+    done_ = done;
+  }
+  void detach() { stream_ = nullptr; }
+
+  // Copies `bytes` (heads, framing).
+  void append_copy(std::string_view bytes);
+  // References `len` bytes at `p` inside `block` (body data).
+  void append_ref(const BlockRef& block, const char* p, size_t len);
+
+  // Sends everything gathered; returns a uv error (then nothing was queued).
+  int flush();
+  // Drops everything gathered but not flushed.
+  void discard();
+
+  size_t gathered() const;            // appended, not flushed
+  size_t in_flight() const { return in_flight_; }  // flushed, not yet written
+  size_t pending() const { return gathered() + in_flight_; }
+  bool idle() const { return in_flight_ == 0 && gathered() == 0; }
+
+ private:
+  static void on_write(uv_write_t* req, int status);
+  WriteBatch& current();
+
+  uv_stream_t* stream_ = nullptr;
+  void* owner_ = nullptr;
+  DoneFn done_ = nullptr;
+  WriteBatch* batch_ = nullptr;  // being gathered
+  size_t in_flight_ = 0;
+  int writes_in_flight_ = 0;
+};
+
+}  // namespace lb

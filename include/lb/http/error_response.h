@@ -1,0 +1,14 @@
+#pragma once
+// The short responses lbd answers itself (DESIGN.md §2 "Errors").
+#include <string>
+#include <string_view>
+
+namespace lb::http {
+
+std::string_view status_reason(int status);
+
+// A complete response: status line, text/plain body "<code> <reason>\n".
+// `close` adds Connection: close (always after a framing error).
+void append_error_response(int status, bool close, std::string& out);
+
+}  // namespace lb::http

@@ -1,0 +1,72 @@
+#pragma once
+// The header fields of one HTTP message, stored flat: every name and value
+// lives in one string that keeps its capacity across messages, so parsing a
+// request allocates nothing once a connection has warmed up. llhttp may hand
+// a name or value over in pieces (split reads); append_* stitches them.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lb::http {
+
+// ASCII case-insensitive equality, for header names and tokens.
+bool iequals(std::string_view a, std::string_view b);
+
+class HeaderList {
+ public:
+  void begin_field() { entries_.push_back({uint32_t(buf_.size()), 0, 0, 0}); }
+  void append_name(std::string_view part) {
+    buf_.append(part);
+    entries_.back().name_len += uint32_t(part.size());
+  }
+  void begin_value() { entries_.back().value_off = uint32_t(buf_.size()); }
+  void append_value(std::string_view part) {
+    buf_.append(part);
+    entries_.back().value_len += uint32_t(part.size());
+  }
+  // Drops trailing spaces/tabs llhttp leaves on the value just completed.
+  void end_value();
+
+  size_t size() const { return entries_.size(); }
+  std::string_view name(size_t i) const { return {buf_.data() + entries_[i].name_off, entries_[i].name_len}; }
+  std::string_view value(size_t i) const { return {buf_.data() + entries_[i].value_off, entries_[i].value_len}; }
+
+  // First value of `name` (case-insensitive), if any.
+  std::optional<std::string_view> find(std::string_view name) const;
+  size_t count(std::string_view name) const;
+
+  void clear() {
+    buf_.clear();
+    entries_.clear();
+  }
+  // Returns the storage to the allocator (idle keep-alive connections).
+  void release() {
+    std::string().swap(buf_);
+    std::vector<Entry>().swap(entries_);
+  }
+
+ private:
+  struct Entry {
+    uint32_t name_off, name_len, value_off, value_len;
+  };
+  std::string buf_;
+  std::vector<Entry> entries_;
+};
+
+// Calls fn(token) for each comma-separated token of a header value, trimmed.
+template <typename Fn>
+void for_each_token(std::string_view value, Fn&& fn) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view tok = value.substr(0, comma);
+    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
+    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+    if (!tok.empty()) fn(tok);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace lb::http

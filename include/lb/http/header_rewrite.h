@@ -1,0 +1,42 @@
+#pragma once
+// The one place where heads are rewritten on their way through lbd
+// (DESIGN.md §2): hop-by-hop fields are dropped (RFC 9110 §7.6.1), the
+// X-Forwarded-* family is set, and the framing is re-declared for the next
+// hop, so whatever framing the sender used, the receiver sees exactly one.
+#include <string>
+#include <string_view>
+
+#include "lb/http/message.h"
+
+namespace lb::http {
+
+struct ForwardContext {
+  std::string_view client_ip;     // textual peer address
+  std::string_view proto;         // "http" | "https"
+  std::string_view backend_host;  // used as Host when an HTTP/1.0 client sent none
+  std::string_view request_id;    // X-Request-Id to add when the client sent none ("" = none)
+};
+
+// Appends the upstream request head (HTTP/1.1, keep-alive) to `out`.
+void write_upstream_request_head(const RequestHead& req, const ForwardContext& ctx, std::string& out);
+
+// How the response body travels to the client.
+enum class BodyFraming {
+  none,     // no body (HEAD, 1xx, 204, 304)
+  length,   // Content-Length as the backend sent it
+  chunked,  // re-chunked (backend sent chunked or close-delimited)
+  close,    // close-delimited (HTTP/1.0 client, no length known)
+};
+
+BodyFraming choose_client_framing(const RequestHead& req, const ResponseHead& resp);
+
+// Appends the client response head to `out`. `keep_alive` decides the
+// Connection field for the client's HTTP version.
+void write_client_response_head(const ResponseHead& resp, BodyFraming framing, bool client_http10,
+                                 bool keep_alive, std::string& out);
+
+// True for fields that must not be forwarded (RFC 9110 §7.6.1), given the
+// message's Connection header value(s).
+bool is_hop_by_hop(std::string_view name, const HeaderList& headers);
+
+}  // namespace lb::http

@@ -1,0 +1,85 @@
+#pragma once
+// Parses the request side of a client connection with llhttp (strict mode)
+// plus the checks llhttp 8.1 leaves to us (HeadScanner, and the header
+// rules of validate_request_head). It stops after every complete message so
+// the connection answers pipelined requests strictly one at a time.
+#include <llhttp.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "lb/http/head_scanner.h"
+#include "lb/http/message.h"
+
+namespace lb::http {
+
+class RequestEvents {
+ public:
+  virtual ~RequestEvents() = default;
+  // The head is complete and valid. Return false to stop parsing with the
+  // error the handler already answered (the connection will close).
+  virtual bool on_request_head(RequestHead& head) = 0;
+  // Return false to stop parsing (the handler answered already).
+  virtual bool on_request_body(const char* data, size_t len) = 0;
+  virtual void on_request_complete() = 0;
+};
+
+class RequestParser {
+ public:
+  enum class Status {
+    ok,        // all input consumed, message not complete yet
+    complete,  // a message ended; `consumed` says where. Call resume() for the next.
+    error,     // malformed: answer error_status() and close
+  };
+  struct Result {
+    Status status;
+    size_t consumed;
+  };
+
+  explicit RequestParser(RequestEvents& events);
+  RequestParser(const RequestParser&) = delete;
+  RequestParser& operator=(const RequestParser&) = delete;
+
+  void set_max_header_bytes(uint64_t n) { scanner_.set_limit(n); }
+  Result execute(const char* data, size_t len);
+  // Continue after `complete`: the next bytes start a new message.
+  void resume();
+  // The client closed its side; true when that ended a message cleanly.
+  bool in_message() const { return in_message_; }
+
+  int error_status() const { return error_status_; }
+  const char* error_reason() const { return error_reason_; }
+  RequestHead& head() { return head_; }
+
+ private:
+  static int on_message_begin(llhttp_t*);
+  static int on_url(llhttp_t*, const char*, size_t);
+  static int on_header_field(llhttp_t*, const char*, size_t);
+  static int on_header_field_complete(llhttp_t*);
+  static int on_header_value(llhttp_t*, const char*, size_t);
+  static int on_header_value_complete(llhttp_t*);
+  static int on_headers_complete(llhttp_t*);
+  static int on_body(llhttp_t*, const char*, size_t);
+  static int on_message_complete(llhttp_t*);
+  static const llhttp_settings_t* settings();
+
+  Result fail(int status, const char* reason, size_t consumed);
+
+  llhttp_t parser_;
+  RequestEvents& events_;
+  HeadScanner scanner_;
+  RequestHead head_;
+  bool in_field_ = false;
+  bool in_message_ = false;
+  int error_status_ = 400;
+  const char* error_reason_ = "";
+  bool handler_refused_ = false;  // the handler answered already (status 0)
+  bool head_invalid_ = false;     // validate_request_head refused the head
+};
+
+// The header rules a proxy must enforce beyond llhttp (RFC 9112 §3.2, §6):
+// returns nullptr when the head is acceptable, else the reason for a 400.
+// Also fills head.chunked / content_length / expect_continue / upgrade.
+const char* validate_request_head(RequestHead& head);
+
+}  // namespace lb::http

@@ -1,0 +1,114 @@
+#pragma once
+// One accepted client connection: reads and parses requests (one at a time,
+// pipelined ones wait their turn), hands each to an Exchange, writes what
+// comes back, and enforces the listener's timeouts and limits. The object
+// deletes itself when its socket is closed.
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lb/core/block.h"
+#include "lb/core/stream_writer.h"
+#include "lb/core/uv_handle.h"
+#include "lb/http/request_parser.h"
+#include "lb/proxy/snapshot.h"
+#include "lb/proxy/worker_context.h"
+#include "lb/proxy/worker_snapshot.h"
+
+namespace lb::proxy {
+
+class Exchange;
+
+// What a connection needs of the listener that accepted it.
+struct ListenerIdentity {
+  std::string name;
+  std::shared_ptr<ListenerState> state;
+};
+
+class ClientConnection final : private http::RequestEvents {
+ public:
+  // Accepts one connection from `server`; returns false if accept failed.
+  static bool accept_from(uv_stream_t* server, WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener);
+
+  // For the Exchange.
+  StreamWriter& writer() { return writer_; }
+  WorkerContext& worker() { return worker_; }
+  const char* client_ip() const { return client_ip_; }
+  const ListenerRuntime& listener() const { return *listener_rt_; }
+  std::string_view request_id() const { return request_id_; }
+  void on_exchange_done();
+  void after_upstream_io();  // flush and re-evaluate back-pressure
+  void abort();              // drop the connection now
+  // Graceful stop: closes the connection if no request is in progress;
+  // otherwise the current response carries Connection: close.
+  void close_if_idle();
+
+  ClientConnection* next_client = nullptr;  // WorkerContext::clients list
+  ClientConnection* prev_client = nullptr;
+
+ private:
+  enum class Phase { idle, head, body, waiting, closing };
+  struct Pending {
+    BlockRef block;
+    const char* data;
+    size_t len;
+  };
+
+  ClientConnection(WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener);
+  ~ClientConnection();
+
+  // http::RequestEvents
+  bool on_request_head(http::RequestHead& head) override;
+  bool on_request_body(const char* data, size_t len) override;
+  void on_request_complete() override;
+
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_write_done(void* self, int status);
+  static void on_timer(uv_timer_t* t);
+
+  void handle_read(ssize_t nread, const uv_buf_t* buf);
+  void drive();  // parse pending input while the phase allows
+  void parse(Pending& in);
+  void update_reading();
+  void flush();
+  void arm_timer(Duration d);
+  void answer_error(int status, const char* why);  // then close
+  void finish_request_and_close();
+  void close_after_write();
+  void start_lingering_close();
+  void close_now();
+  void log_request(int status, const char* pool, const char* backend, double upstream_ms);
+
+  WorkerContext& worker_;
+  std::shared_ptr<ListenerIdentity> identity_;
+  uv_tcp_t tcp_{};
+  UvHandle<uv_timer_t> timer_;
+  http::RequestParser parser_;
+  StreamWriter writer_;
+  std::shared_ptr<const WorkerSnapshot> ws_;  // of the current request
+  const ListenerRuntime* listener_rt_ = nullptr;
+  std::unique_ptr<Exchange> exchange_;
+  BlockRef reading_;        // offered to the next read
+  BlockRef current_block_;  // being parsed
+  std::vector<Pending> input_;  // read but not yet parsed
+  size_t input_bytes_ = 0;
+  Phase phase_ = Phase::idle;
+  bool driving_ = false;
+  bool read_eof_ = false;
+  bool reading_active_ = false;
+  bool closed_ = false;
+  bool shut_down_ = false;
+  uint64_t body_bytes_ = 0;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_at_start_ = 0;
+  uint64_t bytes_out_ = 0;
+  TimePoint request_start_{};
+  std::string request_id_;
+  char client_ip_[INET6_ADDRSTRLEN] = "-";
+};
+
+}  // namespace lb::proxy

@@ -1,0 +1,46 @@
+#pragma once
+// The control thread (DESIGN.md §2): owns the configuration, starts the
+// workers, serves the admin listener, and handles signals — SIGHUP reloads,
+// SIGTERM/SIGINT stop gracefully, SIGUSR1 reopens the access log.
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lb/admin/admin_server.h"
+#include "lb/config/config.h"
+#include "lb/core/uv_handle.h"
+#include "lb/log/access_log.h"
+#include "lb/proxy/snapshot.h"
+#include "lb/proxy/worker.h"
+
+namespace lb::proxy {
+
+class Daemon {
+ public:
+  Daemon(std::string config_path, config::Config config);
+  ~Daemon();
+  // Binds, starts the workers, runs until stopped. Returns the exit code.
+  int run();
+
+ private:
+  bool start(std::string* error);
+  void reload();
+  void begin_stop(const char* why);
+  void reopen_logs();
+  void register_admin_routes();
+  std::shared_ptr<log::AccessLogTarget> open_access_log(const config::Config& c);
+
+  std::string config_path_;
+  uv_loop_t loop_{};
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<log::AccessLogTarget> access_log_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_;
+  UvHandle<uv_timer_t> stop_poll_;
+  bool stopping_ = false;
+};
+
+}  // namespace lb::proxy

@@ -1,0 +1,98 @@
+#pragma once
+// One request on its way to a backend and its response on the way back:
+// picks the backend, takes a pooled connection or connects, sends the
+// rewritten head and streams the body, relays the response with the
+// client's framing, and retries on another backend when that is safe
+// (DESIGN.md §2 "Request path"). Owned by its ClientConnection.
+#include <memory>
+#include <string>
+
+#include "lb/balance/strategy.h"
+#include "lb/core/block.h"
+#include "lb/core/deferred_free.h"
+#include "lb/core/time.h"
+#include "lb/http/header_rewrite.h"
+#include "lb/http/message.h"
+#include "lb/proxy/upstream_connection.h"
+#include "lb/proxy/worker_snapshot.h"
+
+namespace lb::proxy {
+
+class ClientConnection;
+
+class Exchange final : public UpstreamEvents, public Retirable {
+ public:
+  Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
+           const http::RequestHead& request);
+  ~Exchange() override;
+
+  void start();
+  // Request body bytes as they arrive (still framed as the client sent them
+  // only in the sense of order; chunk framing is re-done here).
+  void forward_body(const BlockRef& block, const char* data, size_t len);
+  void request_complete();
+  // Sends what was gathered for the backend.
+  void flush_upstream();
+  // Bytes queued towards the backend and not yet written.
+  size_t upstream_backlog() const;
+  // The client's write queue drained: read from the backend again.
+  void client_drained();
+  // The client went away: drop the backend connection.
+  void abort();
+
+  bool done() const { return done_; }
+  bool response_started() const { return response_started_; }
+  int status() const { return status_; }
+  bool keep_client_alive() const { return keep_client_alive_; }
+  const char* pool_name() const;
+  const char* backend_name() const;
+  double upstream_ms() const { return upstream_ms_; }
+
+ private:
+  // UpstreamEvents
+  void on_upstream_connected() override;
+  void on_upstream_response_done() override;
+  void on_upstream_failed(UpstreamFailure why) override;
+  void on_upstream_drained() override;
+  void on_upstream_read_done() override;
+  void on_response_head(http::ResponseHead& head) override;
+  void on_response_body(const char* data, size_t len) override;
+  void on_response_complete() override {}
+
+  void attempt(bool same_backend);
+  void send_request();
+  void append_body(std::string_view framing_before, const BlockRef* block, const char* data, size_t len,
+                   std::string_view framing_after);
+  void release_upstream(bool reusable, bool ok);
+  void respond_error(int status);
+  void finish();
+
+  const PoolRuntime& pool() const { return ws_->snapshot->pools[pool_index_]; }
+
+  ClientConnection& client_;
+  std::shared_ptr<const WorkerSnapshot> ws_;
+  size_t pool_index_;
+  const http::RequestHead& request_;
+  std::string upstream_head_;  // rewritten once, kept for retries
+  std::string replay_;         // body bytes as sent upstream, while they fit
+  bool replayable_ = true;     // replay_ holds every body byte sent so far
+  bool request_complete_ = false;
+
+  balance::BackendSet tried_;
+  std::shared_ptr<balance::Backend> backend_;
+  size_t backend_index_ = 0;
+  uint32_t retries_used_ = 0;
+  UpstreamConnection* upstream_ = nullptr;
+  bool upstream_reused_ = false;
+  bool stale_retry_used_ = false;
+
+  http::BodyFraming framing_ = http::BodyFraming::none;
+  bool response_started_ = false;
+  bool keep_client_alive_ = false;
+  bool done_ = false;
+  int status_ = 0;
+  TimePoint attempt_start_{};
+  double upstream_ms_ = -1;
+};
+
+}  // namespace lb::proxy

@@ -1,0 +1,14 @@
+#pragma once
+// Picks the pool for a request: the first route whose host (exact,
+// case-insensitive, port ignored) and path prefix both match.
+#include <optional>
+#include <string_view>
+
+#include "lb/proxy/snapshot.h"
+
+namespace lb::proxy {
+
+std::optional<size_t> route_request(const ListenerRuntime& listener, std::string_view host_header,
+                                    std::string_view target);
+
+}  // namespace lb::proxy

@@ -1,0 +1,54 @@
+#pragma once
+// An immutable, reference-counted view of the configuration as the request
+// path uses it (DESIGN.md §2): pools with their shared Backend objects,
+// listeners with their routes resolved to pool indexes. Built on the
+// control thread; a worker swaps to a new one on reload, and every request
+// keeps the snapshot it started with.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lb/balance/strategy.h"
+#include "lb/config/config.h"
+
+namespace lb::proxy {
+
+struct PoolRuntime {
+  const config::PoolConfig* config = nullptr;  // points into Snapshot::config
+  balance::BackendList backends;
+};
+
+// Run-time state of a listener that outlives snapshots (connection count).
+struct ListenerState {
+  std::atomic<uint64_t> connections{0};
+};
+
+struct RouteEntry {
+  std::string host;  // lower-case, empty = any
+  std::string path_prefix;
+  size_t pool = 0;  // index into Snapshot::pools
+};
+
+struct ListenerRuntime {
+  const config::ListenerConfig* config = nullptr;
+  std::shared_ptr<ListenerState> state;
+  std::vector<RouteEntry> routes;
+};
+
+struct Snapshot {
+  std::shared_ptr<const config::Config> config;
+  std::vector<PoolRuntime> pools;
+  std::vector<ListenerRuntime> listeners;
+  uint64_t generation = 0;
+
+  const ListenerRuntime* find_listener(std::string_view name) const;
+};
+
+// Builds a snapshot; Backend objects and listener states of `previous` are
+// carried over where a pool keeps a backend of the same name and address
+// (so health, counters and connection pools survive a reload).
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
+                                               const Snapshot* previous);
+
+}  // namespace lb::proxy

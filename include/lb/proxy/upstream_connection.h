@@ -1,0 +1,124 @@
+#pragma once
+// One TCP connection from a worker to a backend: connects (with a timeout),
+// writes requests, parses responses, and sits in the worker's keep-alive
+// pool between requests. Whoever has it bound (an Exchange) receives its
+// events; an idle connection that hears anything from the backend — EOF,
+// an error, stray bytes — closes itself and leaves the pool.
+#include <uv.h>
+
+#include <memory>
+
+#include "lb/balance/backend.h"
+#include "lb/core/block.h"
+#include "lb/core/stream_writer.h"
+#include "lb/core/time.h"
+#include "lb/core/uv_handle.h"
+#include "lb/http/response_parser.h"
+#include "lb/proxy/worker_context.h"
+
+namespace lb::proxy {
+
+class UpstreamPool;
+
+enum class UpstreamFailure {
+  connect_failed,    // refused, unreachable, ...
+  connect_timeout,
+  closed_early,      // EOF or reset before a complete response
+  response_timeout,  // no byte from the backend for timeouts.response
+  invalid_response,  // unparsable or smuggling-prone response
+};
+const char* failure_name(UpstreamFailure f);
+
+class UpstreamEvents : public http::ResponseEvents {
+ public:
+  virtual void on_upstream_connected() = 0;
+  // The response ended; the connection is still bound and may be released.
+  virtual void on_upstream_response_done() = 0;
+  virtual void on_upstream_failed(UpstreamFailure why) = 0;
+  // The write queue to the backend drained below the low-water mark.
+  virtual void on_upstream_drained() = 0;
+  // A read from the backend has been fully handled (time to flush).
+  virtual void on_upstream_read_done() = 0;
+};
+
+class UpstreamConnection final : private http::ResponseEvents {
+ public:
+  UpstreamConnection(WorkerContext& worker, std::shared_ptr<balance::Backend> backend);
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
+
+  // Starts connecting; events go to `owner`.
+  void connect(UpstreamEvents* owner, Duration timeout);
+  // Binds an idle (pooled) connection to a new owner.
+  void bind(UpstreamEvents* owner);
+  bool connected() const { return state_ != State::connecting; }
+
+  StreamWriter& writer() { return writer_; }
+  http::ResponseParser& parser() { return parser_; }
+  // Sends what the writer gathered (no-op while connecting: sent on connect).
+  void flush();
+
+  // Arms the response timeout; every byte from the backend re-arms it.
+  void arm_response_timeout(Duration d);
+  void pause_reading();
+  void resume_reading();
+
+  // Back into the worker's pool for reuse (the response is complete).
+  void release_to_pool(UpstreamPool& pool, size_t max_idle, Duration idle_timeout);
+  // Closes; the object deletes itself once libuv is done with it.
+  void close();
+
+  balance::Backend& backend() const { return *backend_; }
+  const std::shared_ptr<balance::Backend>& backend_ptr() const { return backend_; }
+  bool reusable() const { return reusable_; }
+  void set_reusable(bool r) { reusable_ = r; }
+
+  // The read Block the parser is working on (body bytes reference it).
+  const BlockRef& current_block() const { return current_block_; }
+
+  // Pool bookkeeping (intrusive list of idle connections).
+  UpstreamConnection* idle_prev = nullptr;
+  UpstreamConnection* idle_next = nullptr;
+  UpstreamPool* pool = nullptr;
+
+ private:
+  enum class State { connecting, bound, idle, closed };
+  ~UpstreamConnection() = default;  // only via close()
+
+  static void on_connect(uv_connect_t* req, int status);
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_timer(uv_timer_t* t);
+  static void on_write_done(void* self, int status);
+  void handle_read(ssize_t nread, const uv_buf_t* buf);
+  void parse_response(const BlockRef& block, const char* p, size_t len);
+  // http::ResponseEvents: forwarded to the owner.
+  void on_response_head(http::ResponseHead& head) override {
+    last_status_ = head.status;
+    if (owner_) owner_->on_response_head(head);
+  }
+  void on_response_body(const char* data, size_t len) override {
+    if (owner_) owner_->on_response_body(data, len);
+  }
+  void on_response_complete() override {}
+  void fail(UpstreamFailure why);
+
+  WorkerContext& worker_;
+  std::shared_ptr<balance::Backend> backend_;
+  uv_tcp_t tcp_{};
+  uv_connect_t connect_req_{};
+  UvHandle<uv_timer_t> timer_;
+  StreamWriter writer_;
+  http::ResponseParser parser_;
+  UpstreamEvents* owner_ = nullptr;
+  BlockRef reading_;        // block offered to the next read
+  BlockRef current_block_;  // block being parsed
+  int last_status_ = 0;
+  bool connect_failed_now_ = false;
+  State state_ = State::connecting;
+  Duration response_timeout_{0};
+  bool reading_paused_ = false;
+  bool reusable_ = true;
+};
+
+}  // namespace lb::proxy

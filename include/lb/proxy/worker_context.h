@@ -1,0 +1,39 @@
+#pragma once
+// What every connection of a worker thread shares: its loop, its buffer
+// pool, its access log. Passed by reference; owned by the Worker.
+#include <uv.h>
+
+#include <cstdint>
+
+#include <memory>
+#include <string>
+
+#include "lb/core/block.h"
+#include "lb/core/deferred_free.h"
+
+namespace lb::log {
+class AccessLog;
+}
+
+namespace lb::proxy {
+
+class UpstreamPools;
+class ClientConnection;
+struct WorkerSnapshot;
+
+struct WorkerContext {
+  uv_loop_t* loop = nullptr;
+  unsigned index = 0;  // worker number, for logs
+  BlockPool blocks;
+  DeferredFree* deferred = nullptr;
+  std::shared_ptr<const WorkerSnapshot> current;  // newest config for new requests
+  log::AccessLog* access_log = nullptr;  // null: access log off
+  UpstreamPools* upstreams = nullptr;
+  std::string scratch;  // formatting space for one head at a time
+  uint64_t next_request_id = 0;  // combined with the worker index
+  ClientConnection* clients = nullptr;  // every open client connection (intrusive list)
+  size_t client_count = 0;
+  bool stopping = false;         // graceful stop: finish in-flight, close keep-alive
+};
+
+}  // namespace lb::proxy

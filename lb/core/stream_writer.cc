@@ -1,0 +1,106 @@
+#include "lb/core/stream_writer.h"
+
+namespace lb {
+
+// One uv_write: owned bytes plus referenced block slices, in order.
+class WriteBatch {
+ public:
+  struct Segment {
+    BlockRef block;   // empty: the bytes are in `owned` at `offset`
+    const char* ptr;  // block slice start
+    size_t offset;
+    size_t len;
+  };
+
+  uv_write_t req{};
+  std::string owned;
+  std::vector<Segment> segments;
+  std::vector<uv_buf_t> bufs;
+  size_t bytes = 0;
+  StreamWriter* writer = nullptr;
+
+  void add_owned(std::string_view b) {
+    if (b.empty()) return;
+    // Extend the previous owned segment when it is the last one.
+    if (!segments.empty() && !segments.back().block && segments.back().offset + segments.back().len == owned.size()) {
+      segments.back().len += b.size();
+    } else {
+      segments.push_back({BlockRef(), nullptr, owned.size(), b.size()});
+    }
+    owned.append(b);
+    bytes += b.size();
+  }
+
+  void build_bufs() {
+    bufs.clear();
+    for (const Segment& s : segments) {
+      const char* p = s.block ? s.ptr : owned.data() + s.offset;
+      bufs.push_back(uv_buf_init(const_cast<char*>(p), unsigned(s.len)));
+    }
+  }
+
+  void reset() {
+    owned.clear();
+    segments.clear();
+    bufs.clear();
+    bytes = 0;
+  }
+};
+
+StreamWriter::~StreamWriter() {
+  // Writes in flight are owned by libuv until their callback; a closing
+  // stream cancels them, and on_write frees them (writer pointer cleared).
+  delete batch_;
+}
+
+WriteBatch& StreamWriter::current() {
+  if (!batch_) {
+    batch_ = new WriteBatch;
+    batch_->writer = this;
+  }
+  return *batch_;
+}
+
+void StreamWriter::append_copy(std::string_view bytes) { current().add_owned(bytes); }
+
+void StreamWriter::append_ref(const BlockRef& block, const char* p, size_t len) {
+  if (len == 0) return;
+  WriteBatch& b = current();
+  b.segments.push_back({block, p, 0, len});
+  b.bytes += len;
+}
+
+size_t StreamWriter::gathered() const { return batch_ ? batch_->bytes : 0; }
+
+void StreamWriter::discard() {
+  if (batch_) batch_->reset();
+}
+
+int StreamWriter::flush() {
+  if (!batch_ || batch_->bytes == 0 || !stream_) return 0;
+  WriteBatch* b = batch_;
+  b->build_bufs();
+  b->req.data = b;
+  const int rc = uv_write(&b->req, stream_, b->bufs.data(), unsigned(b->bufs.size()), &StreamWriter::on_write);
+  if (rc != 0) {
+    b->reset();
+    return rc;
+  }
+  batch_ = nullptr;
+  in_flight_ += b->bytes;
+  ++writes_in_flight_;
+  return 0;
+}
+
+void StreamWriter::on_write(uv_write_t* req, int status) {
+  auto* b = static_cast<WriteBatch*>(req->data);
+  StreamWriter* w = b->writer;
+  const size_t bytes = b->bytes;
+  delete b;
+  if (!w) return;
+  w->in_flight_ -= bytes;
+  --w->writes_in_flight_;
+  if (w->done_) w->done_(w->owner_, status);
+}
+
+}  // namespace lb

@@ -1,0 +1,56 @@
+#include "lb/http/head_scanner.h"
+
+namespace lb::http {
+
+void HeadScanner::reset() {
+  bytes_ = 0;
+  done_ = false;
+  saw_cr_ = false;
+  line_empty_ = true;
+  before_start_ = true;
+}
+
+HeadScanner::Verdict HeadScanner::scan(const char* data, size_t len, size_t* consumed) {
+  if (done_) {
+    *consumed = 0;
+    return Verdict::head_done;
+  }
+  for (size_t i = 0; i < len; ++i) {
+    const char c = data[i];
+    *consumed = i;
+    if (++bytes_ > max_bytes_) return Verdict::too_large;
+    if (saw_cr_) {
+      if (c != '\n') return Verdict::malformed;  // bare CR
+      saw_cr_ = false;
+      if (line_empty_) {
+        if (before_start_) continue;  // RFC 9112 §2.2: ignore a CRLF before the request line
+        done_ = true;
+        *consumed = i + 1;
+        return Verdict::head_done;
+      }
+      line_empty_ = true;
+      continue;
+    }
+    switch (c) {
+      case '\r':
+        saw_cr_ = true;
+        continue;
+      case '\n':  // bare LF
+      case '\0':
+        return Verdict::malformed;
+      case ' ':
+      case '\t':
+        // A header line that starts with whitespace is obs-fold (RFC 9112 §5.2).
+        if (line_empty_ && !before_start_) return Verdict::malformed;
+        break;
+      default:
+        break;
+    }
+    line_empty_ = false;
+    before_start_ = false;
+  }
+  *consumed = len;
+  return Verdict::need_more;
+}
+
+}  // namespace lb::http

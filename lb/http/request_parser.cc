@@ -1,0 +1,207 @@
+#include "lb/http/request_parser.h"
+
+#include <charconv>
+
+namespace lb::http {
+
+namespace {
+
+RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
+
+// RFC 9110 §8.6: 1*DIGIT, nothing else (no sign, no list, no spaces).
+std::optional<uint64_t> parse_content_length(std::string_view v) {
+  if (v.empty() || v.size() > 19) return std::nullopt;
+  uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || ptr != v.data() + v.size()) return std::nullopt;
+  for (char c : v)
+    if (c < '0' || c > '9') return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+const llhttp_settings_t* RequestParser::settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t st;
+    llhttp_settings_init(&st);
+    st.on_message_begin = &RequestParser::on_message_begin;
+    st.on_url = &RequestParser::on_url;
+    st.on_header_field = &RequestParser::on_header_field;
+    st.on_header_field_complete = &RequestParser::on_header_field_complete;
+    st.on_header_value = &RequestParser::on_header_value;
+    st.on_header_value_complete = &RequestParser::on_header_value_complete;
+    st.on_headers_complete = &RequestParser::on_headers_complete;
+    st.on_body = &RequestParser::on_body;
+    st.on_message_complete = &RequestParser::on_message_complete;
+    return st;
+  }();
+  return &s;
+}
+
+RequestParser::RequestParser(RequestEvents& events) : events_(events) {
+  llhttp_init(&parser_, HTTP_REQUEST, settings());
+  parser_.data = this;
+}
+
+void RequestParser::resume() {
+  llhttp_resume(&parser_);
+  scanner_.reset();
+}
+
+RequestParser::Result RequestParser::fail(int status, const char* reason, size_t consumed) {
+  error_status_ = status;
+  error_reason_ = reason;
+  return {Status::error, consumed};
+}
+
+RequestParser::Result RequestParser::execute(const char* data, size_t len) {
+  if (!scanner_.done()) {
+    size_t at = 0;
+    switch (scanner_.scan(data, len, &at)) {
+      case HeadScanner::Verdict::malformed:
+        return fail(400, "malformed request head (bare CR/LF, NUL or obs-fold)", at);
+      case HeadScanner::Verdict::too_large:
+        return fail(431, "request head larger than max_header_bytes", at);
+      case HeadScanner::Verdict::need_more:
+      case HeadScanner::Verdict::head_done:
+        break;
+    }
+  }
+  handler_refused_ = false;
+  head_invalid_ = false;
+  const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  switch (err) {
+    case HPE_OK:
+      return {Status::ok, len};
+    case HPE_PAUSED:
+    case HPE_PAUSED_UPGRADE:
+      return {Status::complete, size_t(llhttp_get_error_pos(&parser_) - data)};
+    default:
+      break;
+  }
+  const size_t at = size_t(llhttp_get_error_pos(&parser_) - data);
+  if (handler_refused_) return fail(0, "refused by handler", at);
+  if (head_invalid_) return {Status::error, at};  // status and reason set by the callback
+  return fail(400, llhttp_get_error_reason(&parser_), at);
+}
+
+int RequestParser::on_message_begin(llhttp_t* p) {
+  RequestParser& s = self(p);
+  s.head_.clear();
+  s.in_field_ = false;
+  s.in_message_ = true;
+  return 0;
+}
+
+int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
+  self(p).head_.url.append(at, len);
+  return 0;
+}
+
+int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
+  RequestParser& s = self(p);
+  if (!s.in_field_) {
+    s.head_.headers.begin_field();
+    s.in_field_ = true;
+  }
+  s.head_.headers.append_name({at, len});
+  return 0;
+}
+
+int RequestParser::on_header_field_complete(llhttp_t* p) {
+  RequestParser& s = self(p);
+  if (!s.in_field_) s.head_.headers.begin_field();  // empty name
+  s.in_field_ = false;
+  s.head_.headers.begin_value();
+  return 0;
+}
+
+int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
+  self(p).head_.headers.append_value({at, len});
+  return 0;
+}
+
+int RequestParser::on_header_value_complete(llhttp_t* p) {
+  self(p).head_.headers.end_value();
+  return 0;
+}
+
+int RequestParser::on_headers_complete(llhttp_t* p) {
+  RequestParser& s = self(p);
+  RequestHead& h = s.head_;
+  h.method = static_cast<llhttp_method_t>(llhttp_get_method(p));
+  h.major = llhttp_get_http_major(p);
+  h.minor = llhttp_get_http_minor(p);
+  h.keep_alive = llhttp_should_keep_alive(p);
+  if (const char* why = validate_request_head(h)) {
+    s.error_status_ = 400;
+    s.error_reason_ = why;
+    s.head_invalid_ = true;
+    return -1;
+  }
+  if (!s.events_.on_request_head(h)) {
+    s.handler_refused_ = true;
+    return -1;
+  }
+  return 0;
+}
+
+int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
+  RequestParser& s = self(p);
+  if (!s.events_.on_request_body(at, len)) {
+    s.handler_refused_ = true;
+    return -1;
+  }
+  return 0;
+}
+
+int RequestParser::on_message_complete(llhttp_t* p) {
+  RequestParser& s = self(p);
+  s.in_message_ = false;
+  s.events_.on_request_complete();
+  return HPE_PAUSED;  // one request at a time: the connection resumes us
+}
+
+const char* validate_request_head(RequestHead& h) {
+  const HeaderList& hs = h.headers;
+  size_t hosts = 0, lengths = 0, encodings = 0;
+  bool connection_upgrade = false, has_upgrade = false;
+  for (size_t i = 0; i < hs.size(); ++i) {
+    std::string_view n = hs.name(i);
+    if (n.empty()) return "empty header name";
+    if (iequals(n, "host")) {
+      ++hosts;
+    } else if (iequals(n, "content-length")) {
+      if (++lengths > 1) return "more than one Content-Length";
+      h.content_length = parse_content_length(hs.value(i));
+      if (!h.content_length) return "invalid Content-Length";
+    } else if (iequals(n, "transfer-encoding")) {
+      ++encodings;
+      bool only_chunked = true;
+      size_t tokens = 0;
+      for_each_token(hs.value(i), [&](std::string_view t) {
+        ++tokens;
+        if (!iequals(t, "chunked")) only_chunked = false;
+      });
+      if (!only_chunked || tokens != 1 || encodings > 1) return "unsupported Transfer-Encoding";
+      h.chunked = true;
+    } else if (iequals(n, "expect")) {
+      if (iequals(hs.value(i), "100-continue")) h.expect_continue = true;
+    } else if (iequals(n, "connection")) {
+      for_each_token(hs.value(i), [&](std::string_view t) {
+        if (iequals(t, "upgrade")) connection_upgrade = true;
+      });
+    } else if (iequals(n, "upgrade")) {
+      has_upgrade = true;
+    }
+  }
+  if (hosts > 1) return "more than one Host";
+  if (hosts == 0 && h.major == 1 && h.minor >= 1) return "HTTP/1.1 request without Host";
+  if (encodings > 0 && h.major == 1 && h.minor == 0) return "Transfer-Encoding in an HTTP/1.0 request";
+  if (encodings > 0 && lengths > 0) return "both Content-Length and Transfer-Encoding";
+  h.upgrade = connection_upgrade && has_upgrade;
+  return nullptr;
+}
+
+}  // namespace lb::http

@@ -1,0 +1,65 @@
+// lbd: the composition root. Parses the command line, loads the config and
+// hands over to the Daemon (DESIGN.md §1 "Command line").
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "lb/config/loader.h"
+#include "lb/log/log.h"
+#include "lb/proxy/daemon.h"
+
+namespace {
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: lbd -c FILE            run in the foreground\n"
+               "       lbd --check -c FILE    validate FILE, print every error, exit 0 or 2\n"
+               "       lbd --version\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  bool check = false;
+  for (int i = 1; i < argc; ++i) {
+    const char* a = argv[i];
+    if ((!std::strcmp(a, "-c") || !std::strcmp(a, "--config")) && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (!std::strcmp(a, "--check") || !std::strcmp(a, "-t")) {
+      check = true;
+    } else if (!std::strcmp(a, "--version") || !std::strcmp(a, "-v")) {
+      std::printf("lbd %s\n", LBD_VERSION);
+      return 0;
+    } else if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
+      usage(stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "lbd: unknown argument '%s'\n", a);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    usage(stderr);
+    return 2;
+  }
+
+  lb::config::LoadResult loaded = lb::config::load_file(config_path);
+  if (check) {
+    if (loaded.ok()) {
+      std::printf("%s: ok\n", config_path.c_str());
+      return 0;
+    }
+    for (const auto& e : loaded.errors) std::printf("%s\n", e.to_string().c_str());
+    return 2;
+  }
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return 2;
+  }
+
+  lb::log::setup_logging();
+  lb::proxy::Daemon daemon(config_path, std::move(*loaded.config));
+  return daemon.run();
+}

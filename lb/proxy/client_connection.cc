@@ -1,0 +1,437 @@
+#include "lb/proxy/client_connection.h"
+
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "lb/http/error_response.h"
+#include "lb/log/access_log.h"
+#include "lb/proxy/exchange.h"
+#include "lb/proxy/router.h"
+
+namespace lb::proxy {
+
+namespace {
+
+// Unparsed input kept while a request is being answered (pipelining).
+constexpr size_t kMaxPendingInput = 64 * 1024;
+// Stop reading the client while this much is queued towards the backend.
+constexpr size_t kUpstreamHighWater = 256 * 1024;
+// How long a closing connection waits for the client's FIN (lingering close).
+constexpr Duration kLingerTime{2000};
+
+void peer_ip(uv_tcp_t* tcp, char* out, size_t cap) {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return;
+  if (ss.ss_family == AF_INET) {
+    uv_ip4_name(reinterpret_cast<sockaddr_in*>(&ss), out, cap);
+  } else if (ss.ss_family == AF_INET6) {
+    uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&ss), out, cap);
+  }
+}
+
+double ms_since(TimePoint t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+}  // namespace
+
+bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
+                                   std::shared_ptr<ListenerIdentity> listener) {
+  auto* c = new ClientConnection(worker, std::move(listener));
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp_)) != 0) {
+    c->close_now();
+    return false;
+  }
+  uv_tcp_nodelay(&c->tcp_, 1);
+  peer_ip(&c->tcp_, c->client_ip_, sizeof c->client_ip_);
+  const ListenerRuntime* lr = worker.current->snapshot->find_listener(c->identity_->name);
+  if (!lr) {  // listener removed by a reload in between
+    c->close_now();
+    return false;
+  }
+  c->listener_rt_ = lr;
+  c->parser_.set_max_header_bytes(lr->config->limits.max_header_bytes);
+  // The first request head must arrive within timeouts.header (slowloris).
+  c->arm_timer(lr->config->timeouts.header);
+  c->update_reading();
+  return true;
+}
+
+ClientConnection::ClientConnection(WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener)
+    : worker_(worker), identity_(std::move(listener)), parser_(*this) {
+  uv_tcp_init(worker_.loop, &tcp_);
+  tcp_.data = this;
+  timer_.init(worker_.loop, uv_timer_init);
+  timer_->data = this;
+  writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &ClientConnection::on_write_done);
+  identity_->state->connections.fetch_add(1, std::memory_order_relaxed);
+  next_client = worker_.clients;
+  if (next_client) next_client->prev_client = this;
+  worker_.clients = this;
+  ++worker_.client_count;
+}
+
+ClientConnection::~ClientConnection() {
+  identity_->state->connections.fetch_sub(1, std::memory_order_relaxed);
+  if (prev_client) prev_client->next_client = next_client;
+  else worker_.clients = next_client;
+  if (next_client) next_client->prev_client = prev_client;
+  --worker_.client_count;
+}
+
+void ClientConnection::close_if_idle() {
+  if (phase_ == Phase::idle && input_.empty()) close_now();
+}
+
+// ---- reading -------------------------------------------------------------
+
+void ClientConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<ClientConnection*>(h->data);
+  if (!self->reading_) self->reading_ = self->worker_.blocks.take();
+  *buf = uv_buf_init(self->reading_.data(), Block::kSize);
+}
+
+void ClientConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  static_cast<ClientConnection*>(s->data)->handle_read(nread, buf);
+}
+
+void ClientConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread == 0) return;
+  if (nread < 0) {
+    reading_.reset();
+    if (nread != UV_EOF) return abort();  // reset by peer
+    read_eof_ = true;
+    switch (phase_) {
+      case Phase::idle:
+      case Phase::head:
+        if (input_.empty()) return close_now();  // nothing (complete) to answer
+        break;
+      case Phase::body:
+        return abort();  // the client gave up mid-request
+      case Phase::waiting:
+        break;  // half-close: answer, then close
+      case Phase::closing:
+        return close_now();  // lingering close done
+    }
+    update_reading();
+    return;
+  }
+  if (phase_ == Phase::closing) {  // lingering close: discard
+    reading_.reset();
+    return;
+  }
+  bytes_in_ += size_t(nread);
+  input_.push_back({std::move(reading_), buf->base, size_t(nread)});
+  input_bytes_ += size_t(nread);
+  drive();
+}
+
+void ClientConnection::drive() {
+  if (driving_) return;  // the outer call loops until nothing can move
+  driving_ = true;
+  while (!input_.empty() && (phase_ == Phase::idle || phase_ == Phase::head || phase_ == Phase::body)) {
+    Pending in = std::move(input_.front());
+    input_.erase(input_.begin());
+    input_bytes_ -= in.len;
+    parse(in);
+  }
+  driving_ = false;
+  if (phase_ != Phase::closing && read_eof_ && input_.empty() &&
+      (phase_ == Phase::idle || phase_ == Phase::head)) {
+    close_after_write();
+  }
+  flush();
+  update_reading();
+}
+
+void ClientConnection::parse(Pending& in) {
+  if (phase_ == Phase::idle) {
+    phase_ = Phase::head;
+    arm_timer(listener_rt_->config->timeouts.header);
+  } else if (phase_ == Phase::body) {
+    arm_timer(listener_rt_->config->timeouts.idle);  // the client is still sending
+  }
+  current_block_ = in.block;
+  const auto r = parser_.execute(in.data, in.len);
+  current_block_.reset();
+  switch (r.status) {
+    case http::RequestParser::Status::ok:
+      return;
+    case http::RequestParser::Status::complete:
+      if (r.consumed < in.len) {
+        // Pipelined bytes: they wait at the front until this request is answered.
+        input_.insert(input_.begin(), {in.block, in.data + r.consumed, in.len - r.consumed});
+        input_bytes_ += in.len - r.consumed;
+      }
+      if (exchange_ && exchange_->done()) on_exchange_done();
+      return;
+    case http::RequestParser::Status::error:
+      if (parser_.error_status() != 0) answer_error(parser_.error_status(), parser_.error_reason());
+      if (exchange_) {
+        exchange_->abort();
+        worker_.deferred->retire(std::move(exchange_));
+      }
+      close_after_write();
+      return;
+  }
+}
+
+// ---- requests ------------------------------------------------------------
+
+bool ClientConnection::on_request_head(http::RequestHead& head) {
+  phase_ = Phase::body;
+  ws_ = worker_.current;
+  listener_rt_ = ws_->snapshot->find_listener(identity_->name);
+  if (!listener_rt_) {
+    answer_error(503, "listener removed by reload");
+    return false;
+  }
+  const config::ListenerConfig& lc = *listener_rt_->config;
+  request_start_ = Clock::now();
+  bytes_out_at_start_ = bytes_out_;
+  body_bytes_ = 0;
+  request_id_ = fmt::format("{:x}-{:x}", worker_.index, ++worker_.next_request_id);
+  arm_timer(lc.timeouts.idle);  // from here on, a stalled client is idle
+
+  if (lc.limits.max_body_bytes && head.content_length.value_or(0) > lc.limits.max_body_bytes) {
+    answer_error(413, "Content-Length over max_body_bytes");
+    return false;
+  }
+  const auto host = head.headers.find("host");
+  const auto pool = route_request(*listener_rt_, host.value_or(""), head.url);
+  if (!pool) {
+    answer_error(404, "no route matches");
+    return false;
+  }
+  if (head.expect_continue && head.minor >= 1 && head.has_body()) {
+    // lbd accepts the body itself and streams it on; the backend is not asked.
+    writer_.append_copy("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  exchange_ = std::make_unique<Exchange>(*this, ws_, *pool, head);
+  exchange_->start();
+  return phase_ != Phase::closing;
+}
+
+bool ClientConnection::on_request_body(const char* data, size_t len) {
+  body_bytes_ += len;
+  const uint64_t limit = listener_rt_->config->limits.max_body_bytes;
+  if (limit && body_bytes_ > limit) {
+    if (exchange_ && exchange_->response_started()) {
+      abort();
+    } else {
+      answer_error(413, "body over max_body_bytes");
+    }
+    return false;
+  }
+  if (exchange_ && !exchange_->done()) exchange_->forward_body(current_block_, data, len);
+  return true;
+}
+
+void ClientConnection::on_request_complete() {
+  phase_ = Phase::waiting;
+  uv_timer_stop(timer_.get());  // waiting on the backend: timeouts.response rules
+  if (exchange_) exchange_->request_complete();
+}
+
+void ClientConnection::on_exchange_done() {
+  if (!exchange_) return;
+  if (phase_ == Phase::body) {
+    // Answered before the request body ended (an error, an early response):
+    // wait for the end of the request only if it is about to come.
+    if (!exchange_->keep_client_alive()) {
+      finish_request_and_close();
+      return;
+    }
+    return;  // on_request_complete moves us to waiting; parse() calls back
+  }
+  if (phase_ != Phase::waiting) return;
+  log_request(exchange_->status(), exchange_->pool_name(), exchange_->backend_name(), exchange_->upstream_ms());
+  const bool keep = exchange_->keep_client_alive() && !read_eof_ && !worker_.stopping;
+  worker_.deferred->retire(std::move(exchange_));
+  ws_.reset();
+  if (!keep) return close_after_write();
+  phase_ = Phase::idle;
+  parser_.resume();
+  arm_timer(listener_rt_->config->timeouts.idle);
+  drive();
+}
+
+void ClientConnection::finish_request_and_close() {
+  log_request(exchange_->status(), exchange_->pool_name(), exchange_->backend_name(), exchange_->upstream_ms());
+  worker_.deferred->retire(std::move(exchange_));
+  close_after_write();
+}
+
+void ClientConnection::answer_error(int status, const char* why) {
+  spdlog::info("{} {}: {} {}", identity_->name, client_ip_, status, why);
+  std::string& scratch = worker_.scratch;
+  scratch.clear();
+  http::append_error_response(status, true, scratch);
+  writer_.append_copy(scratch);
+  if (listener_rt_) {
+    const http::RequestHead& h = parser_.head();
+    log::AccessRecord r;
+    r.listener = identity_->name;
+    r.client = client_ip_;
+    const bool have_head = phase_ != Phase::head && phase_ != Phase::idle;
+    r.method = have_head ? h.method_name() : "-";
+    r.path = have_head ? std::string_view(h.url) : "-";
+    r.status = status;
+    r.bytes_in = bytes_in_;
+    r.bytes_out = scratch.size();
+    r.request_id = request_id_;
+    if (worker_.access_log) worker_.access_log->write(r);
+  }
+  close_after_write();
+}
+
+void ClientConnection::log_request(int status, const char* pool, const char* backend, double upstream_ms) {
+  if (!worker_.access_log) return;
+  const http::RequestHead& h = parser_.head();
+  log::AccessRecord r;
+  r.listener = identity_->name;
+  r.client = client_ip_;
+  r.method = h.method_name();
+  r.path = h.url;
+  r.status = status;
+  r.bytes_in = bytes_in_;
+  r.bytes_out = bytes_out_ + writer_.gathered() - bytes_out_at_start_;
+  r.duration_ms = ms_since(request_start_);
+  r.pool = pool;
+  r.backend = backend;
+  r.upstream_ms = upstream_ms;
+  r.request_id = request_id_;
+  worker_.access_log->write(r);
+  bytes_in_ = 0;
+}
+
+// ---- writing and flow control -------------------------------------------
+
+void ClientConnection::flush() {
+  if (closed_) return;
+  bytes_out_ += writer_.gathered();
+  if (writer_.flush() != 0) return abort();
+  if (exchange_) exchange_->flush_upstream();
+  if (phase_ == Phase::closing && writer_.idle()) start_lingering_close();
+}
+
+void ClientConnection::after_upstream_io() {
+  flush();
+  update_reading();
+}
+
+void ClientConnection::on_write_done(void* p, int status) {
+  auto* self = static_cast<ClientConnection*>(p);
+  if (self->closed_) return;
+  if (status != 0) return self->abort();
+  if (self->phase_ == Phase::closing) {
+    if (self->writer_.idle()) self->start_lingering_close();
+    return;
+  }
+  if (self->exchange_) {
+    // A client that stops reading our response for timeouts.idle is dropped.
+    if (!self->writer_.idle()) self->arm_timer(self->listener_rt_->config->timeouts.idle);
+    else if (self->phase_ == Phase::waiting) uv_timer_stop(self->timer_.get());
+    self->exchange_->client_drained();
+  }
+}
+
+void ClientConnection::update_reading() {
+  if (closed_) return;
+  bool want = !read_eof_;
+  if (phase_ == Phase::closing) want = want && shut_down_;  // linger: drain until FIN
+  else if (input_bytes_ > kMaxPendingInput) want = false;
+  else if (exchange_ && exchange_->upstream_backlog() > kUpstreamHighWater) want = false;
+  if (want == reading_active_) return;
+  reading_active_ = want;
+  auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
+  if (want) {
+    uv_read_start(s, &ClientConnection::on_alloc, &ClientConnection::on_read);
+  } else {
+    uv_read_stop(s);
+  }
+}
+
+// ---- timers and closing -------------------------------------------------
+
+void ClientConnection::arm_timer(Duration d) {
+  uv_timer_start(timer_.get(), &ClientConnection::on_timer, to_uv_ms(d), 0);
+}
+
+void ClientConnection::on_timer(uv_timer_t* t) {
+  auto* self = static_cast<ClientConnection*>(t->data);
+  switch (self->phase_) {
+    case Phase::head:
+      // Slowloris: the head did not arrive in time.
+      self->answer_error(408, "request head timeout");
+      self->flush();
+      return;
+    case Phase::idle:
+      if (self->input_.empty()) return self->close_now();  // idle keep-alive ends quietly
+      self->answer_error(408, "request head timeout");
+      self->flush();
+      return;
+    case Phase::body:
+    case Phase::waiting:
+      // The client stopped sending its body or reading our response.
+      spdlog::info("{} {}: client idle for timeouts.idle mid-request; closing", self->identity_->name, self->client_ip_);
+      return self->abort();
+    case Phase::closing:
+      return self->close_now();
+  }
+}
+
+void ClientConnection::close_after_write() {
+  if (phase_ == Phase::closing || closed_) return;
+  phase_ = Phase::closing;
+  input_.clear();
+  input_bytes_ = 0;
+  arm_timer(kLingerTime);
+  update_reading();
+  flush();  // starts the lingering close once everything is written
+}
+
+void ClientConnection::start_lingering_close() {
+  if (shut_down_ || closed_) return;
+  shut_down_ = true;
+  // Send FIN, then read and discard until the client's FIN or the linger
+  // timer, so unread request bytes cannot turn our answer into a reset.
+  auto* req = new uv_shutdown_t;
+  req->data = this;
+  int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* r, int) { delete r; });
+  if (rc != 0) {
+    delete req;
+    return close_now();
+  }
+  if (read_eof_) return close_now();
+  update_reading();
+}
+
+void ClientConnection::abort() {
+  if (exchange_) {
+    exchange_->abort();
+    if (phase_ != Phase::closing && phase_ != Phase::idle)
+      log_request(exchange_->status() ? exchange_->status() : 499, exchange_->pool_name(), exchange_->backend_name(),
+                  exchange_->upstream_ms());
+    worker_.deferred->retire(std::move(exchange_));
+  }
+  close_now();
+}
+
+void ClientConnection::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  if (exchange_) {
+    exchange_->abort();
+    worker_.deferred->retire(std::move(exchange_));
+  }
+  input_.clear();
+  reading_.reset();
+  timer_.close();
+  writer_.discard();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
+           [](uv_handle_t* h) { delete static_cast<ClientConnection*>(h->data); });
+}
+
+}  // namespace lb::proxy

@@ -1,0 +1,269 @@
+#include "lb/proxy/exchange.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "lb/http/error_response.h"
+#include "lb/proxy/client_connection.h"
+#include "lb/proxy/upstream_pool.h"
+
+namespace lb::proxy {
+
+namespace {
+
+// Request bodies up to this size are kept so the request can be replayed on
+// another backend; beyond it a failure after sending costs a 502.
+constexpr size_t kReplayLimit = 64 * 1024;
+// Above this many bytes queued towards the client, stop reading the backend.
+constexpr size_t kHighWater = 256 * 1024;
+constexpr size_t kLowWater = 64 * 1024;
+
+double ms_since(TimePoint t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+}  // namespace
+
+Exchange::Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
+                   const http::RequestHead& request)
+    : client_(client), ws_(std::move(ws)), pool_index_(pool_index), request_(request) {}
+
+Exchange::~Exchange() {
+  if (upstream_) release_upstream(false, false);
+}
+
+const char* Exchange::pool_name() const { return pool().config->name.c_str(); }
+const char* Exchange::backend_name() const { return backend_ ? backend_->name().c_str() : "-"; }
+
+void Exchange::start() {
+  const auto& listener = client_.listener();
+  http::ForwardContext ctx;
+  ctx.client_ip = client_.client_ip();
+  ctx.proto = listener.config->tls ? "https" : "http";
+  ctx.request_id = client_.request_id();
+  upstream_head_.reserve(request_.headers.size() * 40 + request_.url.size() + 128);
+  // Host for HTTP/1.0 clients that sent none: filled per backend in send_request.
+  http::write_upstream_request_head(request_, ctx, upstream_head_);
+  attempt(false);
+}
+
+void Exchange::attempt(bool same_backend) {
+  if (!same_backend) {
+    balance::PickContext pick;
+    pick.tried = &tried_;
+    balance::Backend* b = ws_->strategies[pool_index_]->pick(pick);
+    if (!b) {
+      if (retries_used_ == 0 && tried_.empty()) {
+        spdlog::warn("pool {}: no usable backend for {} {}", pool_name(), request_.method_name(), request_.url);
+        respond_error(503);
+      } else {
+        respond_error(502);
+      }
+      return;
+    }
+    backend_index_ = balance::index_of(pool().backends, b);
+    backend_ = pool().backends[backend_index_];
+  }
+  backend_->add_active(1);
+  ws_->strategies[pool_index_]->on_start(*backend_);
+  attempt_start_ = Clock::now();
+
+  const config::PoolConfig& pc = *pool().config;
+  UpstreamPool& idle = client_.worker().upstreams->for_backend(backend_);
+  upstream_ = same_backend ? nullptr : idle.take();
+  if (upstream_) {
+    upstream_reused_ = true;
+    upstream_->bind(this);
+    send_request();
+    upstream_->flush();
+    upstream_->arm_response_timeout(pc.timeouts.response);
+  } else {
+    upstream_reused_ = false;
+    upstream_ = new UpstreamConnection(client_.worker(), backend_);
+    upstream_->connect(this, pc.timeouts.connect);
+    send_request();  // gathered now, sent once connected
+  }
+}
+
+void Exchange::send_request() {
+  upstream_->parser().expect_response(request_.method == HTTP_HEAD);
+  upstream_->writer().append_copy(upstream_head_);
+  if (!replay_.empty()) upstream_->writer().append_copy(replay_);
+}
+
+void Exchange::on_upstream_connected() {
+  upstream_->flush();
+  upstream_->arm_response_timeout(pool().config->timeouts.response);
+}
+
+void Exchange::append_body(std::string_view before, const BlockRef* block, const char* data, size_t len,
+                           std::string_view after) {
+  if (replayable_) {
+    if (replay_.size() + before.size() + len + after.size() <= kReplayLimit) {
+      replay_.append(before);
+      replay_.append(data, len);
+      replay_.append(after);
+    } else {
+      replayable_ = false;
+      std::string().swap(replay_);
+    }
+  }
+  if (!upstream_) return;
+  StreamWriter& w = upstream_->writer();
+  w.append_copy(before);
+  if (block && *block) {
+    w.append_ref(*block, data, len);
+  } else {
+    w.append_copy({data, len});
+  }
+  w.append_copy(after);
+}
+
+void Exchange::forward_body(const BlockRef& block, const char* data, size_t len) {
+  if (done_ || len == 0) return;
+  if (request_.chunked) {
+    char size_line[24];
+    int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
+    append_body({size_line, size_t(n)}, &block, data, len, "\r\n");
+  } else {
+    append_body({}, &block, data, len, {});
+  }
+}
+
+void Exchange::request_complete() {
+  request_complete_ = true;
+  if (done_) return;
+  if (request_.chunked) append_body({}, nullptr, "0\r\n\r\n", 5, {});
+}
+
+void Exchange::flush_upstream() {
+  if (upstream_) upstream_->flush();
+}
+
+size_t Exchange::upstream_backlog() const { return upstream_ ? upstream_->writer().pending() : 0; }
+
+void Exchange::client_drained() {
+  if (upstream_ && client_.writer().pending() < kLowWater) upstream_->resume_reading();
+}
+
+void Exchange::abort() {
+  if (upstream_) release_upstream(false, false);
+  done_ = true;
+}
+
+void Exchange::on_upstream_drained() { client_.after_upstream_io(); }
+
+void Exchange::on_upstream_read_done() {
+  if (upstream_ && client_.writer().pending() > kHighWater) upstream_->pause_reading();
+  client_.after_upstream_io();
+}
+
+void Exchange::on_response_head(http::ResponseHead& head) {
+  if (head.status < 200) {
+    // Interim responses: lbd answered Expect itself; pass on others (103)
+    // to HTTP/1.1 clients only. 101 belongs to upgrades (not forwarded yet).
+    if (head.status != 100 && head.status != 101 && request_.minor >= 1) {
+      std::string& scratch = client_.worker().scratch;
+      scratch.clear();
+      http::write_client_response_head(head, http::BodyFraming::none, false, true, scratch);
+      client_.writer().append_copy(scratch);
+    }
+    return;
+  }
+  response_started_ = true;
+  status_ = head.status;
+  framing_ = http::choose_client_framing(request_, head);
+  keep_client_alive_ = request_.keep_alive && !client_.worker().stopping && framing_ != http::BodyFraming::close;
+  std::string& scratch = client_.worker().scratch;
+  scratch.clear();
+  http::write_client_response_head(head, framing_, request_.minor == 0, keep_client_alive_, scratch);
+  client_.writer().append_copy(scratch);
+}
+
+void Exchange::on_response_body(const char* data, size_t len) {
+  if (len == 0 || !upstream_) return;
+  StreamWriter& w = client_.writer();
+  const BlockRef& block = upstream_->current_block();
+  if (framing_ == http::BodyFraming::chunked) {
+    char size_line[24];
+    int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
+    w.append_copy({size_line, size_t(n)});
+    w.append_ref(block, data, len);
+    w.append_copy("\r\n");
+  } else if (framing_ != http::BodyFraming::none) {
+    w.append_ref(block, data, len);
+  }
+}
+
+void Exchange::on_upstream_response_done() {
+  if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
+  upstream_ms_ = ms_since(attempt_start_);
+  // Reusable only if the backend keeps it open and got our whole request.
+  release_upstream(upstream_->reusable() && request_complete_, true);
+  finish();
+}
+
+void Exchange::on_upstream_failed(UpstreamFailure why) {
+  const bool reused = upstream_reused_;
+  release_upstream(false, false);
+  if (response_started_) {
+    spdlog::warn("pool {} backend {}: {} after the response started; dropping the client", pool_name(),
+                 backend_name(), failure_name(why));
+    client_.abort();
+    done_ = true;
+    return;
+  }
+  spdlog::warn("pool {} backend {}: {} for {} {}", pool_name(), backend_name(), failure_name(why),
+               request_.method_name(), request_.url);
+  if (why == UpstreamFailure::response_timeout) return respond_error(504);
+  if (why == UpstreamFailure::invalid_response) return respond_error(502);
+
+  // Nothing reached the client yet. Is the request safe to send again?
+  const bool nothing_sent = why == UpstreamFailure::connect_failed || why == UpstreamFailure::connect_timeout;
+  const bool stale_pooled = reused && why == UpstreamFailure::closed_early;
+  const bool safe = nothing_sent || stale_pooled || request_.idempotent();
+  if (!safe || !replayable_) return respond_error(502);
+
+  if (stale_pooled && !stale_retry_used_) {
+    // The backend closed a pooled connection as we reused it: try the same
+    // backend once more on a fresh connection; that is not a retry.
+    stale_retry_used_ = true;
+    return attempt(true);
+  }
+  if (retries_used_ >= pool().config->retries) return respond_error(502);
+  ++retries_used_;
+  tried_.insert(backend_index_);
+  attempt(false);
+}
+
+void Exchange::release_upstream(bool reusable, bool ok) {
+  if (!upstream_) return;
+  UpstreamConnection* up = std::exchange(upstream_, nullptr);
+  backend_->add_active(-1);
+  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - attempt_start_);
+  ws_->strategies[pool_index_]->on_finish(*backend_, took, ok);
+  if (reusable) {
+    const config::Keepalive& ka = pool().config->keepalive;
+    up->release_to_pool(client_.worker().upstreams->for_backend(backend_), ka.max_idle, ka.idle_timeout);
+  } else {
+    up->close();
+  }
+}
+
+void Exchange::respond_error(int status) {
+  status_ = status;
+  // Keep the client if the request is (or will be) read to its end.
+  const bool request_done = request_complete_ || !request_.has_body();
+  keep_client_alive_ = request_.keep_alive && request_done && !client_.worker().stopping;
+  std::string& scratch = client_.worker().scratch;
+  scratch.clear();
+  http::append_error_response(status, !keep_client_alive_, scratch);
+  client_.writer().append_copy(scratch);
+  finish();
+}
+
+void Exchange::finish() {
+  done_ = true;
+  client_.on_exchange_done();  // may retire this object: touch nothing after
+}
+
+}  // namespace lb::proxy

@@ -1,0 +1,71 @@
+#include "lb/proxy/snapshot.h"
+
+#include <algorithm>
+
+namespace lb::proxy {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+std::shared_ptr<balance::Backend> carried_backend(const Snapshot* previous, const std::string& pool,
+                                                  const config::BackendConfig& bc) {
+  if (!previous) return nullptr;
+  for (const PoolRuntime& p : previous->pools) {
+    if (p.config->name != pool) continue;
+    for (const auto& b : p.backends)
+      if (b->name() == bc.name && b->address().text == bc.address.text) return b;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const ListenerRuntime* Snapshot::find_listener(std::string_view name) const {
+  for (const auto& l : listeners)
+    if (l.config->name == name) return &l;
+  return nullptr;
+}
+
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
+                                               const Snapshot* previous) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->config = config;
+  snap->generation = previous ? previous->generation + 1 : 1;
+
+  for (const config::PoolConfig& pc : config->pools) {
+    PoolRuntime pr;
+    pr.config = &pc;
+    for (const config::BackendConfig& bc : pc.backends) {
+      auto b = carried_backend(previous, pc.name, bc);
+      if (b) {
+        b->set_weight(bc.weight);
+      } else {
+        b = std::make_shared<balance::Backend>(bc.name, bc.address, bc.weight);
+      }
+      pr.backends.push_back(std::move(b));
+    }
+    snap->pools.push_back(std::move(pr));
+  }
+
+  for (const config::ListenerConfig& lc : config->listeners) {
+    ListenerRuntime lr;
+    lr.config = &lc;
+    const ListenerRuntime* old = previous ? previous->find_listener(lc.name) : nullptr;
+    lr.state = old ? old->state : std::make_shared<ListenerState>();
+    for (const config::Route& r : lc.routes) {
+      for (size_t i = 0; i < config->pools.size(); ++i) {
+        if (config->pools[i].name != r.pool) continue;
+        lr.routes.push_back({lower(r.host), r.path_prefix, i});
+        break;
+      }
+    }
+    snap->listeners.push_back(std::move(lr));
+  }
+  return snap;
+}
+
+}  // namespace lb::proxy

@@ -1,0 +1,215 @@
+#include "lb/proxy/upstream_connection.h"
+
+#include "lb/proxy/upstream_pool.h"
+
+namespace lb::proxy {
+
+namespace {
+// Below this many queued bytes the owner may send more (see Exchange).
+constexpr size_t kLowWater = 64 * 1024;
+}  // namespace
+
+const char* failure_name(UpstreamFailure f) {
+  switch (f) {
+    case UpstreamFailure::connect_failed: return "connect_failed";
+    case UpstreamFailure::connect_timeout: return "connect_timeout";
+    case UpstreamFailure::closed_early: return "closed_early";
+    case UpstreamFailure::response_timeout: return "response_timeout";
+    case UpstreamFailure::invalid_response: return "invalid_response";
+  }
+  return "?";
+}
+
+UpstreamConnection::UpstreamConnection(WorkerContext& worker, std::shared_ptr<balance::Backend> backend)
+    : worker_(worker), backend_(std::move(backend)), parser_(*this) {
+  uv_tcp_init(worker_.loop, &tcp_);
+  tcp_.data = this;
+  timer_.init(worker_.loop, uv_timer_init);
+  timer_->data = this;
+  writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &UpstreamConnection::on_write_done);
+}
+
+void UpstreamConnection::connect(UpstreamEvents* owner, Duration timeout) {
+  owner_ = owner;
+  state_ = State::connecting;
+  connect_req_.data = this;
+  int rc = uv_tcp_connect(&connect_req_, &tcp_, reinterpret_cast<const sockaddr*>(&backend_->sockaddr()),
+                          &UpstreamConnection::on_connect);
+  if (rc != 0) {
+    // Report asynchronously: the owner is still inside its own start().
+    connect_failed_now_ = true;
+    uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, 0, 0);
+    return;
+  }
+  uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(timeout), 0);
+}
+
+void UpstreamConnection::bind(UpstreamEvents* owner) {
+  owner_ = owner;
+  state_ = State::bound;
+  uv_timer_stop(timer_.get());
+  resume_reading();
+}
+
+void UpstreamConnection::on_connect(uv_connect_t* req, int status) {
+  auto* self = static_cast<UpstreamConnection*>(req->data);
+  if (self->state_ != State::connecting) return;  // closed meanwhile (UV_ECANCELED)
+  uv_timer_stop(self->timer_.get());
+  if (status != 0) {
+    self->fail(UpstreamFailure::connect_failed);
+    return;
+  }
+  self->state_ = State::bound;
+  uv_tcp_nodelay(&self->tcp_, 1);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&self->tcp_), &UpstreamConnection::on_alloc,
+                &UpstreamConnection::on_read);
+  self->owner_->on_upstream_connected();
+}
+
+void UpstreamConnection::flush() {
+  if (state_ != State::bound) return;
+  if (writer_.flush() != 0) {
+    reusable_ = false;  // the read side reports what happened
+  }
+}
+
+void UpstreamConnection::arm_response_timeout(Duration d) {
+  response_timeout_ = d;
+  if (state_ == State::bound && !reading_paused_)
+    uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(d), 0);
+}
+
+void UpstreamConnection::pause_reading() {
+  if (reading_paused_ || state_ != State::bound) return;
+  reading_paused_ = true;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  uv_timer_stop(timer_.get());  // a slow client is not the backend's fault
+}
+
+void UpstreamConnection::resume_reading() {
+  if (state_ == State::closed || state_ == State::connecting) return;
+  if (!reading_paused_ && uv_is_active(reinterpret_cast<uv_handle_t*>(&tcp_))) return;
+  reading_paused_ = false;
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &UpstreamConnection::on_alloc, &UpstreamConnection::on_read);
+  if (state_ == State::bound && response_timeout_.count() > 0)
+    uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(response_timeout_), 0);
+}
+
+void UpstreamConnection::release_to_pool(UpstreamPool& pool, size_t max_idle, Duration idle_timeout) {
+  owner_ = nullptr;
+  state_ = State::idle;
+  response_timeout_ = Duration(0);
+  reading_paused_ = false;
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &UpstreamConnection::on_alloc, &UpstreamConnection::on_read);
+  uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(idle_timeout), 0);
+  pool.put(this, max_idle);
+}
+
+void UpstreamConnection::close() {
+  if (state_ == State::closed) return;
+  state_ = State::closed;
+  owner_ = nullptr;
+  if (pool) pool->remove(this);
+  timer_.close();
+  reading_.reset();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
+           [](uv_handle_t* h) { delete static_cast<UpstreamConnection*>(h->data); });
+}
+
+void UpstreamConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<UpstreamConnection*>(h->data);
+  if (!self->reading_) self->reading_ = self->worker_.blocks.take();
+  *buf = uv_buf_init(self->reading_.data(), Block::kSize);
+}
+
+void UpstreamConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  static_cast<UpstreamConnection*>(s->data)->handle_read(nread, buf);
+}
+
+void UpstreamConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread == 0) return;  // EAGAIN; keep the block for the next read
+  if (state_ == State::idle) {
+    // The backend closed (or spoke) while we held the connection idle.
+    close();
+    return;
+  }
+  if (nread < 0) {
+    reading_.reset();
+    reusable_ = false;
+    if (nread == UV_EOF && parser_.finish() == http::ResponseParser::Status::complete) {
+      uv_timer_stop(timer_.get());
+      owner_->on_upstream_response_done();
+      return;
+    }
+    fail(UpstreamFailure::closed_early);
+    return;
+  }
+  if (response_timeout_.count() > 0)
+    uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(response_timeout_), 0);
+
+  // Body bytes forwarded by the owner reference this block; it stays alive
+  // through their writes, and the next read gets a fresh one.
+  BlockRef block = std::move(reading_);
+  UpstreamEvents* owner = owner_;
+  parse_response(block, buf->base, size_t(nread));
+  // The owner may have released or closed us meanwhile; it is still alive
+  // (finished exchanges are freed by the worker after the loop turn).
+  if (owner) owner->on_upstream_read_done();
+}
+
+void UpstreamConnection::parse_response(const BlockRef& block, const char* p, size_t left) {
+  while (left > 0 && state_ == State::bound) {
+    current_block_ = block;
+    auto r = parser_.execute(p, left);
+    current_block_.reset();
+    if (state_ != State::bound) return;  // the owner closed us from a callback
+    if (r.status == http::ResponseParser::Status::error) {
+      fail(UpstreamFailure::invalid_response);
+      return;
+    }
+    if (r.status == http::ResponseParser::Status::ok) return;
+    // A message ended. Interim (1xx) responses are followed by the final one.
+    p += r.consumed;
+    left -= r.consumed;
+    parser_.resume();
+    if (last_status_ >= 100 && last_status_ < 200 && last_status_ != 101) continue;
+    if (left > 0) reusable_ = false;  // bytes after the response: never reuse
+    uv_timer_stop(timer_.get());
+    response_timeout_ = Duration(0);
+    owner_->on_upstream_response_done();
+    return;
+  }
+}
+
+void UpstreamConnection::on_timer(uv_timer_t* t) {
+  auto* self = static_cast<UpstreamConnection*>(t->data);
+  switch (self->state_) {
+    case State::connecting:
+      self->fail(self->connect_failed_now_ ? UpstreamFailure::connect_failed : UpstreamFailure::connect_timeout);
+      break;
+    case State::bound:
+      self->fail(UpstreamFailure::response_timeout);
+      break;
+    case State::idle:
+      self->close();
+      break;
+    case State::closed:
+      break;
+  }
+}
+
+void UpstreamConnection::on_write_done(void* p, int status) {
+  auto* self = static_cast<UpstreamConnection*>(p);
+  if (self->state_ != State::bound) return;
+  if (status != 0) self->reusable_ = false;  // the read side reports what happened
+  if (self->writer_.pending() < kLowWater) self->owner_->on_upstream_drained();
+}
+
+void UpstreamConnection::fail(UpstreamFailure why) {
+  uv_timer_stop(timer_.get());
+  reusable_ = false;
+  UpstreamEvents* owner = owner_;
+  if (owner) owner->on_upstream_failed(why);
+}
+
+}  // namespace lb::proxy

@@ -1,0 +1,60 @@
+#include "lb/proxy/upstream_pool.h"
+
+#include "lb/proxy/upstream_connection.h"
+
+namespace lb::proxy {
+
+UpstreamPool::~UpstreamPool() { close_all(); }
+
+UpstreamConnection* UpstreamPool::take() {
+  UpstreamConnection* c = head_;
+  if (c) remove(c);
+  return c;
+}
+
+void UpstreamPool::put(UpstreamConnection* c, size_t max_idle) {
+  if (max_idle == 0) {
+    c->close();
+    return;
+  }
+  c->pool = this;
+  c->idle_prev = nullptr;
+  c->idle_next = head_;
+  if (head_) head_->idle_prev = c;
+  head_ = c;
+  if (!tail_) tail_ = c;
+  ++count_;
+  while (count_ > max_idle) {
+    UpstreamConnection* oldest = tail_;
+    remove(oldest);
+    oldest->close();
+  }
+}
+
+void UpstreamPool::remove(UpstreamConnection* c) {
+  if (c->pool != this) return;
+  if (c->idle_prev) c->idle_prev->idle_next = c->idle_next;
+  else head_ = c->idle_next;
+  if (c->idle_next) c->idle_next->idle_prev = c->idle_prev;
+  else tail_ = c->idle_prev;
+  c->idle_prev = c->idle_next = nullptr;
+  c->pool = nullptr;
+  --count_;
+}
+
+void UpstreamPool::close_all() {
+  while (UpstreamConnection* c = take()) c->close();
+}
+
+UpstreamPool& UpstreamPools::for_backend(const std::shared_ptr<balance::Backend>& b) {
+  auto& slot = pools_[b.get()];
+  if (!slot) slot = std::make_unique<UpstreamPool>(b);
+  return *slot;
+}
+
+void UpstreamPools::close_all() {
+  for (auto& [_, pool] : pools_) pool->close_all();
+  pools_.clear();
+}
+
+}  // namespace lb::proxy

@@ -1,0 +1,166 @@
+#include "lb/proxy/worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include "lb/proxy/client_connection.h"
+#include "lb/proxy/worker_snapshot.h"
+
+namespace lb::proxy {
+
+namespace {
+constexpr uint64_t kStopPollMs = 50;
+}
+
+Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
+               std::shared_ptr<log::AccessLogTarget> access_log) {
+  uv_loop_init(&loop_);
+  ctx_.loop = &loop_;
+  ctx_.index = index;
+  deferred_ = std::make_unique<DeferredFree>(&loop_);
+  ctx_.deferred = deferred_.get();
+  ctx_.upstreams = &upstreams_;
+  if (access_log) access_log_ = std::make_unique<log::AccessLog>(std::move(access_log));
+  ctx_.access_log = access_log_.get();
+  install(std::move(snapshot));
+
+  wakeup_.init(&loop_, uv_async_init, &Worker::on_async);
+  wakeup_->data = this;
+  // Access lines are batched per loop turn and written before the loop
+  // blocks again, so a quiet proxy never sits on unwritten lines.
+  flush_logs_.init(&loop_, uv_prepare_init);
+  flush_logs_->data = this;
+  uv_prepare_start(flush_logs_.get(), [](uv_prepare_t* p) {
+    auto* self = static_cast<Worker*>(p->data);
+    if (self->access_log_) self->access_log_->flush();
+  });
+}
+
+Worker::~Worker() {
+  join();
+  // Everything was closed when the loop ended; run it once more for the
+  // close callbacks of handles released during teardown.
+  upstreams_.close_all();
+  wakeup_.close();
+  stop_timer_.close();
+  flush_logs_.close();
+  listeners_.clear();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  deferred_.reset();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
+  ctx_.current = WorkerSnapshot::build(std::move(snapshot));
+  const Snapshot& s = *ctx_.current->snapshot;
+  // Idle connections to backends that left the config are closed.
+  upstreams_.prune([&](const balance::Backend* b) {
+    for (const PoolRuntime& p : s.pools)
+      for (const auto& kept : p.backends)
+        if (kept.get() == b) return true;
+    return false;
+  });
+}
+
+bool Worker::open_listeners(std::string* error) {
+  for (const ListenerRuntime& lr : ctx_.current->snapshot->listeners) {
+    int fd = open_listening_socket(lr.config->listen, error);
+    if (fd < 0) return false;
+    auto identity = std::make_shared<ListenerIdentity>(ListenerIdentity{lr.config->name, lr.state});
+    auto l = std::make_unique<Listener>(ctx_, identity);
+    if (!l->start(fd, error)) return false;
+    listeners_.push_back(std::move(l));
+  }
+  return true;
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post_snapshot(std::shared_ptr<const Snapshot> snapshot,
+                           std::shared_ptr<log::AccessLogTarget> access_log) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    mailbox_snapshot_ = std::move(snapshot);
+    mailbox_access_log_ = std::move(access_log);
+    mailbox_has_log_ = true;
+  }
+  uv_async_send(wakeup_.get());
+}
+
+void Worker::stop(Duration grace) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    mailbox_stop_ = true;
+    mailbox_grace_ = grace;
+  }
+  uv_async_send(wakeup_.get());
+}
+
+void Worker::on_async(uv_async_t* a) { static_cast<Worker*>(a->data)->apply_mailbox(); }
+
+void Worker::apply_mailbox() {
+  std::shared_ptr<const Snapshot> snap;
+  std::shared_ptr<log::AccessLogTarget> log_target;
+  bool has_log, stop;
+  Duration grace;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    snap = std::move(mailbox_snapshot_);
+    log_target = std::move(mailbox_access_log_);
+    has_log = std::exchange(mailbox_has_log_, false);
+    stop = mailbox_stop_;
+    grace = mailbox_grace_;
+  }
+  if (snap) install(std::move(snap));
+  if (has_log) {
+    if (access_log_) access_log_->flush();
+    access_log_ = log_target ? std::make_unique<log::AccessLog>(std::move(log_target)) : nullptr;
+    ctx_.access_log = access_log_.get();
+  }
+  if (stop && !ctx_.stopping) begin_stop(grace);
+}
+
+void Worker::begin_stop(Duration grace) {
+  ctx_.stopping = true;
+  for (auto& l : listeners_) l->close();
+  // Idle keep-alive clients are closed now; busy ones after their response
+  // (their responses carry Connection: close from here on).
+  for (ClientConnection* c = ctx_.clients; c;) {
+    ClientConnection* next = c->next_client;
+    c->close_if_idle();
+    c = next;
+  }
+  stop_deadline_ = Clock::now() + grace;
+  stop_timer_.init(&loop_, uv_timer_init);
+  stop_timer_->data = this;
+  uv_timer_start(stop_timer_.get(), [](uv_timer_t* t) { static_cast<Worker*>(t->data)->check_stopped(); }, 0,
+                 kStopPollMs);
+}
+
+void Worker::check_stopped() {
+  if (ctx_.client_count > 0 && Clock::now() < stop_deadline_) return;
+  if (ctx_.client_count > 0) {
+    spdlog::warn("worker {}: shutdown_timeout reached, dropping {} connections", ctx_.index, ctx_.client_count);
+    for (ClientConnection* c = ctx_.clients; c;) {
+      ClientConnection* next = c->next_client;
+      c->abort();
+      c = next;
+    }
+  }
+  // Nothing left to serve: close the loop's own handles so uv_run returns.
+  upstreams_.close_all();
+  stop_timer_.close();
+  wakeup_.close();
+  flush_logs_.close();
+  if (access_log_) access_log_->flush();
+}
+
+}  // namespace lb::proxy
