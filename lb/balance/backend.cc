@@ -55,6 +55,19 @@ void Backend::eject_until(TimePoint until) {
   ejected_until_ns_.store(to_ns(until), std::memory_order_relaxed);
 }
 
+int Backend::count_failure(TimePoint now, Duration window) {
+  // Workers race here only to count one failure more or less; no lock.
+  const int64_t now_ns = to_ns(now);
+  const int64_t start = fail_window_start_ns_.load(std::memory_order_relaxed);
+  if (fails_.load(std::memory_order_relaxed) == 0 ||
+      now_ns - start > std::chrono::duration_cast<std::chrono::nanoseconds>(window).count()) {
+    fail_window_start_ns_.store(now_ns, std::memory_order_relaxed);
+    fails_.store(1, std::memory_order_relaxed);
+    return 1;
+  }
+  return fails_.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 bool Backend::ejected_at(TimePoint now) const {
   return to_ns(now) < ejected_until_ns_.load(std::memory_order_relaxed);
 }

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "lb/health/passive_check.h"
 #include "lb/http/error_response.h"
 #include "lb/proxy/client_connection.h"
 #include "lb/proxy/upstream_pool.h"
@@ -170,7 +171,9 @@ void Exchange::on_response_head(http::ResponseHead& head) {
     return;
   }
   response_started_ = true;
+  health::record_success(*backend_);
   status_ = head.status;
+  upstream_keep_alive_ = head.keep_alive;
   framing_ = http::choose_client_framing(request_, head);
   keep_client_alive_ = request_.keep_alive && !client_.worker().stopping && framing_ != http::BodyFraming::close;
   std::string& scratch = client_.worker().scratch;
@@ -198,7 +201,7 @@ void Exchange::on_upstream_response_done() {
   if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
   upstream_ms_ = ms_since(attempt_start_);
   // Reusable only if the backend keeps it open and got our whole request.
-  release_upstream(upstream_->reusable() && request_complete_, true);
+  release_upstream(upstream_->reusable() && upstream_keep_alive_ && request_complete_, true);
   finish();
 }
 
@@ -214,12 +217,18 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
   }
   spdlog::warn("pool {} backend {}: {} for {} {}", pool_name(), backend_name(), failure_name(why),
                request_.method_name(), request_.url);
+  const bool stale = reused && why == UpstreamFailure::closed_early;  // not the backend's fault
+  if (!stale && health::record_failure(*backend_, pool().config->passive, Clock::now())) {
+    spdlog::warn("pool {} backend {}: ejected for {} ms after {} failures (passive, last: {})", pool_name(),
+                 backend_name(), pool().config->passive.fail_timeout.count(), pool().config->passive.max_fails,
+                 failure_name(why));
+  }
   if (why == UpstreamFailure::response_timeout) return respond_error(504);
   if (why == UpstreamFailure::invalid_response) return respond_error(502);
 
   // Nothing reached the client yet. Is the request safe to send again?
   const bool nothing_sent = why == UpstreamFailure::connect_failed || why == UpstreamFailure::connect_timeout;
-  const bool stale_pooled = reused && why == UpstreamFailure::closed_early;
+  const bool stale_pooled = stale;
   const bool safe = nothing_sent || stale_pooled || request_.idempotent();
   if (!safe || !replayable_) return respond_error(502);
 

@@ -45,6 +45,14 @@ class Backend {
   void eject_until(TimePoint until);
   bool ejected_at(TimePoint now) const;
 
+  // Passive health: failures counted in a window that starts with the
+  // first failure and lasts `window`. Returns the count including this one.
+  int count_failure(TimePoint now, Duration window);
+  void clear_failures() {
+    // Load first: the common case writes nothing to the shared cache line.
+    if (fails_.load(std::memory_order_relaxed) != 0) fails_.store(0, std::memory_order_relaxed);
+  }
+
   // In-flight requests summed over all workers.
   int active_requests() const { return active_.load(std::memory_order_relaxed); }
   void add_active(int delta) { active_.fetch_add(delta, std::memory_order_relaxed); }
@@ -62,6 +70,8 @@ class Backend {
   std::atomic<AdminState> admin_{AdminState::ready};
   std::atomic<int64_t> ejected_until_ns_{0};  // steady-clock ns since epoch
   std::atomic<int> active_{0};
+  std::atomic<int> fails_{0};
+  std::atomic<int64_t> fail_window_start_ns_{0};
   std::atomic<double> ewma_us_{0};
 };
 

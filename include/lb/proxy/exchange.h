@@ -89,6 +89,7 @@ class Exchange final : public UpstreamEvents, public Retirable {
   http::BodyFraming framing_ = http::BodyFraming::none;
   bool response_started_ = false;
   bool keep_client_alive_ = false;
+  bool upstream_keep_alive_ = false;  // the backend's response allows reuse
   bool done_ = false;
   int status_ = 0;
   TimePoint attempt_start_{};
