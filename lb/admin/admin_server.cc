@@ -50,7 +50,7 @@ class AdminConnection final : private http::RequestEvents {
  private:
   void on_read(ssize_t n, const uv_buf_t* buf) {
     if (n < 0) return close();
-    const char* p = buf->base;
+    char* p = buf->base;
     size_t left = size_t(n);
     while (left > 0 && !closed_ && !close_after_) {
       auto r = parser_.execute(p, left);

@@ -1,5 +1,7 @@
 #include "lb/http/head_scanner.h"
 
+#include <cstring>
+
 namespace lb::http {
 
 void HeadScanner::reset() {
@@ -8,9 +10,16 @@ void HeadScanner::reset() {
   saw_cr_ = false;
   line_empty_ = true;
   before_start_ = true;
+  in_request_line_ = false;
+  prev_ = 0;
+  std::memset(tail_, 0, sizeof tail_);
 }
 
-HeadScanner::Verdict HeadScanner::scan(const char* data, size_t len, size_t* consumed) {
+namespace {
+constexpr char kVersionPrefix[] = "HTTP/1.";
+}  // namespace
+
+HeadScanner::Verdict HeadScanner::scan(char* data, size_t len, size_t* consumed) {
   if (done_) {
     *consumed = 0;
     return Verdict::head_done;
@@ -22,6 +31,7 @@ HeadScanner::Verdict HeadScanner::scan(const char* data, size_t len, size_t* con
     if (saw_cr_) {
       if (c != '\n') return Verdict::malformed;  // bare CR
       saw_cr_ = false;
+      in_request_line_ = false;
       if (line_empty_) {
         if (before_start_) continue;  // RFC 9112 §2.2: ignore a CRLF before the request line
         done_ = true;
@@ -45,6 +55,15 @@ HeadScanner::Verdict HeadScanner::scan(const char* data, size_t len, size_t* con
         break;
       default:
         break;
+    }
+    if (before_start_) in_request_line_ = true;
+    if (in_request_line_) {
+      // method SP target SP version: exactly one SP between parts, no HTAB.
+      if (c == '\t' || (c == ' ' && (prev_ == ' ' || prev_ == 0))) return Verdict::malformed;
+      if (c > '1' && c <= '9' && std::memcmp(tail_, kVersionPrefix, sizeof tail_) == 0) data[i] = '1';
+      std::memmove(tail_, tail_ + 1, sizeof tail_ - 1);
+      tail_[sizeof tail_ - 1] = c;
+      prev_ = c;
     }
     line_empty_ = false;
     before_start_ = false;

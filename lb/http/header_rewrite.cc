@@ -1,5 +1,7 @@
 #include "lb/http/header_rewrite.h"
 
+#include "lb/http/request_target.h"
+
 namespace lb::http {
 
 namespace {
@@ -36,13 +38,21 @@ bool is_hop_by_hop(std::string_view name, const HeaderList& headers) {
 }
 
 void write_upstream_request_head(const RequestHead& req, const ForwardContext& ctx, std::string& out) {
+  const auto absolute = split_absolute_form(req.url);
   out.append(req.method_name());
   out.push_back(' ');
-  out.append(req.url);
+  if (absolute) {
+    // RFC 9112 §3.2.2: the target's authority replaces any Host header.
+    if (absolute->origin.front() == '?') out.push_back('/');
+    out.append(absolute->origin);
+  } else {
+    out.append(req.url);
+  }
   out.append(" HTTP/1.1\r\n");
+  if (absolute) append_field(out, "Host", absolute->authority);
 
   const HeaderList& hs = req.headers;
-  bool has_host = false, has_request_id = false;
+  bool has_host = absolute.has_value(), has_request_id = false;
   std::string_view first_xff;
   size_t xff_count = 0;
   for (size_t i = 0; i < hs.size(); ++i) {
@@ -53,7 +63,10 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
       continue;
     }
     if (iequals(n, "x-real-ip") || iequals(n, "x-forwarded-proto")) continue;
-    if (iequals(n, "host")) has_host = true;
+    if (iequals(n, "host")) {
+      if (absolute) continue;
+      has_host = true;
+    }
     if (iequals(n, "x-request-id")) has_request_id = true;
     append_field(out, n, hs.value(i));
   }

@@ -55,7 +55,7 @@ RequestParser::Result RequestParser::fail(int status, const char* reason, size_t
   return {Status::error, consumed};
 }
 
-RequestParser::Result RequestParser::execute(const char* data, size_t len) {
+RequestParser::Result RequestParser::execute(char* data, size_t len) {
   if (!scanner_.done()) {
     size_t at = 0;
     switch (scanner_.scan(data, len, &at)) {
@@ -134,6 +134,12 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
   h.major = llhttp_get_http_major(p);
   h.minor = llhttp_get_http_minor(p);
   h.keep_alive = llhttp_should_keep_alive(p);
+  if (h.major != 1) {  // HTTP/2.0 and up do not speak this syntax
+    s.error_status_ = 505;
+    s.error_reason_ = "HTTP version not supported";
+    s.head_invalid_ = true;
+    return -1;
+  }
   if (const char* why = validate_request_head(h)) {
     s.error_status_ = 400;
     s.error_reason_ = why;

@@ -62,8 +62,7 @@ ClientConnection::ClientConnection(WorkerContext& worker, std::shared_ptr<Listen
     : worker_(worker), identity_(std::move(listener)), parser_(*this) {
   uv_tcp_init(worker_.loop, &tcp_);
   tcp_.data = this;
-  timer_.init(worker_.loop, uv_timer_init);
-  timer_->data = this;
+  timer_.init(worker_.loop, this, &ClientConnection::on_timer);
   writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &ClientConnection::on_write_done);
   identity_->state->connections.fetch_add(1, std::memory_order_relaxed);
   next_client = worker_.clients;
@@ -230,7 +229,7 @@ bool ClientConnection::on_request_body(const char* data, size_t len) {
 
 void ClientConnection::on_request_complete() {
   phase_ = Phase::waiting;
-  uv_timer_stop(timer_.get());  // waiting on the backend: timeouts.response rules
+  timer_.cancel();  // waiting on the backend: timeouts.response rules
   if (exchange_) exchange_->request_complete();
 }
 
@@ -332,7 +331,7 @@ void ClientConnection::on_write_done(void* p, int status) {
   if (self->exchange_) {
     // A client that stops reading our response for timeouts.idle is dropped.
     if (!self->writer_.idle()) self->arm_timer(self->listener_rt_->config->timeouts.idle);
-    else if (self->phase_ == Phase::waiting) uv_timer_stop(self->timer_.get());
+    else if (self->phase_ == Phase::waiting) self->timer_.cancel();
     self->exchange_->client_drained();
   }
 }
@@ -356,11 +355,11 @@ void ClientConnection::update_reading() {
 // ---- timers and closing -------------------------------------------------
 
 void ClientConnection::arm_timer(Duration d) {
-  uv_timer_start(timer_.get(), &ClientConnection::on_timer, to_uv_ms(d), 0);
+  timer_.expire_in(d);
 }
 
-void ClientConnection::on_timer(uv_timer_t* t) {
-  auto* self = static_cast<ClientConnection*>(t->data);
+void ClientConnection::on_timer(void* p) {
+  auto* self = static_cast<ClientConnection*>(p);
   switch (self->phase_) {
     case Phase::head:
       // Slowloris: the head did not arrive in time.

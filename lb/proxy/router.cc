@@ -1,6 +1,7 @@
 #include "lb/proxy/router.h"
 
 #include "lb/http/header_list.h"
+#include "lb/http/request_target.h"
 
 namespace lb::proxy {
 
@@ -16,21 +17,14 @@ std::string_view strip_port(std::string_view host) {
   return colon == std::string_view::npos ? host : host.substr(0, colon);
 }
 
-// The path of an origin-form or absolute-form request target.
-std::string_view path_of(std::string_view target) {
-  if (!target.empty() && target.front() == '/') return target;
-  size_t scheme = target.find("://");
-  if (scheme == std::string_view::npos) return target;
-  size_t slash = target.find('/', scheme + 3);
-  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-}
-
 }  // namespace
 
 std::optional<size_t> route_request(const ListenerRuntime& listener, std::string_view host_header,
                                     std::string_view target) {
-  const std::string_view host = strip_port(host_header);
-  const std::string_view path = path_of(target);
+  // An absolute-form target names the host itself (RFC 9112 §3.2.2).
+  const auto absolute = http::split_absolute_form(target);
+  const std::string_view host = strip_port(absolute ? absolute->authority : host_header);
+  const std::string_view path = absolute ? absolute->origin : target;
   for (const RouteEntry& r : listener.routes) {
     if (!r.host.empty() && !http::iequals(r.host, host)) continue;
     if (!r.path_prefix.empty() && path.substr(0, r.path_prefix.size()) != r.path_prefix) continue;

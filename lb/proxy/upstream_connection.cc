@@ -24,8 +24,7 @@ UpstreamConnection::UpstreamConnection(WorkerContext& worker, std::shared_ptr<ba
     : worker_(worker), backend_(std::move(backend)), parser_(*this) {
   uv_tcp_init(worker_.loop, &tcp_);
   tcp_.data = this;
-  timer_.init(worker_.loop, uv_timer_init);
-  timer_->data = this;
+  timer_.init(worker_.loop, this, &UpstreamConnection::on_timer);
   writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &UpstreamConnection::on_write_done);
 }
 
@@ -38,23 +37,23 @@ void UpstreamConnection::connect(UpstreamEvents* owner, Duration timeout) {
   if (rc != 0) {
     // Report asynchronously: the owner is still inside its own start().
     connect_failed_now_ = true;
-    uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, 0, 0);
+    timer_.expire_in(Duration(0));
     return;
   }
-  uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(timeout), 0);
+  timer_.expire_in(timeout);
 }
 
 void UpstreamConnection::bind(UpstreamEvents* owner) {
   owner_ = owner;
   state_ = State::bound;
-  uv_timer_stop(timer_.get());
+  timer_.cancel();
   resume_reading();
 }
 
 void UpstreamConnection::on_connect(uv_connect_t* req, int status) {
   auto* self = static_cast<UpstreamConnection*>(req->data);
   if (self->state_ != State::connecting) return;  // closed meanwhile (UV_ECANCELED)
-  uv_timer_stop(self->timer_.get());
+  self->timer_.cancel();
   if (status != 0) {
     self->fail(UpstreamFailure::connect_failed);
     return;
@@ -76,14 +75,14 @@ void UpstreamConnection::flush() {
 void UpstreamConnection::arm_response_timeout(Duration d) {
   response_timeout_ = d;
   if (state_ == State::bound && !reading_paused_)
-    uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(d), 0);
+    timer_.expire_in(d);
 }
 
 void UpstreamConnection::pause_reading() {
   if (reading_paused_ || state_ != State::bound) return;
   reading_paused_ = true;
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-  uv_timer_stop(timer_.get());  // a slow client is not the backend's fault
+  timer_.cancel();  // a slow client is not the backend's fault
 }
 
 void UpstreamConnection::resume_reading() {
@@ -92,7 +91,7 @@ void UpstreamConnection::resume_reading() {
   reading_paused_ = false;
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &UpstreamConnection::on_alloc, &UpstreamConnection::on_read);
   if (state_ == State::bound && response_timeout_.count() > 0)
-    uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(response_timeout_), 0);
+    timer_.expire_in(response_timeout_);
 }
 
 void UpstreamConnection::release_to_pool(UpstreamPool& pool, size_t max_idle, Duration idle_timeout) {
@@ -101,7 +100,7 @@ void UpstreamConnection::release_to_pool(UpstreamPool& pool, size_t max_idle, Du
   response_timeout_ = Duration(0);
   reading_paused_ = false;
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &UpstreamConnection::on_alloc, &UpstreamConnection::on_read);
-  uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(idle_timeout), 0);
+  timer_.expire_in(idle_timeout);
   pool.put(this, max_idle);
 }
 
@@ -137,7 +136,7 @@ void UpstreamConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
     reading_.reset();
     reusable_ = false;
     if (nread == UV_EOF && parser_.finish() == http::ResponseParser::Status::complete) {
-      uv_timer_stop(timer_.get());
+      timer_.cancel();
       owner_->on_upstream_response_done();
       return;
     }
@@ -145,7 +144,7 @@ void UpstreamConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   if (response_timeout_.count() > 0)
-    uv_timer_start(timer_.get(), &UpstreamConnection::on_timer, to_uv_ms(response_timeout_), 0);
+    timer_.expire_in(response_timeout_);
 
   // Body bytes forwarded by the owner reference this block; it stays alive
   // through their writes, and the next read gets a fresh one.
@@ -174,15 +173,15 @@ void UpstreamConnection::parse_response(const BlockRef& block, const char* p, si
     parser_.resume();
     if (last_status_ >= 100 && last_status_ < 200 && last_status_ != 101) continue;
     if (left > 0) reusable_ = false;  // bytes after the response: never reuse
-    uv_timer_stop(timer_.get());
+    timer_.cancel();
     response_timeout_ = Duration(0);
     owner_->on_upstream_response_done();
     return;
   }
 }
 
-void UpstreamConnection::on_timer(uv_timer_t* t) {
-  auto* self = static_cast<UpstreamConnection*>(t->data);
+void UpstreamConnection::on_timer(void* p) {
+  auto* self = static_cast<UpstreamConnection*>(p);
   switch (self->state_) {
     case State::connecting:
       self->fail(self->connect_failed_now_ ? UpstreamFailure::connect_failed : UpstreamFailure::connect_timeout);
@@ -206,7 +205,7 @@ void UpstreamConnection::on_write_done(void* p, int status) {
 }
 
 void UpstreamConnection::fail(UpstreamFailure why) {
-  uv_timer_stop(timer_.get());
+  timer_.cancel();
   reusable_ = false;
   UpstreamEvents* owner = owner_;
   if (owner) owner->on_upstream_failed(why);

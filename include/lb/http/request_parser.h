@@ -41,7 +41,8 @@ class RequestParser {
   RequestParser& operator=(const RequestParser&) = delete;
 
   void set_max_header_bytes(uint64_t n) { scanner_.set_limit(n); }
-  Result execute(const char* data, size_t len);
+  // `data` is writable: see HeadScanner's one in-place repair.
+  Result execute(char* data, size_t len);
   // Continue after `complete`: the next bytes start a new message.
   void resume();
   // The client closed its side; true when that ended a message cleanly.

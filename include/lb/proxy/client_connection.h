@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lb/core/block.h"
+#include "lb/core/deadline_timer.h"
 #include "lb/core/stream_writer.h"
 #include "lb/core/uv_handle.h"
 #include "lb/http/request_parser.h"
@@ -53,7 +54,7 @@ class ClientConnection final : private http::RequestEvents {
   enum class Phase { idle, head, body, waiting, closing };
   struct Pending {
     BlockRef block;
-    const char* data;
+    char* data;  // inside block
     size_t len;
   };
 
@@ -68,7 +69,7 @@ class ClientConnection final : private http::RequestEvents {
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void on_write_done(void* self, int status);
-  static void on_timer(uv_timer_t* t);
+  static void on_timer(void* self);
 
   void handle_read(ssize_t nread, const uv_buf_t* buf);
   void drive();  // parse pending input while the phase allows
@@ -86,7 +87,7 @@ class ClientConnection final : private http::RequestEvents {
   WorkerContext& worker_;
   std::shared_ptr<ListenerIdentity> identity_;
   uv_tcp_t tcp_{};
-  UvHandle<uv_timer_t> timer_;
+  DeadlineTimer timer_;
   http::RequestParser parser_;
   StreamWriter writer_;
   std::shared_ptr<const WorkerSnapshot> ws_;  // of the current request

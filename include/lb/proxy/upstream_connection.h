@@ -10,6 +10,7 @@
 
 #include "lb/balance/backend.h"
 #include "lb/core/block.h"
+#include "lb/core/deadline_timer.h"
 #include "lb/core/stream_writer.h"
 #include "lb/core/time.h"
 #include "lb/core/uv_handle.h"
@@ -88,7 +89,7 @@ class UpstreamConnection final : private http::ResponseEvents {
   static void on_connect(uv_connect_t* req, int status);
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
-  static void on_timer(uv_timer_t* t);
+  static void on_timer(void* self);
   static void on_write_done(void* self, int status);
   void handle_read(ssize_t nread, const uv_buf_t* buf);
   void parse_response(const BlockRef& block, const char* p, size_t len);
@@ -107,7 +108,7 @@ class UpstreamConnection final : private http::ResponseEvents {
   std::shared_ptr<balance::Backend> backend_;
   uv_tcp_t tcp_{};
   uv_connect_t connect_req_{};
-  UvHandle<uv_timer_t> timer_;
+  DeadlineTimer timer_;
   StreamWriter writer_;
   http::ResponseParser parser_;
   UpstreamEvents* owner_ = nullptr;

@@ -1,0 +1,47 @@
+#pragma once
+// Power of two random choices over a latency-aware cost: draw two distinct
+// candidates at random and send the request to the cheaper, where
+//   cost = peak-EWMA response time x (in-flight + 1) / weight.
+// Latency makes a backend that turns slow lose traffic at once (peak_ewma.h)
+// and regain it as it recovers; the in-flight factor (shared by all workers)
+// keeps a fast backend from being buried. Two random choices instead of the
+// global minimum avoid every worker herding onto the same "best" backend.
+// A backend without samples yet is treated optimistically: it borrows its
+// rival's latency, so the comparison falls to in-flight counts.
+//
+// The PRNG is per instance (one instance per worker per pool).
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "lb/balance/strategy.h"
+
+namespace lb::balance {
+
+class P2cEwma final : public Strategy {
+ public:
+  P2cEwma(BackendList backends, uint64_t seed);
+
+  Backend* pick(const PickContext& ctx) override { return pick_at(ctx, Clock::now()); }
+  void on_finish(Backend& b, Duration elapsed, bool ok) override { record(b, elapsed, ok, Clock::now()); }
+
+  // The same with the clock supplied.
+  Backend* pick_at(const PickContext& ctx, TimePoint now);
+  // Feeds one response time into `b`'s shared estimate. A failure never
+  // makes a backend look faster than it already does.
+  void record(Backend& b, std::chrono::microseconds response_time, bool ok, TimePoint now);
+
+ private:
+  double latency_us(size_t index, TimePoint now) const;
+  size_t cheaper(size_t a, size_t b, TimePoint now) const;
+  size_t random_below(size_t n);
+
+  BackendList backends_;
+  // When this instance last updated each backend's estimate: the clock for
+  // decaying it.
+  std::vector<TimePoint> observed_at_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace lb::balance

@@ -1,0 +1,26 @@
+#pragma once
+// Peak-EWMA of response time, as Finagle and Linkerd use it for p2c. Pure
+// arithmetic on an estimate and the time since it was last updated; callers
+// supply the clock, so tests need no sleeping.
+//  - A sample above the estimate replaces it at once: a backend that turns
+//    slow is avoided on its very next comparison.
+//  - A sample below blends in with weight 1 - exp(-elapsed / tau): recovery
+//    is believed only after about tau of evidence, however many (or few)
+//    requests carried it.
+//  - Read without new samples, the estimate decays toward zero with the same
+//    tau, so a backend avoided for being slow is tried again eventually, and
+//    a still-slow answer snaps it straight back up.
+#include <chrono>
+
+namespace lb::balance::peak_ewma {
+
+inline constexpr std::chrono::nanoseconds kDecay = std::chrono::seconds(10);
+
+// The estimate after a sample taken `elapsed` after the previous one.
+double observe(double estimate_us, double sample_us, std::chrono::nanoseconds elapsed,
+               std::chrono::nanoseconds tau = kDecay);
+
+// The estimate as seen `idle` after its last sample.
+double decayed(double estimate_us, std::chrono::nanoseconds idle, std::chrono::nanoseconds tau = kDecay);
+
+}  // namespace lb::balance::peak_ewma

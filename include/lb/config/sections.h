@@ -1,0 +1,23 @@
+#pragma once
+// Private to the config loader: one reader per section of DESIGN.md §1's
+// YAML. Each fills the struct from config.h, keeping its defaults for absent
+// keys, and reports every problem through the field's Diagnostics.
+#include "lb/config/config.h"
+#include "lb/config/yaml_reader.h"
+
+namespace lb::config::yaml {
+
+// What must be unique across the whole file, and the pools routes may name.
+// Pools are read before listeners, whatever their order in the file.
+struct FileScope {
+  UniqueNames listener_names{"listener name"};
+  UniqueNames listen_addresses{"listen address"};
+  UniqueNames pool_names{"pool name"};
+};
+
+ListenerConfig read_listener(const Field& field, FileScope& scope);
+PoolConfig read_pool(const Field& field, FileScope& scope);
+SessionConfig read_session(const Field& field);
+HealthCheck read_health_check(const Field& field);
+
+}  // namespace lb::config::yaml

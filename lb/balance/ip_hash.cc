@@ -1,0 +1,45 @@
+#include "lb/balance/ip_hash.h"
+
+#include <xxhash.h>
+
+#include <cmath>
+
+#include "lb/balance/candidate.h"
+
+namespace lb::balance {
+
+IpHash::IpHash(BackendList backends) : backends_(std::move(backends)), no_key_(backends_) {
+  seeds_.reserve(backends_.size());
+  weights_.reserve(backends_.size());
+  for (const auto& b : backends_) {
+    seeds_.push_back(XXH3_64bits(b->name().data(), b->name().size()));
+    weights_.push_back(b->weight());
+  }
+}
+
+// Weighted rendezvous score -w / ln(u), u uniform in (0, 1) from the
+// (key, backend) hash: the highest score wins, and a backend wins w / sum(w)
+// of all keys.
+double IpHash::score(size_t index, uint64_t key) const {
+  const uint64_t h = XXH3_64bits_withSeed(&key, sizeof key, seeds_[index]);
+  const double u = (static_cast<double>(h >> 11) + 0.5) * 0x1p-53;
+  return -weights_[index] / std::log(u);
+}
+
+Backend* IpHash::pick(const PickContext& ctx) {
+  if (!ctx.hash) return no_key_.pick(ctx);
+  const TimePoint now = Clock::now();
+  size_t best = kNoIndex;
+  double best_score = 0;
+  for (size_t i = 0; i < backends_.size(); ++i) {
+    if (weights_[i] == 0 || !is_candidate(backends_, i, ctx, now)) continue;
+    const double s = score(i, *ctx.hash);
+    if (best == kNoIndex || s > best_score) {
+      best = i;
+      best_score = s;
+    }
+  }
+  return best == kNoIndex ? nullptr : backends_[best].get();
+}
+
+}  // namespace lb::balance

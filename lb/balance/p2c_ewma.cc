@@ -1,0 +1,78 @@
+#include "lb/balance/p2c_ewma.h"
+
+#include <algorithm>
+
+#include "lb/balance/candidate.h"
+#include "lb/balance/peak_ewma.h"
+
+namespace lb::balance {
+
+namespace {
+
+// Random pairs tried before falling back to one pass over the list; with
+// most backends usable the first draw almost always succeeds.
+constexpr int kDraws = 4;
+
+}  // namespace
+
+P2cEwma::P2cEwma(BackendList backends, uint64_t seed)
+    : backends_(std::move(backends)), observed_at_(backends_.size(), Clock::now()), rng_(seed) {}
+
+size_t P2cEwma::random_below(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+
+double P2cEwma::latency_us(size_t index, TimePoint now) const {
+  return peak_ewma::decayed(backends_[index]->latency_ewma_us(), now - observed_at_[index]);
+}
+
+size_t P2cEwma::cheaper(size_t a, size_t b, TimePoint now) const {
+  double latency_a = latency_us(a, now);
+  double latency_b = latency_us(b, now);
+  if (latency_a == 0) latency_a = latency_b;  // no samples: optimistic
+  if (latency_b == 0) latency_b = latency_a;
+  if (latency_a == 0) latency_a = latency_b = 1;
+  auto cost = [](const Backend& x, double latency) {
+    return latency * (x.active_requests() + 1) / x.weight();
+  };
+  return cost(*backends_[b], latency_b) < cost(*backends_[a], latency_a) ? b : a;
+}
+
+Backend* P2cEwma::pick_at(const PickContext& ctx, TimePoint now) {
+  const size_t n = backends_.size();
+  auto takes_part = [&](size_t i) { return backends_[i]->weight() > 0 && is_candidate(backends_, i, ctx, now); };
+
+  if (n >= 2) {
+    for (int draw = 0; draw < kDraws; ++draw) {
+      const size_t a = random_below(n);
+      size_t b = random_below(n - 1);
+      if (b >= a) ++b;
+      if (takes_part(a) && takes_part(b)) return backends_[cheaper(a, b, now)].get();
+    }
+  }
+  // Few candidates left: choose two of them uniformly in one pass
+  // (reservoir sampling), then the same rule.
+  size_t chosen[2] = {kNoIndex, kNoIndex};
+  size_t seen = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!takes_part(i)) continue;
+    ++seen;
+    const size_t slot = seen <= 2 ? seen - 1 : random_below(seen);
+    if (slot < 2) chosen[slot] = i;
+  }
+  if (chosen[0] == kNoIndex) return nullptr;
+  if (chosen[1] == kNoIndex) return backends_[chosen[0]].get();
+  return backends_[cheaper(chosen[0], chosen[1], now)].get();
+}
+
+void P2cEwma::record(Backend& b, std::chrono::microseconds response_time, bool ok, TimePoint now) {
+  const size_t i = index_of(backends_, &b);
+  if (i == kNoIndex) return;  // not in this pool (a request from an older snapshot)
+  const double previous = latency_us(i, now);
+  // At least 1 us: 0 means "no sample" to the Backend.
+  double sample = std::max<double>(1, static_cast<double>(response_time.count()));
+  if (!ok) sample = std::max(sample, previous);
+  const double estimate = backends_[i]->latency_ewma_us();
+  backends_[i]->set_latency_ewma_us(peak_ewma::observe(estimate, sample, now - observed_at_[i]));
+  observed_at_[i] = now;
+}
+
+}  // namespace lb::balance

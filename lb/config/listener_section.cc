@@ -1,0 +1,84 @@
+// The `listeners:` entries of the config file.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "lb/config/sections.h"
+
+namespace lb::config::yaml {
+namespace {
+
+// TLS files are opened by the TLS module later; checking them here lets
+// `lbd --check` and a reload refuse a file that could never start.
+void check_readable_file(const Field& f, const std::string& path) {
+  struct stat st {};
+  std::string why;
+  if (::stat(path.c_str(), &st) != 0 || ::access(path.c_str(), R_OK) != 0)
+    why = std::strerror(errno);
+  else if (!S_ISREG(st.st_mode))
+    why = "not a regular file";
+  if (!why.empty()) f.error("cannot read '" + path + "': " + why);
+}
+
+TlsCertificate read_certificate(const Field& field) {
+  TlsCertificate c;
+  MapReader m(field);
+  if (auto f = assign(m.require("cert"), c.cert, as_non_empty_string)) check_readable_file(*f, c.cert);
+  if (auto f = assign(m.require("key"), c.key, as_non_empty_string)) check_readable_file(*f, c.key);
+  return c;
+}
+
+TlsConfig read_tls(const Field& field) {
+  TlsConfig tls;
+  MapReader m(field);
+  if (auto f = m.require("certificates"))
+    for_each_item(*f, Empty::refused, [&](const Field& item) { tls.certificates.push_back(read_certificate(item)); });
+  assign(m.get("min_version"), tls.min_version, one_of<std::string>({{"1.2", "1.2"}, {"1.3", "1.3"}}));
+  return tls;
+}
+
+Route read_route(const Field& field, const FileScope& scope) {
+  Route r;
+  MapReader m(field);
+  assign(m.get("host"), r.host, as_string);
+  auto prefix = assign(m.get("path_prefix"), r.path_prefix, as_string);
+  if (prefix && !r.path_prefix.empty() && !r.path_prefix.starts_with('/')) prefix->error("must start with '/'");
+  auto pool = assign(m.require("pool"), r.pool, as_non_empty_string);
+  if (pool && !scope.pool_names.contains(r.pool)) pool->error("unknown pool '" + r.pool + "'");
+  return r;
+}
+
+}  // namespace
+
+ListenerConfig read_listener(const Field& field, FileScope& scope) {
+  ListenerConfig l;
+  MapReader m(field);
+  if (auto f = assign(m.require("name"), l.name, as_non_empty_string)) scope.listener_names.add(l.name, *f);
+  if (auto f = assign(m.require("listen"), l.listen, as_address)) scope.listen_addresses.add(l.listen.text, *f);
+  if (auto f = m.get("tls")) l.tls = read_tls(*f);
+  if (auto f = m.get("timeouts")) {
+    MapReader t(*f);
+    assign(t.get("header"), l.timeouts.header, as_positive_duration);
+    assign(t.get("idle"), l.timeouts.idle, as_positive_duration);
+  }
+  if (auto f = m.get("limits")) {
+    MapReader lim(*f);
+    assign(lim.get("max_header_bytes"), l.limits.max_header_bytes, as_positive_size);
+    assign(lim.get("max_body_bytes"), l.limits.max_body_bytes, as_size);  // 0 = unlimited
+    assign(lim.get("max_connections"), l.limits.max_connections, integer_in(1, 10'000'000));
+  }
+  if (auto f = m.get("rate_limit")) {
+    MapReader rl(*f);
+    auto rps = assign(rl.get("rps"), l.rate_limit.rps, as_number);
+    if (rps && l.rate_limit.rps < 0) rps->error("must be 0 (off) or more");
+    assign(rl.get("burst"), l.rate_limit.burst, integer_in(0, std::numeric_limits<int64_t>::max()));
+  }
+  if (auto f = m.require("routes"))
+    for_each_item(*f, Empty::refused, [&](const Field& item) { l.routes.push_back(read_route(item, scope)); });
+  return l;
+}
+
+}  // namespace lb::config::yaml

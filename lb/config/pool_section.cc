@@ -1,0 +1,95 @@
+// The `pools:` entries of the config file.
+#include "lb/balance/factory.h"
+#include "lb/config/sections.h"
+
+namespace lb::config::yaml {
+namespace {
+
+constexpr Strategy kAllStrategies[] = {
+    Strategy::round_robin,     Strategy::weighted_round_robin, Strategy::least_connections,
+    Strategy::ip_hash,         Strategy::consistent_hash,      Strategy::p2c_ewma,
+};
+
+// A name from DESIGN.md that this build does not implement yet is refused
+// by name, so the operator learns it is the build, not a typo.
+std::optional<Strategy> as_strategy(const Field& f) {
+  auto text = as_string(f);
+  if (!text) return std::nullopt;
+  std::string valid;
+  for (Strategy s : kAllStrategies) {
+    const std::string name = balance::strategy_name(s);
+    if (name == *text) {
+      if (balance::strategy_implemented(s)) return s;
+      f.error("'" + name + "' is not implemented in this build");
+      return std::nullopt;
+    }
+    valid += (valid.empty() ? "" : ", ") + name;
+  }
+  f.error("unknown strategy '" + *text + "' (valid: " + valid + ")");
+  return std::nullopt;
+}
+
+// client_ip | uri | header:NAME | cookie:NAME
+std::optional<std::string> as_hash_key(const Field& f) {
+  auto text = as_non_empty_string(f);
+  if (!text) return std::nullopt;
+  if (*text == "client_ip" || *text == "uri") return text;
+  for (std::string_view prefix : {"header:", "cookie:"})
+    if (text->starts_with(prefix) && is_token(std::string_view(*text).substr(prefix.size()))) return text;
+  f.error("must be client_ip, uri, header:NAME or cookie:NAME");
+  return std::nullopt;
+}
+
+std::optional<double> as_bounded_load(const Field& f) {
+  auto value = as_number(f);
+  if (value && *value != 0 && *value <= 1) {
+    f.error("must be 0 (off) or greater than 1, e.g. 1.25");
+    return std::nullopt;
+  }
+  return value;
+}
+
+BackendConfig read_backend(const Field& field, UniqueNames& names) {
+  BackendConfig b;
+  MapReader m(field);
+  if (auto f = assign(m.require("name"), b.name, as_non_empty_string)) names.add(b.name, *f);
+  assign(m.require("address"), b.address, as_address);
+  assign(m.get("weight"), b.weight, integer_in(1, 1000));
+  return b;
+}
+
+}  // namespace
+
+PoolConfig read_pool(const Field& field, FileScope& scope) {
+  PoolConfig p;
+  MapReader m(field);
+  if (auto f = assign(m.require("name"), p.name, as_non_empty_string)) scope.pool_names.add(p.name, *f);
+  assign(m.get("strategy"), p.strategy, as_strategy);
+  assign(m.get("hash_key"), p.hash_key, as_hash_key);
+  assign(m.get("bounded_load"), p.bounded_load, as_bounded_load);
+  if (auto f = m.get("session")) p.session = read_session(*f);
+  if (auto f = m.get("health_check")) p.health_check = read_health_check(*f);
+  if (auto f = m.get("passive")) {
+    MapReader passive(*f);
+    assign(passive.get("max_fails"), p.passive.max_fails, integer_in(0, 1000));
+    assign(passive.get("fail_timeout"), p.passive.fail_timeout, as_positive_duration);
+  }
+  assign(m.get("retries"), p.retries, integer_in(0, 10));
+  assign(m.get("slow_start"), p.slow_start, as_duration);
+  if (auto f = m.get("timeouts")) {
+    MapReader t(*f);
+    assign(t.get("connect"), p.timeouts.connect, as_positive_duration);
+    assign(t.get("response"), p.timeouts.response, as_positive_duration);
+  }
+  if (auto f = m.get("keepalive")) {
+    MapReader k(*f);
+    assign(k.get("max_idle"), p.keepalive.max_idle, integer_in(0, 100'000));
+    assign(k.get("idle_timeout"), p.keepalive.idle_timeout, as_positive_duration);
+  }
+  UniqueNames backend_names("backend name");
+  if (auto f = m.require("backends"))
+    for_each_item(*f, Empty::refused, [&](const Field& item) { p.backends.push_back(read_backend(item, backend_names)); });
+  return p;
+}
+
+}  // namespace lb::config::yaml
