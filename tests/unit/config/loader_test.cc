@@ -1,0 +1,464 @@
+#include "lb/config/loader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lb/balance/factory.h"
+
+namespace lb::config {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+const std::string kDataDir = std::string(LBD_TEST_DATA_DIR) + "/config";
+
+std::vector<std::string> messages(const LoadResult& r) {
+  std::vector<std::string> out;
+  for (const ConfigError& e : r.errors) out.push_back(e.to_string());
+  return out;
+}
+
+// A smallest valid file. `top`, `listener`, `pool` and `backend` are spliced
+// in (already indented) to make one point of it good or bad.
+struct Pieces {
+  std::string top;
+  std::string listener;
+  std::string routes = "    routes: [{pool: app}]\n";
+  std::string pool;
+  std::string backend;
+};
+
+std::string config_with(const Pieces& p) {
+  return p.top +
+         "listeners:\n"
+         "  - name: web\n"
+         "    listen: 127.0.0.1:8080\n" +
+         p.listener + p.routes +
+         "pools:\n"
+         "  - name: app\n" +
+         p.pool +
+         "    backends:\n"
+         "      - name: app1\n"
+         "        address: 127.0.0.1:9001\n" +
+         p.backend;
+}
+
+LoadResult load(const std::string& text) { return load_string(text, "lbd.yaml"); }
+
+TEST(ConfigLoader, SmallestFileGetsTheDefaultsOfConfigH) {
+  const LoadResult r = load(config_with({}));
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  const Config& c = *r.config;
+  EXPECT_EQ(c.source_file, "lbd.yaml");
+  EXPECT_EQ(c.workers, 0u);
+  EXPECT_EQ(c.shutdown_timeout, seconds(30));
+  EXPECT_EQ(c.admin.listen.text, "127.0.0.1:9901");
+  EXPECT_EQ(c.log.level, LogLevel::info);
+  EXPECT_EQ(c.log.access_log, "stdout");
+
+  ASSERT_EQ(c.listeners.size(), 1u);
+  const ListenerConfig& l = c.listeners[0];
+  EXPECT_EQ(l.name, "web");
+  EXPECT_EQ(l.listen.host, "127.0.0.1");
+  EXPECT_EQ(l.listen.port, 8080);
+  EXPECT_FALSE(l.tls.has_value());
+  EXPECT_EQ(l.timeouts.header, ListenerTimeouts{}.header);
+  EXPECT_EQ(l.timeouts.idle, ListenerTimeouts{}.idle);
+  EXPECT_EQ(l.limits.max_header_bytes, ListenerLimits{}.max_header_bytes);
+  EXPECT_EQ(l.limits.max_body_bytes, ListenerLimits{}.max_body_bytes);
+  EXPECT_EQ(l.limits.max_connections, ListenerLimits{}.max_connections);
+  EXPECT_EQ(l.rate_limit.rps, 0);
+  ASSERT_EQ(l.routes.size(), 1u);
+  EXPECT_EQ(l.routes[0].pool, "app");
+  EXPECT_EQ(l.routes[0].host, "");
+
+  ASSERT_EQ(c.pools.size(), 1u);
+  const PoolConfig& p = c.pools[0];
+  const PoolConfig defaults;
+  EXPECT_EQ(p.strategy, Strategy::round_robin);
+  EXPECT_EQ(p.hash_key, defaults.hash_key);
+  EXPECT_EQ(p.bounded_load, 0);
+  EXPECT_EQ(p.session.mode, SessionMode::none);
+  EXPECT_EQ(p.session.cookie.name, "LBSTICKY");
+  EXPECT_FALSE(p.health_check.has_value());
+  EXPECT_EQ(p.passive.max_fails, defaults.passive.max_fails);
+  EXPECT_EQ(p.passive.fail_timeout, defaults.passive.fail_timeout);
+  EXPECT_EQ(p.retries, defaults.retries);
+  EXPECT_EQ(p.slow_start, milliseconds(0));
+  EXPECT_EQ(p.timeouts.connect, defaults.timeouts.connect);
+  EXPECT_EQ(p.timeouts.response, defaults.timeouts.response);
+  EXPECT_EQ(p.keepalive.max_idle, defaults.keepalive.max_idle);
+  EXPECT_EQ(p.keepalive.idle_timeout, defaults.keepalive.idle_timeout);
+  ASSERT_EQ(p.backends.size(), 1u);
+  EXPECT_EQ(p.backends[0].name, "app1");
+  EXPECT_EQ(p.backends[0].address.port, 9001);
+  EXPECT_EQ(p.backends[0].weight, 1u);
+}
+
+TEST(ConfigLoader, FullFileSetsEveryKey) {
+  const std::string path = kDataDir + "/full.yaml";
+  const LoadResult r = load_file(path);
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  const Config& c = *r.config;
+  EXPECT_EQ(c.source_file, path);
+  EXPECT_EQ(c.workers, 4u);
+  EXPECT_EQ(c.shutdown_timeout, seconds(45));
+  EXPECT_EQ(c.admin.listen.port, 9902);
+  EXPECT_EQ(c.admin.token_file, "/etc/lbd/admin.token");
+  EXPECT_EQ(c.log.level, LogLevel::debug);
+  EXPECT_EQ(c.log.access_log, "/var/log/lbd/access.log");
+
+  const ListenerConfig& l = c.listeners.at(0);
+  EXPECT_EQ(l.listen.host, "::1");
+  EXPECT_EQ(l.listen.port, 8443);
+  EXPECT_EQ(l.listen.text, "[::1]:8443");
+  EXPECT_EQ(l.timeouts.header, seconds(5));
+  EXPECT_EQ(l.timeouts.idle, minutes(2));
+  EXPECT_EQ(l.limits.max_header_bytes, 16u * 1024);
+  EXPECT_EQ(l.limits.max_body_bytes, 0u);
+  EXPECT_EQ(l.limits.max_connections, 100u);
+  EXPECT_EQ(l.rate_limit.rps, 12.5);
+  EXPECT_EQ(l.rate_limit.burst, 20u);
+  ASSERT_EQ(l.routes.size(), 2u);
+  EXPECT_EQ(l.routes[0].host, "api.example.com");
+  EXPECT_EQ(l.routes[0].path_prefix, "/v1/");
+  EXPECT_EQ(l.routes[0].pool, "api");
+  EXPECT_EQ(l.routes[1].pool, "app");
+
+  ASSERT_EQ(c.pools.size(), 2u);
+  const PoolConfig& p = c.pools[0];
+  EXPECT_EQ(p.hash_key, "header:X-User");
+  EXPECT_EQ(p.bounded_load, 1.25);
+  EXPECT_EQ(p.session.mode, SessionMode::sticky);
+  EXPECT_EQ(p.session.cookie.name, "SRV");
+  EXPECT_EQ(p.session.cookie.ttl, std::chrono::hours(1));
+  EXPECT_EQ(p.session.cookie.secret_file, "/etc/lbd/sticky.key");
+  EXPECT_TRUE(p.session.cookie.secure);
+  EXPECT_FALSE(p.session.cookie.http_only);
+  EXPECT_EQ(p.session.cookie.same_site, "Strict");
+  ASSERT_TRUE(p.health_check.has_value());
+  EXPECT_EQ(p.health_check->path, "/ready");
+  EXPECT_EQ(p.health_check->interval, milliseconds(500));
+  EXPECT_EQ(p.health_check->timeout, milliseconds(250));
+  EXPECT_EQ(p.health_check->rise, 1);
+  EXPECT_EQ(p.health_check->fall, 5);
+  ASSERT_EQ(p.health_check->expect_status.size(), 2u);
+  EXPECT_EQ(p.health_check->expect_status[0].low, 200);
+  EXPECT_EQ(p.health_check->expect_status[0].high, 200);
+  EXPECT_EQ(p.health_check->expect_status[1].low, 300);
+  EXPECT_EQ(p.health_check->expect_status[1].high, 302);
+  EXPECT_EQ(p.health_check->host, "app.internal");
+  EXPECT_EQ(p.passive.max_fails, 0);
+  EXPECT_EQ(p.passive.fail_timeout, seconds(30));
+  EXPECT_EQ(p.retries, 0u);
+  EXPECT_EQ(p.slow_start, milliseconds(1500));
+  EXPECT_EQ(p.timeouts.connect, milliseconds(200));
+  EXPECT_EQ(p.timeouts.response, seconds(90));
+  EXPECT_EQ(p.keepalive.max_idle, 0u);
+  EXPECT_EQ(p.keepalive.idle_timeout, seconds(15));
+  ASSERT_EQ(p.backends.size(), 2u);
+  EXPECT_EQ(p.backends[0].weight, 1000u);
+  EXPECT_EQ(p.backends[1].address.host, "localhost");
+  EXPECT_EQ(c.pools[1].session.mode, SessionMode::passthrough);
+}
+
+// --- Exact messages, with positions, for the errors operators hit most. ---
+
+TEST(ConfigLoader, BadWeight) {
+  const LoadResult r = load(config_with({.backend = "        weight: 1001\n"}));
+  EXPECT_THAT(messages(r), ElementsAre("lbd.yaml:10:17: pools[0].backends[0].weight: must be 1..1000"));
+  EXPECT_FALSE(r.config.has_value());
+}
+
+TEST(ConfigLoader, UnknownKeyIsReportedAtTheKey) {
+  const LoadResult r = load(config_with({.listener = "    tiemouts: {idle: 5s}\n"}));
+  EXPECT_THAT(messages(r), ElementsAre("lbd.yaml:4:5: listeners[0].tiemouts: unknown key"));
+}
+
+TEST(ConfigLoader, DuplicateBackendName) {
+  const LoadResult r = load(config_with({.backend = "      - {name: app1, address: 127.0.0.1:9002}\n"}));
+  EXPECT_THAT(messages(r),
+              ElementsAre("lbd.yaml:10:16: pools[0].backends[1].name: duplicate backend name 'app1' (first at line 8)"));
+}
+
+TEST(ConfigLoader, BadDuration) {
+  const LoadResult r = load(config_with({.listener = "    timeouts: {idle: 10x}\n"}));
+  EXPECT_THAT(messages(r), ElementsAre("lbd.yaml:4:22: listeners[0].timeouts.idle: invalid duration '10x' "
+                                       "(use ms, s, m or h, e.g. 250ms, 1.5s, 5m)"));
+}
+
+TEST(ConfigLoader, RouteToUnknownPool) {
+  const LoadResult r = load(config_with({.routes = "    routes: [{pool: app}, {pool: apps}]\n"}));
+  EXPECT_THAT(messages(r), ElementsAre("lbd.yaml:4:34: listeners[0].routes[1].pool: unknown pool 'apps'"));
+}
+
+TEST(ConfigLoader, UnknownStrategyListsTheValidNames) {
+  const LoadResult r = load(config_with({.pool = "    strategy: roundrobin\n"}));
+  EXPECT_THAT(messages(r), ElementsAre("lbd.yaml:7:15: pools[0].strategy: unknown strategy 'roundrobin' (valid: "
+                                       "round_robin, weighted_round_robin, least_connections, ip_hash, "
+                                       "consistent_hash, p2c_ewma)"));
+}
+
+constexpr Strategy kAllStrategies[] = {Strategy::round_robin,     Strategy::weighted_round_robin,
+                                       Strategy::least_connections, Strategy::ip_hash,
+                                       Strategy::consistent_hash,   Strategy::p2c_ewma};
+
+TEST(ConfigLoader, EveryImplementedStrategyLoads) {
+  for (Strategy s : kAllStrategies) {
+    if (!balance::strategy_implemented(s)) continue;
+    const std::string name = balance::strategy_name(s);
+    const LoadResult r = load(config_with({.pool = "    strategy: " + name + "\n"}));
+    ASSERT_TRUE(r.ok()) << name << ": " << ::testing::PrintToString(messages(r));
+    EXPECT_EQ(r.config->pools[0].strategy, s);
+  }
+}
+
+TEST(ConfigLoader, StrategyNotImplementedInThisBuildIsRefusedByName) {
+  int checked = 0;
+  for (Strategy s : kAllStrategies) {
+    if (balance::strategy_implemented(s)) continue;
+    const std::string name = balance::strategy_name(s);
+    EXPECT_THAT(messages(load(config_with({.pool = "    strategy: " + name + "\n"}))),
+                ElementsAre("lbd.yaml:7:15: pools[0].strategy: '" + name + "' is not implemented in this build"));
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "every strategy is implemented in this build";
+}
+
+TEST(ConfigLoader, YamlSyntaxErrorHasItsPosition) {
+  const LoadResult r = load("listeners:\n  - name: web\n   listen: 127.0.0.1:80\n");
+  EXPECT_THAT(messages(r), ElementsAre("lbd.yaml:3:4: invalid YAML: end of sequence not found"));
+}
+
+TEST(ConfigLoader, MissingListenersAndPools) {
+  EXPECT_THAT(messages(load("workers: auto\n")),
+              ElementsAre("lbd.yaml:1:1: pools: is required", "lbd.yaml:1:1: listeners: is required"));
+  EXPECT_THAT(messages(load("")), ElementsAre("lbd.yaml: pools: is required", "lbd.yaml: listeners: is required"));
+}
+
+TEST(ConfigLoader, ReportsEveryErrorOfAFileInFileOrder) {
+  const std::string path = kDataDir + "/several_errors.yaml";
+  EXPECT_THAT(messages(load_file(path)),
+              ElementsAre(path + ":1:10: workers: must be 'auto' or 1..256",
+                          path + ":5:5: listeners[0].tiemouts: unknown key",
+                          path + ":7:16: listeners[0].routes[0].pool: unknown pool 'nowhere'",
+                          path + ":11:52: pools[0].backends[0].weight: must be 1..1000",
+                          path + ":12:16: pools[0].backends[1].name: duplicate backend name 'a' (first at line 11)",
+                          path + ":12:28: pools[0].backends[1].address: invalid address '127.0.0.1:70000': "
+                                 "port must be 1..65535"));
+}
+
+TEST(ConfigLoader, MissingFileIsOneErrorNamingIt) {
+  const std::string path = kDataDir + "/no-such-file.yaml";
+  EXPECT_THAT(messages(load_file(path)), ElementsAre(path + ": cannot read: No such file or directory"));
+  EXPECT_THAT(messages(load_file(kDataDir)), ElementsAre(kDataDir + ": cannot read: Is a directory"));
+}
+
+TEST(ConfigLoader, ErrorWithoutPositionOrKeyPath) {
+  EXPECT_EQ((ConfigError{"a.yaml", 0, 0, "", "cannot read: x"}.to_string()), "a.yaml: cannot read: x");
+  EXPECT_EQ((ConfigError{"a.yaml", 2, 3, "", "invalid YAML: y"}.to_string()), "a.yaml:2:3: invalid YAML: y");
+  EXPECT_EQ((ConfigError{"a.yaml", 2, 3, "workers", "z"}.to_string()), "a.yaml:2:3: workers: z");
+}
+
+// --- One bad value each: the key path and message, position aside. ---
+
+struct BadValue {
+  const char* name;
+  Pieces pieces;
+  const char* expected;  // "key.path: message"
+};
+
+void PrintTo(const BadValue& v, std::ostream* os) { *os << v.name; }
+
+class ConfigLoaderRefuses : public ::testing::TestWithParam<BadValue> {};
+
+TEST_P(ConfigLoaderRefuses, WithOneSpecificError) {
+  const LoadResult r = load(config_with(GetParam().pieces));
+  ASSERT_EQ(r.errors.size(), 1u) << ::testing::PrintToString(messages(r));
+  EXPECT_EQ(r.errors[0].key_path + ": " + r.errors[0].message, GetParam().expected);
+  EXPECT_GT(r.errors[0].line, 0);
+  EXPECT_FALSE(r.config.has_value());
+}
+
+const BadValue kBadValues[] = {
+    {"workers_zero", {.top = "workers: 0\n"}, "workers: must be 'auto' or 1..256"},
+    {"workers_too_many", {.top = "workers: 257\n"}, "workers: must be 'auto' or 1..256"},
+    {"shutdown_zero", {.top = "shutdown_timeout: 0s\n"}, "shutdown_timeout: must be greater than 0"},
+    {"log_level", {.top = "log: {level: verbose}\n"},
+     "log.level: unknown value 'verbose' (valid: trace, debug, info, warn, error)"},
+    {"access_log_empty", {.top = "log: {access_log: \"\"}\n"}, "log.access_log: must not be empty"},
+    {"admin_open_without_token", {.top = "admin: {listen: 0.0.0.0:9901}\n"},
+     "admin.token_file: is required when admin.listen is not a loopback address"},
+    {"admin_same_address_as_listener", {.top = "admin: {listen: 127.0.0.1:8080}\n"},
+     "listeners[0].listen: duplicate listen address '127.0.0.1:8080' (first at line 1)"},
+    {"unknown_top_key", {.top = "pool: []\n"}, "pool: unknown key"},
+    {"duplicate_yaml_key", {.top = "workers: 2\nworkers: 3\n"}, "workers: duplicate key"},
+    {"section_not_a_map", {.top = "log: info\n"}, "log: must be a mapping"},
+    {"tls_without_certificates", {.listener = "    tls: null\n"}, "listeners[0].tls.certificates: is required"},
+    {"v6_without_brackets", {.backend = "      - {name: b, address: \"::1:80\"}\n"},
+     "pools[0].backends[1].address: invalid address '::1:80': write IPv6 addresses as [address]:port"},
+    {"port_zero", {.backend = "      - {name: b, address: 127.0.0.1:0}\n"},
+     "pools[0].backends[1].address: invalid address '127.0.0.1:0': port must be 1..65535"},
+    {"routes_not_a_list", {.routes = "    routes: {pool: app}\n"}, "listeners[0].routes: must be a list"},
+    {"bad_v6", {.backend = "      - {name: b, address: \"[::g]:80\"}\n"},
+     "pools[0].backends[1].address: invalid address '[::g]:80': '::g' is not an IPv6 address"},
+    {"no_port", {.backend = "      - {name: b, address: 127.0.0.1}\n"},
+     "pools[0].backends[1].address: invalid address '127.0.0.1': expected host:port"},
+    {"bad_ipv4", {.backend = "      - {name: b, address: 127.0.0.300:80}\n"},
+     "pools[0].backends[1].address: invalid address '127.0.0.300:80': '127.0.0.300' is not an IPv4 address or "
+     "host name"},
+    {"port_too_big", {.backend = "      - {name: b, address: \"[::1]:65536\"}\n"},
+     "pools[0].backends[1].address: invalid address '[::1]:65536': port must be 1..65535"},
+    {"weight_zero", {.backend = "        weight: 0\n"}, "pools[0].backends[0].weight: must be 1..1000"},
+    {"weight_not_a_number", {.backend = "        weight: heavy\n"}, "pools[0].backends[0].weight: must be 1..1000"},
+    {"backend_without_name", {.backend = "      - {address: 127.0.0.1:9002}\n"},
+     "pools[0].backends[1].name: is required"},
+    {"listeners_twice", {.top = "listeners:\n  - {name: web, listen: 127.0.0.1:81, routes: [{pool: app}]}\n"},
+     "listeners: duplicate key"},
+    {"header_timeout_zero", {.listener = "    timeouts: {header: 0ms}\n"},
+     "listeners[0].timeouts.header: must be greater than 0"},
+    {"header_limit_zero", {.listener = "    limits: {max_header_bytes: 0}\n"},
+     "listeners[0].limits.max_header_bytes: must be greater than 0"},
+    {"body_limit_bad_unit", {.listener = "    limits: {max_body_bytes: 10MB}\n"},
+     "listeners[0].limits.max_body_bytes: invalid size '10MB' (use B, KiB, MiB or GiB, e.g. 32KiB; a bare number "
+     "is bytes)"},
+    {"negative_rps", {.listener = "    rate_limit: {rps: -1}\n"}, "listeners[0].rate_limit.rps: must be 0 (off) or more"},
+    {"rps_not_a_number", {.listener = "    rate_limit: {rps: fast}\n"}, "listeners[0].rate_limit.rps: must be a number"},
+    {"empty_routes", {.routes = "    routes: []\n"}, "listeners[0].routes: must not be empty"},
+    {"relative_path_prefix", {.routes = "    routes: [{path_prefix: v1, pool: app}]\n"},
+     "listeners[0].routes[0].path_prefix: must start with '/'"},
+    {"empty_certificates", {.listener = "    tls: {certificates: []}\n"},
+     "listeners[0].tls.certificates: must not be empty"},
+    {"missing_cert_file", {.listener = "    tls: {certificates: [{cert: /nonexistent/site.pem, key: /etc/hostname}]}\n"},
+     "listeners[0].tls.certificates[0].cert: cannot read '/nonexistent/site.pem': No such file or directory"},
+    {"bad_hash_key", {.pool = "    hash_key: \"header:\"\n"},
+     "pools[0].hash_key: must be client_ip, uri, header:NAME or cookie:NAME"},
+    {"bounded_load_one", {.pool = "    bounded_load: 1\n"},
+     "pools[0].bounded_load: must be 0 (off) or greater than 1, e.g. 1.25"},
+    {"sticky_without_key", {.pool = "    session: {mode: sticky}\n"},
+     "pools[0].session.cookie.secret_file: is required when mode is sticky"},
+    {"session_mode", {.pool = "    session: {mode: redis}\n"},
+     "pools[0].session.mode: unknown value 'redis' (valid: none, sticky, passthrough)"},
+    {"same_site", {.pool = "    session: {cookie: {same_site: lax}}\n"},
+     "pools[0].session.cookie.same_site: unknown value 'lax' (valid: Strict, Lax, None)"},
+    {"cookie_name", {.pool = "    session: {cookie: {name: \"my cookie\"}}\n"},
+     "pools[0].session.cookie.name: 'my cookie' is not a valid header or cookie name"},
+    {"cookie_secure", {.pool = "    session: {cookie: {secure: maybe}}\n"},
+     "pools[0].session.cookie.secure: must be true or false"},
+    {"check_path", {.pool = "    health_check: {path: healthz}\n"}, "pools[0].health_check.path: must start with '/'"},
+    {"check_interval", {.pool = "    health_check: {interval: 0s}\n"},
+     "pools[0].health_check.interval: must be greater than 0"},
+    {"check_rise", {.pool = "    health_check: {rise: 0}\n"}, "pools[0].health_check.rise: must be 1..1000"},
+    {"check_status_range", {.pool = "    health_check: {expect_status: 399-200}\n"},
+     "pools[0].health_check.expect_status: invalid status '399-200' (expected a code like 200 or a range like "
+     "200-399, within 100..599)"},
+    {"check_status_in_list", {.pool = "    health_check: {expect_status: [200, 700]}\n"},
+     "pools[0].health_check.expect_status[1]: invalid status '700' (expected a code like 200 or a range like "
+     "200-399, within 100..599)"},
+    {"passive_max_fails", {.pool = "    passive: {max_fails: -1}\n"}, "pools[0].passive.max_fails: must be 0..1000"},
+    {"retries", {.pool = "    retries: 11\n"}, "pools[0].retries: must be 0..10"},
+    {"max_idle", {.pool = "    keepalive: {max_idle: 100001}\n"}, "pools[0].keepalive.max_idle: must be 0..100000"},
+    {"connect_timeout", {.pool = "    timeouts: {connect: 1}\n"},
+     "pools[0].timeouts.connect: invalid duration '1' (use ms, s, m or h, e.g. 250ms, 1.5s, 5m)"},
+    {"negative_slow_start", {.pool = "    slow_start: -1s\n"},
+     "pools[0].slow_start: invalid duration '-1s' (use ms, s, m or h, e.g. 250ms, 1.5s, 5m)"},
+    {"name_is_a_list", {.backend = "      - {name: [a], address: 127.0.0.1:9002}\n"},
+     "pools[0].backends[1].name: must be a single value, not a list"},
+};
+
+INSTANTIATE_TEST_SUITE_P(ConfigLoaderBadValues, ConfigLoaderRefuses, ::testing::ValuesIn(kBadValues),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// --- Values that look odd but are meant to load. ---
+
+TEST(ConfigLoader, AcceptsTheOtherSpellingsOfEachValue) {
+  const LoadResult r = load(config_with({
+      .top = "workers: auto\nadmin: {listen: \"[::1]:9901\"}\nlog:\n",  // empty section: defaults
+      .listener = "    limits: {max_body_bytes: 0}\n",
+      .pool = "    hash_key: cookie:sid\n    bounded_load: 0\n"
+              "    health_check: {expect_status: 204}\n"
+              "    session: {mode: sticky, cookie: {secret_file: /etc/lbd/sticky.key}}\n",
+      .backend = "      - {name: app2, address: \"[2001:db8::1]:80\", weight: 1}\n",
+  }));
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  const Config& c = *r.config;
+  EXPECT_EQ(c.workers, 0u);
+  EXPECT_EQ(c.admin.listen.host, "::1");
+  EXPECT_EQ(c.log.level, LogLevel::info);
+  EXPECT_EQ(c.listeners[0].limits.max_body_bytes, 0u);
+  EXPECT_EQ(c.pools[0].hash_key, "cookie:sid");
+  ASSERT_TRUE(c.pools[0].health_check.has_value());
+  ASSERT_EQ(c.pools[0].health_check->expect_status.size(), 1u);
+  EXPECT_EQ(c.pools[0].health_check->expect_status[0].low, 204);
+  EXPECT_EQ(c.pools[0].health_check->expect_status[0].high, 204);
+  EXPECT_EQ(c.pools[0].health_check->path, "/healthz");  // the other keys keep their defaults
+  EXPECT_EQ(c.pools[0].backends[1].address.host, "2001:db8::1");
+}
+
+TEST(ConfigLoader, AdminOffLoopbackLoadsWithAToken) {
+  const LoadResult r = load(config_with({.top = "admin: {listen: 0.0.0.0:9901, token_file: /etc/lbd/admin.token}\n"}));
+  EXPECT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  for (const char* loopback : {"127.0.0.2:9901", "localhost:9901", "\"[::1]:9901\""})
+    EXPECT_TRUE(load(config_with({.top = std::string("admin: {listen: ") + loopback + "}\n"})).ok()) << loopback;
+}
+
+TEST(ConfigLoader, TlsFilesThatExistAreAccepted) {
+  const std::string tls = kDataDir + "/tls";
+  const LoadResult r = load(config_with({.listener = "    tls:\n      certificates:\n        - {cert: " + tls +
+                                                     "/cert.pem, key: " + tls + "/key.pem}\n"
+                                                     "      min_version: \"1.3\"\n"}));
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  ASSERT_TRUE(r.config->listeners[0].tls.has_value());
+  EXPECT_EQ(r.config->listeners[0].tls->certificates.at(0).key, tls + "/key.pem");
+  EXPECT_EQ(r.config->listeners[0].tls->min_version, "1.3");
+
+  const LoadResult old = load(config_with(
+      {.listener = "    tls: {certificates: [{cert: " + tls + "/cert.pem, key: " + tls + "/key.pem}], min_version: 1.1}\n"}));
+  EXPECT_THAT(messages(old), ElementsAre(HasSubstr("listeners[0].tls.min_version: unknown value '1.1' (valid: 1.2, 1.3)")));
+}
+
+TEST(ConfigLoader, DuplicateListenerAndPoolNames) {
+  const LoadResult r = load(
+      "listeners:\n"
+      "  - {name: web, listen: 127.0.0.1:80, routes: [{pool: app}]}\n"
+      "  - {name: web, listen: 127.0.0.1:81, routes: [{pool: app}]}\n"
+      "pools:\n"
+      "  - {name: app, backends: [{name: a, address: 127.0.0.1:9001}]}\n"
+      "  - {name: app, backends: [{name: a, address: 127.0.0.1:9001}]}\n");
+  EXPECT_THAT(messages(r), ElementsAre("lbd.yaml:3:12: listeners[1].name: duplicate listener name 'web' (first at line 2)",
+                                       "lbd.yaml:6:12: pools[1].name: duplicate pool name 'app' (first at line 5)"));
+}
+
+TEST(ConfigLoader, ListenerWithoutRoutes) {
+  const LoadResult r = load(
+      "listeners:\n"
+      "  - {name: web, listen: 127.0.0.1:80}\n"
+      "pools:\n"
+      "  - {name: app, backends: [{name: a, address: 127.0.0.1:9001}]}\n");
+  EXPECT_THAT(messages(r), ElementsAre("lbd.yaml:2:5: listeners[0].routes: is required"));
+}
+
+// The example configs shipped in conf/ must always load.
+TEST(ConfigLoader, ExampleConfigsLoad) {
+  const std::filesystem::path conf = std::filesystem::path(LBD_TEST_DATA_DIR) / ".." / ".." / ".." / "conf";
+  int loaded = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(conf, ec)) {
+    if (entry.path().extension() != ".yaml") continue;
+    const LoadResult r = load_file(entry.path().string());
+    EXPECT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+    ++loaded;
+  }
+  if (loaded == 0) GTEST_SKIP() << "no conf/*.yaml yet";
+}
+
+}  // namespace
+}  // namespace lb::config
