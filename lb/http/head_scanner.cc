@@ -16,7 +16,18 @@ void HeadScanner::reset() {
 }
 
 namespace {
+
 constexpr char kVersionPrefix[] = "HTTP/1.";
+
+// Inside a header line only these bytes need a closer look.
+struct SpecialBytes {
+  bool table[256] = {};
+  constexpr SpecialBytes() {
+    table[uint8_t('\r')] = table[uint8_t('\n')] = table[0] = true;
+  }
+};
+constexpr SpecialBytes kSpecial;
+
 }  // namespace
 
 HeadScanner::Verdict HeadScanner::scan(char* data, size_t len, size_t* consumed) {
@@ -25,6 +36,18 @@ HeadScanner::Verdict HeadScanner::scan(char* data, size_t len, size_t* consumed)
     return Verdict::head_done;
   }
   for (size_t i = 0; i < len; ++i) {
+    if (!line_empty_ && !in_request_line_ && !saw_cr_) {
+      // Fast path through the middle of a header line.
+      size_t j = i;
+      while (j < len && !kSpecial.table[uint8_t(data[j])]) ++j;
+      bytes_ += j - i;
+      if (bytes_ > max_bytes_) {
+        *consumed = j;
+        return Verdict::too_large;
+      }
+      i = j;
+      if (i == len) break;
+    }
     const char c = data[i];
     *consumed = i;
     if (++bytes_ > max_bytes_) return Verdict::too_large;

@@ -6,10 +6,6 @@ namespace lb::http {
 
 namespace {
 
-constexpr std::string_view kAlwaysHopByHop[] = {
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-};
-
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
@@ -17,24 +13,57 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   out.append("\r\n");
 }
 
-bool named_by_connection(std::string_view name, const HeaderList& headers) {
-  for (size_t i = 0; i < headers.size(); ++i) {
-    if (!iequals(headers.name(i), "connection")) continue;
-    bool found = false;
-    for_each_token(headers.value(i), [&](std::string_view tok) {
-      if (iequals(tok, name)) found = true;
-    });
-    if (found) return true;
+bool always_hop_by_hop(FieldId id) {
+  switch (id) {
+    case FieldId::connection:
+    case FieldId::keep_alive:
+    case FieldId::proxy_connection:
+    case FieldId::te:
+    case FieldId::trailer:
+    case FieldId::transfer_encoding:
+    case FieldId::upgrade:
+      return true;
+    default:
+      return false;
   }
-  return false;
+}
+
+// Tokens of the Connection header(s) that name other fields to drop
+// ("close", "keep-alive" and "upgrade" name fields dropped anyway).
+class ConnectionOptions {
+ public:
+  explicit ConnectionOptions(const HeaderList& headers) {
+    for (size_t i = 0; i < headers.size(); ++i) {
+      if (headers.id(i) != FieldId::connection) continue;
+      for_each_token(headers.value(i), [&](std::string_view tok) {
+        if (iequals(tok, "close") || iequals(tok, "keep-alive") || iequals(tok, "upgrade")) return;
+        if (count_ < kMax) names_[count_++] = tok;
+        else overflow_ = true;
+      });
+    }
+  }
+  bool names(std::string_view field) const {
+    for (size_t i = 0; i < count_; ++i)
+      if (iequals(names_[i], field)) return true;
+    return false;
+  }
+  bool empty() const { return count_ == 0; }
+
+ private:
+  static constexpr size_t kMax = 8;
+  std::string_view names_[kMax];
+  size_t count_ = 0;
+  bool overflow_ = false;
+};
+
+bool drop_field(const HeaderList& hs, size_t i, const ConnectionOptions& options) {
+  return always_hop_by_hop(hs.id(i)) || (!options.empty() && options.names(hs.name(i)));
 }
 
 }  // namespace
 
 bool is_hop_by_hop(std::string_view name, const HeaderList& headers) {
-  for (std::string_view h : kAlwaysHopByHop)
-    if (iequals(name, h)) return true;
-  return named_by_connection(name, headers);
+  return always_hop_by_hop(classify_field(name)) || ConnectionOptions(headers).names(name);
 }
 
 void write_upstream_request_head(const RequestHead& req, const ForwardContext& ctx, std::string& out) {
@@ -52,23 +81,30 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
   if (absolute) append_field(out, "Host", absolute->authority);
 
   const HeaderList& hs = req.headers;
+  const ConnectionOptions options(hs);
   bool has_host = absolute.has_value(), has_request_id = false;
   std::string_view first_xff;
   size_t xff_count = 0;
   for (size_t i = 0; i < hs.size(); ++i) {
-    std::string_view n = hs.name(i);
-    if (is_hop_by_hop(n, hs)) continue;
-    if (iequals(n, "x-forwarded-for")) {
-      if (xff_count++ == 0) first_xff = hs.value(i);
-      continue;
+    if (drop_field(hs, i, options)) continue;
+    switch (hs.id(i)) {
+      case FieldId::x_forwarded_for:
+        if (xff_count++ == 0) first_xff = hs.value(i);
+        continue;
+      case FieldId::x_real_ip:
+      case FieldId::x_forwarded_proto:
+        continue;  // lbd sets these itself; a client's value must not pass
+      case FieldId::host:
+        if (absolute) continue;
+        has_host = true;
+        break;
+      case FieldId::x_request_id:
+        has_request_id = true;
+        break;
+      default:
+        break;
     }
-    if (iequals(n, "x-real-ip") || iequals(n, "x-forwarded-proto")) continue;
-    if (iequals(n, "host")) {
-      if (absolute) continue;
-      has_host = true;
-    }
-    if (iequals(n, "x-request-id")) has_request_id = true;
-    append_field(out, n, hs.value(i));
+    append_field(out, hs.name(i), hs.value(i));
   }
   if (!has_host && !ctx.backend_host.empty()) append_field(out, "Host", ctx.backend_host);
   if (req.chunked) append_field(out, "Transfer-Encoding", "chunked");
@@ -80,7 +116,7 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
     if (xff_count > 1) {
       size_t seen = 0;
       for (size_t i = 0; i < hs.size(); ++i) {
-        if (!iequals(hs.name(i), "x-forwarded-for") || seen++ == 0) continue;
+        if (hs.id(i) != FieldId::x_forwarded_for || seen++ == 0) continue;
         out.append(", ");
         out.append(hs.value(i));
       }
@@ -112,13 +148,13 @@ void write_client_response_head(const ResponseHead& resp, BodyFraming framing, b
   out.append(resp.reason);
   out.append("\r\n");
   const HeaderList& hs = resp.headers;
+  const ConnectionOptions options(hs);
   for (size_t i = 0; i < hs.size(); ++i) {
-    std::string_view n = hs.name(i);
-    if (is_hop_by_hop(n, hs)) continue;
+    if (drop_field(hs, i, options)) continue;
     // A length would contradict re-chunking; keep it for HEAD/304 (it
     // describes the representation) and for length framing.
-    if (framing == BodyFraming::chunked && iequals(n, "content-length")) continue;
-    append_field(out, n, hs.value(i));
+    if (framing == BodyFraming::chunked && hs.id(i) == FieldId::content_length) continue;
+    append_field(out, hs.name(i), hs.value(i));
   }
   if (framing == BodyFraming::chunked) append_field(out, "Transfer-Encoding", "chunked");
   if (framing == BodyFraming::close || !keep_alive) {

@@ -174,32 +174,41 @@ const char* validate_request_head(RequestHead& h) {
   size_t hosts = 0, lengths = 0, encodings = 0;
   bool connection_upgrade = false, has_upgrade = false;
   for (size_t i = 0; i < hs.size(); ++i) {
-    std::string_view n = hs.name(i);
-    if (n.empty()) return "empty header name";
-    if (iequals(n, "host")) {
-      ++hosts;
-    } else if (iequals(n, "content-length")) {
-      if (++lengths > 1) return "more than one Content-Length";
-      h.content_length = parse_content_length(hs.value(i));
-      if (!h.content_length) return "invalid Content-Length";
-    } else if (iequals(n, "transfer-encoding")) {
-      ++encodings;
-      bool only_chunked = true;
-      size_t tokens = 0;
-      for_each_token(hs.value(i), [&](std::string_view t) {
-        ++tokens;
-        if (!iequals(t, "chunked")) only_chunked = false;
-      });
-      if (!only_chunked || tokens != 1 || encodings > 1) return "unsupported Transfer-Encoding";
-      h.chunked = true;
-    } else if (iequals(n, "expect")) {
-      if (iequals(hs.value(i), "100-continue")) h.expect_continue = true;
-    } else if (iequals(n, "connection")) {
-      for_each_token(hs.value(i), [&](std::string_view t) {
-        if (iequals(t, "upgrade")) connection_upgrade = true;
-      });
-    } else if (iequals(n, "upgrade")) {
-      has_upgrade = true;
+    if (hs.name(i).empty()) return "empty header name";
+    switch (hs.id(i)) {
+      case FieldId::host:
+        ++hosts;
+        break;
+      case FieldId::content_length:
+        if (++lengths > 1) return "more than one Content-Length";
+        h.content_length = parse_content_length(hs.value(i));
+        if (!h.content_length) return "invalid Content-Length";
+        break;
+      case FieldId::transfer_encoding: {
+        ++encodings;
+        bool only_chunked = true;
+        size_t tokens = 0;
+        for_each_token(hs.value(i), [&](std::string_view t) {
+          ++tokens;
+          if (!iequals(t, "chunked")) only_chunked = false;
+        });
+        if (!only_chunked || tokens != 1 || encodings > 1) return "unsupported Transfer-Encoding";
+        h.chunked = true;
+        break;
+      }
+      case FieldId::expect:
+        if (iequals(hs.value(i), "100-continue")) h.expect_continue = true;
+        break;
+      case FieldId::connection:
+        for_each_token(hs.value(i), [&](std::string_view t) {
+          if (iequals(t, "upgrade")) connection_upgrade = true;
+        });
+        break;
+      case FieldId::upgrade:
+        has_upgrade = true;
+        break;
+      default:
+        break;
     }
   }
   if (hosts > 1) return "more than one Host";

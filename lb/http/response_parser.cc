@@ -102,8 +102,8 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   size_t lengths = 0;
   bool te = false;
   for (size_t i = 0; i < h.headers.size(); ++i) {
-    std::string_view n = h.headers.name(i);
-    if (iequals(n, "content-length")) {
+    const FieldId id = h.headers.id(i);
+    if (id == FieldId::content_length) {
       ++lengths;
       uint64_t v = 0;
       std::string_view t = h.headers.value(i);
@@ -111,7 +111,7 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
       if (ec != std::errc() || ptr != t.data() + t.size() || t.empty()) return -1;
       if (h.content_length && *h.content_length != v) return -1;
       h.content_length = v;
-    } else if (iequals(n, "transfer-encoding")) {
+    } else if (id == FieldId::transfer_encoding) {
       te = true;
     }
   }

@@ -197,7 +197,7 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
     answer_error(413, "Content-Length over max_body_bytes");
     return false;
   }
-  const auto host = head.headers.find("host");
+  const auto host = head.headers.find(http::FieldId::host);
   const auto pool = route_request(*listener_rt_, host.value_or(""), head.url);
   if (!pool) {
     answer_error(404, "no route matches");

@@ -14,9 +14,31 @@ namespace lb::http {
 // ASCII case-insensitive equality, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
 
+// The fields lbd acts on, recognised once when a field is parsed so the
+// rest of the request path compares small integers, not strings.
+enum class FieldId : uint8_t {
+  other,
+  host,
+  content_length,
+  transfer_encoding,
+  connection,
+  keep_alive,
+  proxy_connection,
+  te,
+  trailer,
+  upgrade,
+  x_forwarded_for,
+  x_real_ip,
+  x_forwarded_proto,
+  x_request_id,
+  expect,
+  cookie,
+};
+FieldId classify_field(std::string_view name);
+
 class HeaderList {
  public:
-  void begin_field() { entries_.push_back({uint32_t(buf_.size()), 0, 0, 0}); }
+  void begin_field() { entries_.push_back({uint32_t(buf_.size()), 0, 0, 0, FieldId::other}); }
   void append_name(std::string_view part) {
     buf_.append(part);
     entries_.back().name_len += uint32_t(part.size());
@@ -26,16 +48,19 @@ class HeaderList {
     buf_.append(part);
     entries_.back().value_len += uint32_t(part.size());
   }
-  // Drops trailing spaces/tabs llhttp leaves on the value just completed.
+  // Drops trailing spaces/tabs llhttp leaves on the value just completed,
+  // and recognises the field's name.
   void end_value();
 
   size_t size() const { return entries_.size(); }
   std::string_view name(size_t i) const { return {buf_.data() + entries_[i].name_off, entries_[i].name_len}; }
   std::string_view value(size_t i) const { return {buf_.data() + entries_[i].value_off, entries_[i].value_len}; }
+  FieldId id(size_t i) const { return entries_[i].id; }
 
   // First value of `name` (case-insensitive), if any.
   std::optional<std::string_view> find(std::string_view name) const;
   size_t count(std::string_view name) const;
+  std::optional<std::string_view> find(FieldId id) const;
 
   void clear() {
     buf_.clear();
@@ -50,6 +75,7 @@ class HeaderList {
  private:
   struct Entry {
     uint32_t name_off, name_len, value_off, value_len;
+    FieldId id = FieldId::other;
   };
   std::string buf_;
   std::vector<Entry> entries_;
