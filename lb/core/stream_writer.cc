@@ -18,6 +18,7 @@ class WriteBatch {
   std::vector<uv_buf_t> bufs;
   size_t bytes = 0;
   StreamWriter* writer = nullptr;
+  WriteBatchPool* pool = nullptr;  // where it returns after the write
 
   void add_owned(std::string_view b) {
     if (b.empty()) return;
@@ -47,16 +48,44 @@ class WriteBatch {
   }
 };
 
+WriteBatchPool::~WriteBatchPool() {
+  for (WriteBatch* b : free_) delete b;
+}
+
+WriteBatch* WriteBatchPool::take() {
+  if (free_.empty()) return new WriteBatch;
+  WriteBatch* b = free_.back();
+  free_.pop_back();
+  return b;
+}
+
+void WriteBatchPool::give_back(WriteBatch* b) {
+  b->reset();
+  if (free_.size() < kMaxCached && b->owned.capacity() <= 64 * 1024) {
+    free_.push_back(b);
+  } else {
+    delete b;
+  }
+}
+
+namespace {
+void release_batch(WriteBatch* b) {
+  if (b->pool) b->pool->give_back(b);
+  else delete b;
+}
+}  // namespace
+
 StreamWriter::~StreamWriter() {
-  // Writes in flight are owned by libuv until their callback; a closing
-  // stream cancels them, and on_write frees them (writer pointer cleared).
-  delete batch_;
+  // Writes in flight belong to libuv until their callback, which runs
+  // (cancelled) before the stream's close callback frees this writer.
+  if (batch_) release_batch(batch_);
 }
 
 WriteBatch& StreamWriter::current() {
   if (!batch_) {
-    batch_ = new WriteBatch;
+    batch_ = pool_ ? pool_->take() : new WriteBatch;
     batch_->writer = this;
+    batch_->pool = pool_;
   }
   return *batch_;
 }
@@ -96,7 +125,7 @@ void StreamWriter::on_write(uv_write_t* req, int status) {
   auto* b = static_cast<WriteBatch*>(req->data);
   StreamWriter* w = b->writer;
   const size_t bytes = b->bytes;
-  delete b;
+  release_batch(b);
   if (!w) return;
   w->in_flight_ -= bytes;
   --w->writes_in_flight_;

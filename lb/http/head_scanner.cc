@@ -12,6 +12,7 @@ void HeadScanner::reset() {
   before_start_ = true;
   in_request_line_ = false;
   prev_ = 0;
+  spaces_ = 0;
   std::memset(tail_, 0, sizeof tail_);
 }
 
@@ -83,7 +84,9 @@ HeadScanner::Verdict HeadScanner::scan(char* data, size_t len, size_t* consumed)
     if (in_request_line_) {
       // method SP target SP version: exactly one SP between parts, no HTAB.
       if (c == '\t' || (c == ' ' && (prev_ == ' ' || prev_ == 0))) return Verdict::malformed;
-      if (c > '1' && c <= '9' && std::memcmp(tail_, kVersionPrefix, sizeof tail_) == 0) data[i] = '1';
+      if (c == ' ') ++spaces_;
+      // Only the version (after the second space) is repaired, never the target.
+      if (spaces_ == 2 && c > '1' && c <= '9' && std::memcmp(tail_, kVersionPrefix, sizeof tail_) == 0) data[i] = '1';
       std::memmove(tail_, tail_ + 1, sizeof tail_ - 1);
       tail_[sizeof tail_ - 1] = c;
       prev_ = c;

@@ -121,8 +121,9 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   if (te && !h.chunked) h.keep_alive = false;  // close-delimited per RFC 9112 §6.3
   h.no_body = s.head_request_ || (h.status >= 100 && h.status < 200) || h.status == 204 || h.status == 304;
   s.events_.on_response_head(h);
-  // 1: tell llhttp no body follows (HEAD); 1xx/204/304 it knows itself.
-  return s.head_request_ && h.status >= 200 ? 1 : 0;
+  // 1: tell llhttp no body follows. It knows that for 1xx and 204, but it
+  // would read a 304's Content-Length as a body (RFC 9112 §6.3 says none).
+  return h.no_body ? 1 : 0;
 }
 
 int ResponseParser::on_body(llhttp_t* p, const char* at, size_t len) {

@@ -63,7 +63,8 @@ ClientConnection::ClientConnection(WorkerContext& worker, std::shared_ptr<Listen
   uv_tcp_init(worker_.loop, &tcp_);
   tcp_.data = this;
   timer_.init(worker_.loop, this, &ClientConnection::on_timer);
-  writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &ClientConnection::on_write_done);
+  writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &ClientConnection::on_write_done,
+                 &worker_.write_batches);
   identity_->state->connections.fetch_add(1, std::memory_order_relaxed);
   next_client = worker_.clients;
   if (next_client) next_client->prev_client = this;

@@ -76,7 +76,7 @@ void Exchange::attempt(bool same_backend) {
     upstream_->bind(this);
     send_request();
     upstream_->flush();
-    upstream_->arm_response_timeout(pc.timeouts.response);
+    if (request_complete_) upstream_->arm_response_timeout(pc.timeouts.response);
   } else {
     upstream_reused_ = false;
     upstream_ = new UpstreamConnection(client_.worker(), backend_);
@@ -93,7 +93,7 @@ void Exchange::send_request() {
 
 void Exchange::on_upstream_connected() {
   upstream_->flush();
-  upstream_->arm_response_timeout(pool().config->timeouts.response);
+  if (request_complete_) upstream_->arm_response_timeout(pool().config->timeouts.response);
 }
 
 void Exchange::append_body(std::string_view before, const BlockRef* block, const char* data, size_t len,
@@ -134,6 +134,10 @@ void Exchange::request_complete() {
   request_complete_ = true;
   if (done_) return;
   if (request_.chunked) append_body({}, nullptr, "0\r\n\r\n", 5, {});
+  // timeouts.response counts from the end of the request (as Envoy does): a
+  // backend busy reading a long upload is not late yet. While the body
+  // flows, the client's idle timeout guards against stalls.
+  if (upstream_ && upstream_->connected()) upstream_->arm_response_timeout(pool().config->timeouts.response);
 }
 
 void Exchange::flush_upstream() {

@@ -25,7 +25,8 @@ UpstreamConnection::UpstreamConnection(WorkerContext& worker, std::shared_ptr<ba
   uv_tcp_init(worker_.loop, &tcp_);
   tcp_.data = this;
   timer_.init(worker_.loop, this, &UpstreamConnection::on_timer);
-  writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &UpstreamConnection::on_write_done);
+  writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &UpstreamConnection::on_write_done,
+                 &worker_.write_batches);
 }
 
 void UpstreamConnection::connect(UpstreamEvents* owner, Duration timeout) {

@@ -36,6 +36,7 @@ class HeadScanner {
   bool before_start_ = true; // still skipping empty lines before the request line
   bool in_request_line_ = false;
   char prev_ = 0;             // previous byte of the request line
+  int spaces_ = 0;            // spaces seen in the request line
   char tail_[7] = {};          // last bytes of the request line, to spot "HTTP/1."
 };
 

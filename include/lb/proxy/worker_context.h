@@ -10,6 +10,7 @@
 
 #include "lb/core/block.h"
 #include "lb/core/deferred_free.h"
+#include "lb/core/stream_writer.h"
 
 namespace lb::log {
 class AccessLog;
@@ -25,6 +26,7 @@ struct WorkerContext {
   uv_loop_t* loop = nullptr;
   unsigned index = 0;  // worker number, for logs
   BlockPool blocks;
+  WriteBatchPool write_batches;
   DeferredFree* deferred = nullptr;
   std::shared_ptr<const WorkerSnapshot> current;  // newest config for new requests
   log::AccessLog* access_log = nullptr;  // null: access log off
