@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Turns the records tools/bench collected into the results table.
+
+Records are lines of tab-separated fields: a kind, then key=value pairs.
+  meta      free-form facts about the run (durations, versions, ...)
+  scenario  name, label: the wrk rounds in the order they ran
+  status    target, phase, status: why a proxy has no numbers in a phase
+            (throughput or memory): failed to build, start or survive
+  run       scenario, target, rep and wrk's numbers, or failure=...
+  mem       one idle-connection measurement (see idle_conns.py)
+Prints a plain-text table and writes the same as markdown.
+"""
+
+import argparse
+import statistics
+import sys
+
+TARGETS = [("lbd", "lbd"), ("haproxy", "HAProxy"), ("nginx", "nginx"),
+           ("direct", "direct")]
+COMPARED = [("haproxy", "lbd/HAProxy"), ("nginx", "lbd/nginx")]
+# A run with more failed requests than this is a failure, not a measurement.
+MAX_ERROR_SHARE = 0.01
+ERROR_KEYS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
+
+
+def parse(path):
+    records = []
+    with open(path) as f:
+        for line in f:
+            kind, *fields = line.rstrip("\n").split("\t")
+            records.append((kind, dict(field.split("=", 1) for field in fields)))
+    return records
+
+
+def rate(run):
+    return int(run["requests"]) / (int(run["duration_us"]) / 1e6)
+
+
+def p99_ms(run):
+    return int(run["p99_us"]) / 1000.0
+
+
+def run_failure(run):
+    """Why a wrk run does not count, or None."""
+    if "failure" in run:
+        return run["failure"]
+    requests = int(run["requests"])
+    errors = sum(int(run[key]) for key in ERROR_KEYS)
+    if requests == 0:
+        return "no responses"
+    if errors > MAX_ERROR_SHARE * requests:
+        return f"{100.0 * errors / requests:.1f}% errors"
+    return None
+
+
+class Cell:
+    """A number, or the reason there is none."""
+
+    def __init__(self, value=None, text=None, note=""):
+        self.value, self.note = value, note
+        self.text = text if text is not None else ""
+
+    def render(self, fmt):
+        if self.value is None:
+            return self.text
+        return fmt.format(self.value) + self.note
+
+
+def throughput_cells(runs, status):
+    """(req/s cell, p99 cell) for one scenario and target.
+
+    A proxy that failed anywhere in the phase shows the failure in every
+    scenario, so that no median of its surviving runs passes for a result.
+    """
+    failures = [f for f in map(run_failure, runs) if f]
+    if failures:
+        return Cell(text="FAILED: " + ", ".join(sorted(set(failures)))), Cell(text="-")
+    if status:
+        return Cell(text=status), Cell(text="-")
+    if not runs:
+        return Cell(text="-"), Cell(text="-")
+    errors = sum(int(r[key]) for r in runs for key in ERROR_KEYS)
+    note = f" ({errors} err)" if errors else ""
+    return (Cell(statistics.median(map(rate, runs)), note=note),
+            Cell(statistics.median(map(p99_ms, runs))))
+
+
+def memory_cell(mem, status):
+    if status:
+        return Cell(text=status)
+    if mem is None:
+        return Cell(text="-")
+    if mem["status"] != "ok":
+        if "error" in mem:
+            return Cell(text=f"FAILED after {mem['opened']} conns: {mem['error']}")
+        return Cell(text=f"FAILED: {mem['ok']} got 200, "
+                         f"{mem['still_open']} still open of {mem['conns']}")
+    per_conn = (int(mem["rss_after_kib"]) - int(mem["rss_before_kib"])) / int(mem["conns"])
+    return Cell(per_conn)
+
+
+def ratio_cells(cells):
+    lbd = cells["lbd"].value
+    out = []
+    for other, _ in COMPARED:
+        value = cells[other].value
+        out.append(Cell(lbd / value) if lbd is not None and value else Cell(text="-"))
+    return out
+
+
+def build_rows(records):
+    """Rows of (round, metric, [cells per target], [ratio cells], value format)."""
+    def status(target, phase):
+        return ", ".join(r["status"] for kind, r in records if kind == "status"
+                         and r["target"] == target and r["phase"] == phase) or None
+
+    scenarios = [r for kind, r in records if kind == "scenario"]
+    runs = [r for kind, r in records if kind == "run"]
+    mems = {r["target"]: r for kind, r in records if kind == "mem"}
+    rows = []
+    for scenario in scenarios:
+        rate_cells, p99_cells = {}, {}
+        for target, _ in TARGETS:
+            mine = [r for r in runs
+                    if r["scenario"] == scenario["name"] and r["target"] == target]
+            rate_cells[target], p99_cells[target] = throughput_cells(
+                mine, status(target, "throughput"))
+        rows.append((scenario["label"], "req/s", rate_cells, "{:.0f}"))
+        rows.append(("", "p99 ms", p99_cells, "{:.2f}"))
+    cells = {target: memory_cell(mems.get(target), status(target, "memory"))
+             for target, _ in TARGETS}
+    rows.append(("idle keep-alive client conns", "KiB/conn", cells, "{:.2f}"))
+    return [(label, metric, [cells[t].render(fmt) for t, _ in TARGETS],
+             [c.render("{:.2f}") for c in ratio_cells(cells)])
+            for label, metric, cells, fmt in rows]
+
+
+def header():
+    return (["round", "metric"] + [name for _, name in TARGETS]
+            + [name for _, name in COMPARED])
+
+
+def as_text(rows):
+    table = [header()] + [[label, metric] + cells + ratios
+                          for label, metric, cells, ratios in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = []
+    for row in table:
+        first = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        rest = [cell.rjust(width) for cell, width in zip(row[2:], widths[2:])]
+        lines.append("  ".join(first + rest).rstrip())
+    return "\n".join(lines)
+
+
+def as_markdown(rows):
+    table = [header(), ["---", "---"] + ["---:"] * (len(header()) - 2)]
+    table += [[label, metric] + cells + ratios for label, metric, cells, ratios in rows]
+    return "\n".join("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+                     for row in table)
+
+
+def per_run_markdown(records):
+    lines = ["| round | target | req/s per run | p99 ms per run |", "|---|---|---|---|"]
+    labels = {r["name"]: r["label"] for kind, r in records if kind == "scenario"}
+    keys = []
+    for kind, r in records:
+        if kind == "run" and (r["scenario"], r["target"]) not in keys:
+            keys.append((r["scenario"], r["target"]))
+    for scenario, target in keys:
+        runs = [r for kind, r in records if kind == "run"
+                and r["scenario"] == scenario and r["target"] == target]
+        rates = ", ".join(r.get("failure") or f"{rate(r):.0f}" for r in runs)
+        p99s = ", ".join("-" if "failure" in r else f"{p99_ms(r):.2f}" for r in runs)
+        lines.append(f"| {labels[scenario]} | {target} | {rates} | {p99s} |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("records")
+    parser.add_argument("--markdown", required=True, help="file to write")
+    args = parser.parse_args()
+
+    records = parse(args.records)
+    meta = {}
+    for kind, r in records:
+        if kind == "meta":
+            meta.update(r)
+    rows = build_rows(records)
+    legend = (
+        "req/s and p99 are medians over the repeated rounds. Ratios are lbd's value "
+        "over the other's: above 1 is better for req/s, below 1 is better for p99 "
+        "and memory. KiB/conn = (RSS with the idle connections open - RSS before) / "
+        "connections, RSS summed over the proxy's processes (nginx: master + its "
+        "one worker; HAProxy and lbd: their single process). 'direct' is wrk "
+        "straight to one nginx backend, one round.")
+    settings = "\n".join(f"- {k}: {v}" for k, v in meta.items())
+
+    print(as_text(rows))
+    with open(args.markdown, "w") as f:
+        f.write("# lbd benchmark\n\n")
+        f.write(settings + "\n\n")
+        f.write(as_markdown(rows) + "\n\n")
+        f.write(legend + "\n\n")
+        f.write("## Every run\n\n" + per_run_markdown(records) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

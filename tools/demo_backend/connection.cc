@@ -1,0 +1,232 @@
+#include "connection.h"
+
+#include <memory>
+
+#include "handlers.h"
+#include "server.h"
+
+namespace demo {
+namespace {
+
+// Past this much unanswered pipelined input we stop reading from the client.
+constexpr size_t kMaxPending = 64 * 1024;
+// How long a closing connection waits for the client's FIN (as nginx's
+// lingering_close), so unread input does not turn our close into a reset
+// that could destroy the response in flight.
+constexpr uint64_t kLingerMs = 2000;
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+}  // namespace
+
+struct Connection::WriteReq {
+  uv_write_t req{};
+  Connection* conn;
+  Step then;          // runs once the bytes are in the kernel; nullptr: nothing
+  std::string owned;  // head or chunk-size line; the borrowed part outlives the write
+};
+
+int Connection::accept(uv_loop_t* loop, uv_stream_t* listener) {
+  if (int rc = tcp_.init(loop, uv_tcp_init)) return rc;
+  if (int rc = timer_.init(loop, uv_timer_init)) return rc;
+  tcp_->data = this;
+  timer_->data = this;
+  if (int rc = uv_accept(listener, tcp_.stream())) return rc;
+  uv_tcp_nodelay(tcp_.get(), 1);
+  start_reading();
+  return 0;
+}
+
+void Connection::close() {
+  if (closing_) return;
+  closing_ = true;
+  timer_.close();
+  // Pending write callbacks run (cancelled) before this close callback, so
+  // the object stays alive for them.
+  tcp_.close([](uv_handle_t* h) {
+    auto* self = static_cast<Connection*>(h->data);
+    self->server_.forget(self);
+  });
+}
+
+// ---- reading ---------------------------------------------------------------
+
+void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  *buf = static_cast<Connection*>(h->data)->server_.read_buffer();
+}
+
+void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  static_cast<Connection*>(s->data)->handle_read(nread, buf);
+}
+
+void Connection::start_reading() {
+  if (reading_ || peer_closed_ || closing_) return;
+  if (uv_read_start(tcp_.stream(), on_alloc, on_read) != 0) return close();
+  reading_ = true;
+}
+
+void Connection::stop_reading() {
+  if (reading_) uv_read_stop(tcp_.stream());
+  reading_ = false;
+}
+
+void Connection::handle_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread < 0) return handle_read_end(nread);
+  std::string_view data(buf->base, static_cast<size_t>(nread));
+  if (lingering_ || data.empty()) return;
+  if (!busy_) return parse(data);
+  pending_.append(data);
+  if (pending_.size() >= kMaxPending) stop_reading();
+}
+
+void Connection::handle_read_end(ssize_t status) {
+  reading_ = false;  // libuv stops reading at EOF and on errors
+  if (status != UV_EOF || lingering_ || !busy_) return close();
+  // Half-close (e.g. `printf ... | nc`): the requests already received are
+  // still answered; finish_response closes after the last one.
+  peer_closed_ = true;
+}
+
+// Parses until a request is complete, then answers it; the rest of `data`
+// waits in pending_ until the response is done.
+void Connection::parse(std::string_view data) {
+  while (!data.empty()) {
+    RequestParser::Result r = parser_.feed(data);
+    data.remove_prefix(r.consumed);
+    switch (r.event) {
+      case RequestParser::Event::need_more:
+        return;
+      case RequestParser::Event::expect_continue:
+        write("HTTP/1.1 100 Continue\r\n\r\n", {}, {}, nullptr);
+        break;
+      case RequestParser::Event::request: {
+        pending_.append(data);
+        Request req = parser_.take_request();
+        Response resp = route(req, server_.app());
+        return begin(std::move(req), std::move(resp));
+      }
+      case RequestParser::Event::error: {
+        Request req;  // the broken one is unusable; answer as HTTP/1.1
+        req.keep_alive = false;
+        Response resp;
+        resp.status = r.error_status;
+        resp.body = std::string(reason_phrase(r.error_status)) + "\n";
+        resp.close = true;
+        return begin(std::move(req), std::move(resp));
+      }
+    }
+  }
+}
+
+// ---- answering -------------------------------------------------------------
+
+void Connection::begin(Request request, Response response) {
+  busy_ = true;
+  request_ = std::move(request);
+  response_ = std::move(response);
+  uint64_t wait = server_.options().delay_ms + response_.delay_ms;
+  if (wait > 0) return after(wait, &Connection::send_head);
+  send_head();
+}
+
+void Connection::send_head() {
+  plan_ = plan_response(response_, request_);
+  std::string head = serialize_head(response_, plan_, request_, server_.app().name);
+  if (!plan_.send_body) return write(std::move(head), {}, {}, &Connection::finish_response);
+  if (!response_.stream) return write(std::move(head), response_.body, {}, &Connection::finish_response);
+  write(std::move(head), {}, {}, &Connection::send_next_piece);
+}
+
+// One piece per write, the next only after the previous one drained: at most
+// one piece is ever queued in user space, however slow the reader.
+void Connection::send_next_piece() {
+  BodyStream& stream = *response_.stream;
+  if (stream.done()) {
+    if (plan_.framing == Framing::chunked) return write({}, kLastChunk, {}, &Connection::finish_response);
+    return finish_response();
+  }
+  std::string_view piece = stream.next();
+  if (plan_.framing == Framing::chunked)
+    return write(chunk_size_line(piece.size()), piece, kCrlf, &Connection::after_piece);
+  write({}, piece, {}, &Connection::after_piece);
+}
+
+void Connection::after_piece() {
+  uint64_t interval = response_.stream->interval_ms();
+  if (interval > 0 && !response_.stream->done()) return after(interval, &Connection::send_next_piece);
+  send_next_piece();
+}
+
+void Connection::finish_response() {
+  busy_ = false;
+  response_ = Response{};
+  if (!plan_.keep_alive) return close_gracefully();
+  if (!pending_.empty()) {
+    std::string data = std::move(pending_);
+    pending_.clear();
+    parse(data);
+    if (closing_) return;
+  }
+  if (!busy_ && peer_closed_) return close();
+  if (pending_.size() < kMaxPending) start_reading();
+}
+
+// ---- writing, timers, closing ---------------------------------------------
+
+void Connection::write(std::string owned, std::string_view borrowed, std::string_view tail, Step then) {
+  auto* w = new WriteReq{{}, this, then, std::move(owned)};
+  uv_buf_t bufs[3];
+  unsigned n = 0;
+  for (std::string_view part : {std::string_view(w->owned), borrowed, tail})
+    if (!part.empty()) bufs[n++] = uv_buf_init(const_cast<char*>(part.data()), static_cast<unsigned>(part.size()));
+  w->req.data = w;
+  if (uv_write(&w->req, tcp_.stream(), bufs, n, on_write) != 0) {
+    delete w;
+    close();
+  }
+}
+
+void Connection::on_write(uv_write_t* req, int status) {
+  std::unique_ptr<WriteReq> w(static_cast<WriteReq*>(req->data));
+  Connection* self = w->conn;
+  if (self->closing_) return;
+  if (status < 0) return self->close();
+  if (w->then) (self->*(w->then))();
+}
+
+void Connection::after(uint64_t ms, Step then) {
+  timer_step_ = then;
+  uv_timer_start(
+      timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Connection*>(t->data);
+        (self->*std::exchange(self->timer_step_, nullptr))();
+      },
+      ms, 0);
+}
+
+void Connection::close_gracefully() {
+  auto* req = new uv_shutdown_t{};
+  req->data = this;
+  int rc = uv_shutdown(req, tcp_.stream(), [](uv_shutdown_t* r, int status) {
+    auto* self = static_cast<Connection*>(r->data);
+    delete r;
+    if (self->closing_) return;
+    if (status < 0) return self->close();
+    self->linger();
+  });
+  if (rc != 0) {
+    delete req;
+    close();
+  }
+}
+
+void Connection::linger() {
+  if (peer_closed_) return close();
+  lingering_ = true;
+  pending_.clear();
+  start_reading();
+  after(kLingerMs, &Connection::close);
+}
+
+}  // namespace demo

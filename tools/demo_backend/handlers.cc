@@ -1,0 +1,114 @@
+#include "handlers.h"
+
+#include <charconv>
+#include <memory>
+
+#include "body_streams.h"
+#include "json.h"
+#include "query.h"
+
+namespace demo {
+namespace {
+
+constexpr uint64_t kMaxIntervalMs = 60'000;
+constexpr uint64_t kMaxCount = 1'000'000;
+
+Response text(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response bad_query(std::string_view what) { return text(400, "bad query: " + std::string(what) + "\n"); }
+
+Response echo(const Request& req, const AppState& app) {
+  std::string j = "{\"backend\":";
+  append_json_string(j, app.name);
+  j += ",\"method\":";
+  append_json_string(j, req.method);
+  j += ",\"path\":";
+  append_json_string(j, req.target);
+  j += ",\"version\":\"HTTP/" + std::to_string(req.version_major) + "." + std::to_string(req.version_minor) + "\"";
+  j += ",\"headers\":[";
+  for (size_t i = 0; i < req.headers.size(); ++i) {
+    j += i ? ",[" : "[";
+    append_json_string(j, req.headers[i].first);
+    j += ",";
+    append_json_string(j, req.headers[i].second);
+    j += "]";
+  }
+  j += "],\"body_length\":" + std::to_string(req.body_length) + "}\n";
+  Response r = text(200, std::move(j));
+  r.content_type = "application/json";
+  return r;
+}
+
+Response healthz(const AppState& app) { return app.healthy ? text(200, "ok") : text(503, "unhealthy"); }
+
+Response delay(const Request& req) {
+  auto ms = query_number(req.query(), "ms", 1000, 0, 3'600'000);
+  if (!ms) return bad_query("ms must be 0..3600000");
+  Response r = text(200, "delayed " + std::to_string(*ms) + " ms\n");
+  r.delay_ms = *ms;
+  return r;
+}
+
+Response bytes(const Request& req) {
+  auto n = query_number(req.query(), "n", 1024, 0, uint64_t{1} << 40);
+  if (!n) return bad_query("n must be 0..2^40");
+  Response r;
+  r.content_type = "application/octet-stream";
+  r.stream = std::make_unique<ByteStream>(*n);
+  r.stream_length = *n;
+  return r;
+}
+
+Response chunked(const Request& req) {
+  auto n = query_number(req.query(), "n", 3, 0, kMaxCount);
+  auto size = query_number(req.query(), "size", 16, 1, 1 << 20);
+  auto interval = query_number(req.query(), "interval_ms", 0, 0, kMaxIntervalMs);
+  if (!n || !size || !interval) return bad_query("n 0..1000000, size 1..1048576, interval_ms 0..60000");
+  Response r;
+  r.stream = std::make_unique<LetterChunks>(*n, static_cast<size_t>(*size), *interval);
+  return r;
+}
+
+Response sse(const Request& req, const AppState& app) {
+  auto n = query_number(req.query(), "n", 5, 0, kMaxCount);
+  auto interval = query_number(req.query(), "interval_ms", 1000, 0, kMaxIntervalMs);
+  if (!n || !interval) return bad_query("n 0..1000000, interval_ms 0..60000");
+  Response r;
+  r.content_type = "text/event-stream";
+  r.extra_headers.emplace_back("Cache-Control", "no-cache");
+  r.stream = std::make_unique<SseEvents>(app.name, *n, *interval);
+  return r;
+}
+
+Response status(std::string_view code_text) {
+  int code = 0;
+  auto [end, ec] = std::from_chars(code_text.data(), code_text.data() + code_text.size(), code);
+  if (ec != std::errc() || end != code_text.data() + code_text.size() || code < 200 || code > 599)
+    return text(400, "status must be 200..599\n");
+  return text(code, std::to_string(code) + " " + std::string(reason_phrase(code)) + "\n");
+}
+
+}  // namespace
+
+Response route(const Request& req, AppState& app) {
+  std::string_view path = req.path();
+  if (path == "/echo") return echo(req, app);
+  if (path == "/healthz") return healthz(app);
+  if (path == "/admin/health/fail" || path == "/admin/health/ok") {
+    app.healthy = path.ends_with("/ok");
+    return text(200, app.healthy ? "healthz now answers 200\n" : "healthz now answers 503\n");
+  }
+  if (path == "/delay") return delay(req);
+  if (path == "/bytes") return bytes(req);
+  if (path == "/chunked") return chunked(req);
+  if (path == "/sse") return sse(req, app);
+  if (path.starts_with("/status/")) return status(path.substr(8));
+  return text(200, app.name + "\n");
+}
+
+}  // namespace demo

@@ -1,0 +1,31 @@
+#pragma once
+// The endpoints: maps a request to its response. Pure apart from the health
+// toggle; all I/O (delays, streaming, framing) belongs to the connection.
+//
+//   /                   200 "NAME\n" (also any path not listed here)
+//   /echo               200 JSON: backend, method, path (the request-target
+//                       as received, query included), version, headers (a
+//                       list of [name, value] in arrival order), body_length
+//   /healthz            200 "ok", or 503 "unhealthy" after /admin/health/fail
+//   /admin/health/fail  make /healthz fail; /admin/health/ok restores it
+//   /delay?ms=N         answer after N ms (default 1000)
+//   /bytes?n=N          N bytes of 'x' with Content-Length (default 1024)
+//   /chunked?n=N&size=S&interval_ms=I   N chunks of S bytes, I ms apart
+//   /sse?n=N&interval_ms=I              N events "data: NAME i\n\n", I ms apart
+//   /status/CODE        answers with status CODE (200..599)
+#include <string>
+
+#include "request.h"
+#include "response.h"
+
+namespace demo {
+
+// State the endpoints share across connections.
+struct AppState {
+  std::string name;
+  bool healthy = true;
+};
+
+Response route(const Request& request, AppState& app);
+
+}  // namespace demo

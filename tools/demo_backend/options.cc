@@ -1,0 +1,89 @@
+#include "options.h"
+
+#include <charconv>
+#include <cstdio>
+#include <string_view>
+
+namespace demo {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: lbd-demo-backend [--name NAME] [--listen HOST:PORT] [--delay-ms N]\n"
+    "  --name NAME         name answered by / and sent in X-Backend (default app)\n"
+    "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9001;\n"
+    "                      [::1]:PORT for IPv6, port 0 picks a free one)\n"
+    "  --delay-ms N        wait N ms before every response (default 0)\n"
+    "endpoints: / /echo /healthz /admin/health/{fail,ok} /delay?ms=N /bytes?n=N\n"
+    "  /chunked?n=N&size=S&interval_ms=I /sse?n=N&interval_ms=I /status/CODE\n";
+
+template <typename T>
+bool parse_number(std::string_view text, T& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+// "127.0.0.1:9001" or "[::1]:9001".
+bool parse_listen(std::string_view text, Options& opts) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) return false;
+  opts.host = std::string(host);
+  return parse_number(text.substr(colon + 1), opts.port);
+}
+
+// The name goes into a response header, so it must be a plain token.
+bool valid_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name)
+    if (c <= ' ' || c >= 0x7f || c == '"' || c == '\\') return false;
+  return true;
+}
+
+bool fail(std::string_view message, int& exit_code) {
+  std::fprintf(stderr, "lbd-demo-backend: %.*s\n%s", static_cast<int>(message.size()), message.data(), kUsage);
+  exit_code = 2;
+  return false;
+}
+
+}  // namespace
+
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
+  Options opts;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      exit_code = 0;
+      return std::nullopt;
+    }
+    // Both "--flag value" and "--flag=value".
+    std::string_view flag = arg, value;
+    if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      flag = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      fail(std::string(arg) + " needs a value", exit_code);
+      return std::nullopt;
+    }
+    bool ok = true;
+    if (flag == "--name") {
+      ok = valid_name(value) || fail("--name wants printable ASCII without spaces", exit_code);
+      opts.name = std::string(value);
+    } else if (flag == "--listen") {
+      ok = parse_listen(value, opts) || fail("--listen wants HOST:PORT, got " + std::string(value), exit_code);
+    } else if (flag == "--delay-ms") {
+      ok = parse_number(value, opts.delay_ms) ||
+           fail("--delay-ms wants a number of milliseconds, got " + std::string(value), exit_code);
+    } else {
+      ok = fail("unknown option " + std::string(flag), exit_code);
+    }
+    if (!ok) return std::nullopt;
+  }
+  return opts;
+}
+
+}  // namespace demo

@@ -1,0 +1,21 @@
+#pragma once
+// Command-line options of lbd-demo-backend.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace demo {
+
+struct Options {
+  std::string name = "app";        // answered by `/`, sent as X-Backend
+  std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
+  uint16_t port = 9001;            // 0 = any free port (printed at start)
+  uint64_t delay_ms = 0;           // added before every response
+};
+
+// Parses argv. On --help prints usage to stdout and returns nullopt with
+// `exit_code` 0; on a bad flag prints the problem and usage to stderr and
+// returns nullopt with `exit_code` 2.
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
+
+}  // namespace demo
