@@ -5,6 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
+#include "lb/balance/hash_key.h"
+
 #include "lb/http/error_response.h"
 #include "lb/log/access_log.h"
 #include "lb/proxy/exchange.h"
@@ -21,15 +25,19 @@ constexpr size_t kUpstreamHighWater = 256 * 1024;
 // How long a closing connection waits for the client's FIN (lingering close).
 constexpr Duration kLingerTime{2000};
 
-void peer_ip(uv_tcp_t* tcp, char* out, size_t cap) {
+// The peer's address as text (logs, X-Forwarded-For) and as raw bytes (hashing).
+void peer_address(uv_tcp_t* tcp, char* text, size_t cap, uint8_t* bytes, uint8_t* len) {
   sockaddr_storage ss{};
-  int len = sizeof ss;
-  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return;
+  int ss_len = sizeof ss;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &ss_len) != 0) return;
   if (ss.ss_family == AF_INET) {
-    uv_ip4_name(reinterpret_cast<sockaddr_in*>(&ss), out, cap);
+    uv_ip4_name(reinterpret_cast<sockaddr_in*>(&ss), text, cap);
   } else if (ss.ss_family == AF_INET6) {
-    uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&ss), out, cap);
+    uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&ss), text, cap);
   }
+  const std::string_view raw = balance::address_bytes(ss);
+  std::memcpy(bytes, raw.data(), raw.size());
+  *len = uint8_t(raw.size());
 }
 
 double ms_since(TimePoint t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
@@ -44,7 +52,7 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
     return false;
   }
   uv_tcp_nodelay(&c->tcp_, 1);
-  peer_ip(&c->tcp_, c->client_ip_, sizeof c->client_ip_);
+  peer_address(&c->tcp_, c->client_ip_, sizeof c->client_ip_, c->addr_bytes_, &c->addr_len_);
   const ListenerRuntime* lr = worker.current->snapshot->find_listener(c->identity_->name);
   if (!lr) {  // listener removed by a reload in between
     c->close_now();

@@ -22,6 +22,16 @@ constexpr size_t kLowWater = 64 * 1024;
 
 double ms_since(TimePoint t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
+// Lends the parsed request headers to balance::hash_request.
+class RequestHeaders final : public balance::HeaderLookup {
+ public:
+  explicit RequestHeaders(const http::HeaderList& h) : headers_(h) {}
+  std::optional<std::string_view> find(std::string_view name) const override { return headers_.find(name); }
+
+ private:
+  const http::HeaderList& headers_;
+};
+
 }  // namespace
 
 Exchange::Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
@@ -44,12 +54,32 @@ void Exchange::start() {
   upstream_head_.reserve(request_.headers.size() * 40 + request_.url.size() + 128);
   // Host for HTTP/1.0 clients that sent none: filled per backend in send_request.
   http::write_upstream_request_head(request_, ctx, upstream_head_);
+  hash_ = request_hash();
   attempt(false);
+}
+
+std::optional<uint64_t> Exchange::request_hash() const {
+  switch (pool().config->strategy) {
+    case config::Strategy::ip_hash:
+      if (client_.client_address().empty()) return std::nullopt;
+      return balance::hash_client_address(client_.client_address());
+    case config::Strategy::consistent_hash: {
+      const RequestHeaders headers(request_.headers);
+      balance::RequestView view;
+      view.client_address = client_.client_address();
+      view.uri = request_.url;
+      view.headers = &headers;
+      return balance::hash_request(pool().hash_key, view);
+    }
+    default:
+      return std::nullopt;
+  }
 }
 
 void Exchange::attempt(bool same_backend) {
   if (!same_backend) {
     balance::PickContext pick;
+    pick.hash = hash_;
     pick.tried = &tried_;
     balance::Backend* b = ws_->strategies[pool_index_]->pick(pick);
     if (!b) {

@@ -39,6 +39,8 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
   for (const config::PoolConfig& pc : config->pools) {
     PoolRuntime pr;
     pr.config = &pc;
+    // The loader has validated the spec; the default stands for safety only.
+    pr.hash_key = balance::parse_hash_key(pc.hash_key).value_or(balance::HashKey{});
     for (const config::BackendConfig& bc : pc.backends) {
       auto b = carried_backend(previous, pc.name, bc);
       if (b) {

@@ -38,6 +38,8 @@ class ClientConnection final : private http::RequestEvents {
   StreamWriter& writer() { return writer_; }
   WorkerContext& worker() { return worker_; }
   const char* client_ip() const { return client_ip_; }
+  // The client's 4 or 16 address bytes (ip_hash, consistent_hash on client_ip).
+  std::string_view client_address() const { return {reinterpret_cast<const char*>(addr_bytes_), addr_len_}; }
   const ListenerRuntime& listener() const { return *listener_rt_; }
   std::string_view request_id() const { return request_id_; }
   void on_exchange_done();
@@ -110,6 +112,8 @@ class ClientConnection final : private http::RequestEvents {
   TimePoint request_start_{};
   std::string request_id_;
   char client_ip_[INET6_ADDRSTRLEN] = "-";
+  uint8_t addr_bytes_[16] = {};
+  uint8_t addr_len_ = 0;
 };
 
 }  // namespace lb::proxy

@@ -59,6 +59,7 @@ class Exchange final : public UpstreamEvents, public Retirable {
   void on_response_body(const char* data, size_t len) override;
   void on_response_complete() override {}
 
+  std::optional<uint64_t> request_hash() const;
   void attempt(bool same_backend);
   void send_request();
   void append_body(std::string_view framing_before, const BlockRef* block, const char* data, size_t len,
@@ -78,6 +79,7 @@ class Exchange final : public UpstreamEvents, public Retirable {
   bool replayable_ = true;     // replay_ holds every body byte sent so far
   bool request_complete_ = false;
 
+  std::optional<uint64_t> hash_;  // ip_hash / consistent_hash key
   balance::BackendSet tried_;
   std::shared_ptr<balance::Backend> backend_;
   size_t backend_index_ = 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lb/balance/hash_key.h"
 #include "lb/balance/strategy.h"
 #include "lb/config/config.h"
 
@@ -17,6 +18,7 @@ namespace lb::proxy {
 struct PoolRuntime {
   const config::PoolConfig* config = nullptr;  // points into Snapshot::config
   balance::BackendList backends;
+  balance::HashKey hash_key;  // consistent_hash: what a request is hashed by
 };
 
 // Run-time state of a listener that outlives snapshots (connection count).
