@@ -33,12 +33,6 @@ const char* strategy_name(config::Strategy s) {
   return "?";
 }
 
-bool strategy_implemented(config::Strategy s) {
-  config::PoolConfig pool;
-  pool.strategy = s;
-  return make_strategy(pool, {}) != nullptr;
-}
-
 std::unique_ptr<Strategy> make_strategy(const config::PoolConfig& pool, const BackendList& backends) {
   switch (pool.strategy) {
     case config::Strategy::round_robin: return std::make_unique<RoundRobin>(backends);

@@ -14,16 +14,17 @@ IpHash::IpHash(BackendList backends) : backends_(std::move(backends)), no_key_(b
   for (const auto& b : backends_) {
     seeds_.push_back(XXH3_64bits(b->name().data(), b->name().size()));
     weights_.push_back(b->weight());
+    equal_weights_ = equal_weights_ && weights_.back() == weights_.front();
   }
 }
 
 // Weighted rendezvous score -w / ln(u), u uniform in (0, 1) from the
 // (key, backend) hash: the highest score wins, and a backend wins w / sum(w)
-// of all keys.
+// of all keys. With equal weights u alone ranks the same way, and cheaper.
 double IpHash::score(size_t index, uint64_t key) const {
   const uint64_t h = XXH3_64bits_withSeed(&key, sizeof key, seeds_[index]);
   const double u = (static_cast<double>(h >> 11) + 0.5) * 0x1p-53;
-  return -weights_[index] / std::log(u);
+  return equal_weights_ ? u : -weights_[index] / std::log(u);
 }
 
 Backend* IpHash::pick(const PickContext& ctx) {

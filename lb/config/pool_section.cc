@@ -10,19 +10,14 @@ constexpr Strategy kAllStrategies[] = {
     Strategy::ip_hash,         Strategy::consistent_hash,      Strategy::p2c_ewma,
 };
 
-// A name from DESIGN.md that this build does not implement yet is refused
-// by name, so the operator learns it is the build, not a typo.
+// Unknown names are refused with the list of valid ones.
 std::optional<Strategy> as_strategy(const Field& f) {
   auto text = as_string(f);
   if (!text) return std::nullopt;
   std::string valid;
   for (Strategy s : kAllStrategies) {
     const std::string name = balance::strategy_name(s);
-    if (name == *text) {
-      if (balance::strategy_implemented(s)) return s;
-      f.error("'" + name + "' is not implemented in this build");
-      return std::nullopt;
-    }
+    if (name == *text) return s;
     valid += (valid.empty() ? "" : ", ") + name;
   }
   f.error("unknown strategy '" + *text + "' (valid: " + valid + ")");

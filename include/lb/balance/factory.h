@@ -9,8 +9,6 @@
 
 namespace lb::balance {
 
-// True when this build implements `s` (the config loader refuses the rest).
-bool strategy_implemented(config::Strategy s);
 const char* strategy_name(config::Strategy s);
 
 std::unique_ptr<Strategy> make_strategy(const config::PoolConfig& pool, const BackendList& backends);

@@ -28,6 +28,7 @@ class IpHash final : public Strategy {
   BackendList backends_;
   std::vector<uint64_t> seeds_;    // per backend, from its name
   std::vector<double> weights_;    // snapshot: a reload builds a new instance
+  bool equal_weights_ = true;      // then the score needs no logarithm
   RoundRobin no_key_;
 };
 

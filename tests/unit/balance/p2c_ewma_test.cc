@@ -1,0 +1,136 @@
+#include "lb/balance/p2c_ewma.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+#include "pool_fixture.h"
+
+namespace lb::balance {
+namespace {
+
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+using testing::make_backends;
+
+// One request a millisecond for `duration`, each held in flight for its
+// backend's current latency, then fed back through record(). Time is
+// simulated; nothing sleeps.
+class Simulation {
+ public:
+  explicit Simulation(BackendList backends)
+      : backends_(std::move(backends)), p2c_(backends_, 7), start_(Clock::now()), now_(start_) {
+    for (const auto& b : backends_) latency_[b.get()] = milliseconds(10);
+  }
+
+  void set_latency(size_t index, milliseconds latency) { latency_[backends_[index].get()] = latency; }
+
+  // Share of the requests picked during the next `duration` per backend name.
+  std::map<std::string, double> run(milliseconds duration) {
+    std::map<std::string, double> picks;
+    const TimePoint end = now_ + duration;
+    for (; now_ < end; now_ += milliseconds(1)) {
+      finish_due();
+      Backend* b = p2c_.pick_at({}, now_);
+      b->add_active(1);
+      in_flight_.push_back({b, now_, now_ + latency_[b]});
+      ++picks[b->name()];
+    }
+    for (auto& [name, count] : picks) count /= static_cast<double>(duration.count());
+    return picks;
+  }
+
+ private:
+  struct Request {
+    Backend* backend;
+    TimePoint started, done;
+  };
+
+  void finish_due() {
+    std::erase_if(in_flight_, [&](const Request& r) {
+      if (r.done > now_) return false;
+      r.backend->add_active(-1);
+      p2c_.record(*r.backend, std::chrono::duration_cast<microseconds>(r.done - r.started), true, now_);
+      return true;
+    });
+  }
+
+  BackendList backends_;
+  P2cEwma p2c_;
+  std::map<const Backend*, milliseconds> latency_;
+  std::vector<Request> in_flight_;
+  TimePoint start_, now_;
+};
+
+// The time constant is 10 s: a slow backend is dropped on its first slow
+// answer, and trusted again gradually over a few time constants.
+TEST(BalanceP2cEwma, SlowBackendLosesTrafficWithinSecondsAndRegainsItAfterRecovery) {
+  Simulation sim(make_backends(3));
+  const auto healthy = sim.run(milliseconds(10000));
+  EXPECT_NEAR(healthy.at("c"), 1.0 / 3, 0.05);
+
+  sim.set_latency(2, milliseconds(100));
+  EXPECT_LT(sim.run(milliseconds(2000))["c"], 0.05) << "10x slower backend kept its traffic";
+  EXPECT_LT(sim.run(milliseconds(20000))["c"], 0.05) << "10x slower backend won traffic back while slow";
+
+  sim.set_latency(2, milliseconds(10));
+  sim.run(milliseconds(5000));
+  EXPECT_GT(sim.run(milliseconds(5000))["c"], 0.05) << "recovery not noticed within 10 s";
+  sim.run(milliseconds(25000));
+  EXPECT_NEAR(sim.run(milliseconds(10000))["c"], 1.0 / 3, 0.06) << "recovered backend did not win its share back";
+}
+
+TEST(BalanceP2cEwma, EqualBackendsShareEvenly) {
+  Simulation sim(make_backends(4));
+  for (const auto& [name, share] : sim.run(milliseconds(20000))) EXPECT_NEAR(share, 0.25, 0.03) << name;
+}
+
+TEST(BalanceP2cEwma, InFlightLoadFollowsWeights) {
+  auto backends = make_backends({3, 1});
+  P2cEwma p2c(backends, 1);
+  const TimePoint now = Clock::now();
+  for (const auto& b : backends) p2c.record(*b, milliseconds(5), true, now);
+  for (int i = 0; i < 400; ++i) p2c.pick_at({}, now)->add_active(1);
+  EXPECT_NEAR(backends[0]->active_requests(), 300, 3);
+}
+
+TEST(BalanceP2cEwma, BackendWithoutSamplesIsTriedButNotFlooded) {
+  auto backends = make_backends(2);
+  P2cEwma p2c(backends, 3);
+  const TimePoint now = Clock::now();
+  p2c.record(*backends[0], milliseconds(50), true, now);  // only a has a sample
+  // Optimistic: b is as good as a while in-flight counts are equal...
+  for (int i = 0; i < 10; ++i) p2c.pick_at({}, now)->add_active(1);
+  EXPECT_EQ(backends[1]->active_requests(), 5);
+  // ...and does not soak up every request while its first answers are pending.
+  EXPECT_EQ(backends[0]->active_requests(), 5);
+}
+
+TEST(BalanceP2cEwma, FastFailureDoesNotMakeABackendLookFaster) {
+  auto backends = make_backends(1);
+  P2cEwma p2c(backends, 1);
+  const TimePoint now = Clock::now();
+  p2c.record(*backends[0], milliseconds(200), true, now);
+  p2c.record(*backends[0], milliseconds(1), false, now + milliseconds(1));
+  EXPECT_GT(backends[0]->latency_ewma_us(), 199000);
+  p2c.record(*backends[0], milliseconds(1), true, now + std::chrono::seconds(10));
+  EXPECT_LT(backends[0]->latency_ewma_us(), 100000);
+}
+
+TEST(BalanceP2cEwma, RecordForABackendOutsideThePoolIsIgnored) {
+  P2cEwma p2c(make_backends(2), 1);
+  auto stranger = testing::make_backend("x");
+  p2c.record(*stranger, milliseconds(9), true, Clock::now());
+  EXPECT_EQ(stranger->latency_ewma_us(), 0);
+}
+
+TEST(BalanceP2cEwma, OneUsableLeftAmongManyIsFound) {
+  auto backends = make_backends(50);
+  for (size_t i = 0; i < backends.size(); ++i) backends[i]->set_healthy(i == 37);
+  P2cEwma p2c(backends, 5);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(p2c.pick({}), backends[37].get());
+}
+
+}  // namespace
+}  // namespace lb::balance

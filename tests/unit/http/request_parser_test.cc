@@ -1,0 +1,317 @@
+#include "lb/http/request_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+#include "message_fixture.h"
+
+namespace lb::http {
+namespace {
+
+using test::feed;
+using test::RequestRecorder;
+using Status = RequestParser::Status;
+
+constexpr std::string_view kPostWithLength =
+    "POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: 11\r\n\r\nhello world";
+constexpr std::string_view kPostChunked =
+    "POST /upload HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n";
+
+// The status a fresh parser refuses `wire` with (nullopt: accepted). A
+// refused head must never have reached the handler.
+std::optional<int> refusal(std::string_view wire) {
+  RequestRecorder rec;
+  RequestParser parser(rec);
+  if (feed(parser, std::string(wire)) != Status::error) return std::nullopt;
+  EXPECT_TRUE(rec.heads.empty()) << wire;
+  return parser.error_status();
+}
+
+class HttpRequestParser : public ::testing::Test {
+ protected:
+  // Feeds a whole request; returns the parser's verdict.
+  Status parse(std::string_view wire, size_t step = SIZE_MAX) { return feed(parser, std::string(wire), step); }
+
+  // Expects `wire` to be refused with `status` before any head reaches the handler.
+  void expect_rejected(std::string_view wire, int status = 400) {
+    SCOPED_TRACE(std::string(wire));
+    EXPECT_EQ(parse(wire), Status::error);
+    EXPECT_EQ(parser.error_status(), status) << parser.error_reason();
+    EXPECT_TRUE(rec.heads.empty());
+  }
+
+  RequestRecorder rec;
+  RequestParser parser{rec};
+};
+
+TEST_F(HttpRequestParser, ContentLengthBodyDeliveredIntact) {
+  ASSERT_EQ(parse(kPostWithLength), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  const RequestHead& h = rec.heads[0];
+  EXPECT_EQ(h.method, HTTP_POST);
+  EXPECT_EQ(h.url, "/upload");
+  EXPECT_EQ(h.content_length, 11u);
+  EXPECT_FALSE(h.chunked);
+  EXPECT_EQ(h.headers.find("host"), "example.com");
+  EXPECT_EQ(rec.bodies[0], "hello world");
+  EXPECT_EQ(rec.completed, 1);
+  EXPECT_FALSE(parser.in_message());
+}
+
+TEST_F(HttpRequestParser, ContentLengthBodyFedOneByteAtATime) {
+  ASSERT_EQ(parse(kPostWithLength, 1), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.heads[0].headers.find("Content-Length"), "11");
+  EXPECT_EQ(rec.bodies[0], "hello world");
+  EXPECT_EQ(rec.completed, 1);
+}
+
+TEST_F(HttpRequestParser, ChunkedBodyDecoded) {
+  ASSERT_EQ(parse(kPostChunked), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_TRUE(rec.heads[0].chunked);
+  EXPECT_FALSE(rec.heads[0].content_length);
+  EXPECT_EQ(rec.bodies[0], "hello world");
+  EXPECT_EQ(rec.completed, 1);
+}
+
+TEST_F(HttpRequestParser, ChunkedBodyFedOneByteAtATime) {
+  ASSERT_EQ(parse(kPostChunked, 1), Status::complete);
+  ASSERT_EQ(rec.bodies.size(), 1u);
+  EXPECT_EQ(rec.bodies[0], "hello world");
+  EXPECT_EQ(rec.completed, 1);
+}
+
+TEST_F(HttpRequestParser, InMessageUntilTheBodyEnds) {
+  std::string head(kPostWithLength.substr(0, kPostWithLength.size() - 3));
+  EXPECT_EQ(parser.execute(head.data(), head.size()).status, Status::ok);
+  EXPECT_TRUE(parser.in_message());
+  EXPECT_EQ(rec.completed, 0);
+  std::string rest(kPostWithLength.substr(head.size()));
+  EXPECT_EQ(parser.execute(rest.data(), rest.size()).status, Status::complete);
+  EXPECT_FALSE(parser.in_message());
+}
+
+TEST_F(HttpRequestParser, PipelinedRequestsStopAfterEachMessage) {
+  const std::string first = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string second = std::string(kPostWithLength);
+  const std::string third = "GET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string wire = first + second + third;
+
+  auto r = parser.execute(wire.data(), wire.size());
+  ASSERT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, first.size());
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.heads[0].url, "/a");
+
+  parser.resume();
+  size_t offset = r.consumed;
+  r = parser.execute(wire.data() + offset, wire.size() - offset);
+  ASSERT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, second.size());
+  ASSERT_EQ(rec.heads.size(), 2u);
+  EXPECT_EQ(rec.bodies[1], "hello world");
+
+  parser.resume();
+  offset += r.consumed;
+  r = parser.execute(wire.data() + offset, wire.size() - offset);
+  ASSERT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, third.size());
+  ASSERT_EQ(rec.heads.size(), 3u);
+  EXPECT_EQ(rec.heads[2].url, "/c");
+  EXPECT_EQ(rec.completed, 3);
+}
+
+TEST_F(HttpRequestParser, PipelinedRequestsFedOneByteAtATime) {
+  const std::string wire = std::string(kPostChunked) + "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(parse(wire, 1), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 2u);
+  EXPECT_EQ(rec.bodies[0], "hello world");
+  EXPECT_EQ(rec.heads[1].url, "/next");
+  EXPECT_EQ(rec.completed, 2);
+}
+
+TEST_F(HttpRequestParser, EmptyLinesBeforeTheRequestLineAreIgnored) {
+  EXPECT_EQ(parse("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"), Status::complete);
+  EXPECT_EQ(rec.completed, 1);
+}
+
+TEST_F(HttpRequestParser, KeepAliveFollowsVersionAndConnection) {
+  struct Case {
+    const char* wire;
+    bool keep_alive;
+  } cases[] = {
+      {"GET / HTTP/1.0\r\n\r\n", false},
+      {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
+      {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", true},
+      {"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.wire);
+    const RequestHead h = test::parse_request_head(c.wire);
+    EXPECT_EQ(h.keep_alive, c.keep_alive);
+  }
+}
+
+TEST_F(HttpRequestParser, HttpVersionReported) {
+  const RequestHead h = test::parse_request_head("GET / HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(h.major, 1);
+  EXPECT_EQ(h.minor, 0);
+}
+
+TEST_F(HttpRequestParser, ExpectContinueFlag) {
+  EXPECT_TRUE(test::parse_request_head("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\n"
+                                       "Content-Length: 1\r\n\r\nx")
+                  .expect_continue);
+  EXPECT_FALSE(test::parse_request_head("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx")
+                   .expect_continue);
+}
+
+TEST_F(HttpRequestParser, UpgradeNeedsConnectionUpgradeAndUpgradeHeader) {
+  const std::string upgrade =
+      "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n";
+  ASSERT_EQ(parse(upgrade), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_TRUE(rec.heads[0].upgrade);
+
+  EXPECT_FALSE(test::parse_request_head("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n").upgrade);
+  EXPECT_FALSE(test::parse_request_head("GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n\r\n").upgrade);
+}
+
+TEST_F(HttpRequestParser, HandlerRefusalStopsWithStatusZero) {
+  rec.accept_heads = false;
+  EXPECT_EQ(parse(kPostWithLength), Status::error);
+  EXPECT_EQ(parser.error_status(), 0);
+  EXPECT_TRUE(rec.bodies[0].empty());
+}
+
+TEST_F(HttpRequestParser, HigherMinorVersionIsServedAsHttp11) {
+  ASSERT_EQ(parse("GET / HTTP/1.4\r\nHost: x\r\n\r\n"), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.heads[0].major, 1);
+  EXPECT_EQ(rec.heads[0].minor, 1);
+}
+
+TEST_F(HttpRequestParser, TargetMentioningAVersionIsForwardedUnchanged) {
+  ASSERT_EQ(parse("GET /rfc/HTTP/1.2 HTTP/1.1\r\nHost: x\r\n\r\n"), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.heads[0].url, "/rfc/HTTP/1.2");
+}
+
+TEST_F(HttpRequestParser, Http2VersionIs505) { expect_rejected("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505); }
+
+TEST_F(HttpRequestParser, RejectsDoubleSpaceInRequestLine) { expect_rejected("GET  / HTTP/1.1\r\nHost: x\r\n\r\n"); }
+
+TEST_F(HttpRequestParser, RejectsBareLf) { expect_rejected("GET / HTTP/1.1\nHost: x\r\n\r\n"); }
+
+TEST_F(HttpRequestParser, RejectsBareCr) { expect_rejected("GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n"); }
+
+TEST_F(HttpRequestParser, RejectsNul) {
+  expect_rejected(std::string_view("GET / HTTP/1.1\r\nHost: x\0y\r\n\r\n", 29));
+}
+
+TEST_F(HttpRequestParser, RejectsObsFold) {
+  expect_rejected("GET / HTTP/1.1\r\nHost: x\r\nX-Long: a\r\n b\r\n\r\n");
+  expect_rejected("GET / HTTP/1.1\r\nHost: x\r\nX-Long: a\r\n\tb\r\n\r\n");
+}
+
+TEST_F(HttpRequestParser, RejectsEmptyHeaderName) { expect_rejected("GET / HTTP/1.1\r\nHost: x\r\n: value\r\n\r\n"); }
+
+TEST_F(HttpRequestParser, RejectsSpaceBeforeColon) { expect_rejected("GET / HTTP/1.1\r\nHost : x\r\n\r\n"); }
+
+TEST_F(HttpRequestParser, RejectsTwoHostHeaders) { expect_rejected("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"); }
+
+TEST_F(HttpRequestParser, RejectsHttp11WithoutHost) { expect_rejected("GET / HTTP/1.1\r\n\r\n"); }
+
+TEST_F(HttpRequestParser, AcceptsHttp10WithoutHost) {
+  EXPECT_EQ(parse("GET / HTTP/1.0\r\n\r\n"), Status::complete);
+  EXPECT_EQ(rec.completed, 1);
+}
+
+TEST_F(HttpRequestParser, RejectsTransferEncodingInHttp10) {
+  expect_rejected("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+}
+
+TEST_F(HttpRequestParser, RejectsContentLengthWithTransferEncoding) {
+  expect_rejected("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  expect_rejected("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n");
+}
+
+TEST_F(HttpRequestParser, RejectsTwoContentLengths) {
+  expect_rejected("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello");
+}
+
+TEST_F(HttpRequestParser, RejectsInvalidContentLength) {
+  for (const char* value : {"+5", "5, 6", "abc", "", "-1", "0x10", "99999999999999999999"}) {
+    EXPECT_EQ(refusal(std::string("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ") + value + "\r\n\r\n"), 400)
+        << value;
+  }
+}
+
+TEST_F(HttpRequestParser, OnlyASingleChunkedTransferCodingIsAccepted) {
+  for (const char* value : {"chunked, identity", "gzip, chunked", "identity", "chunked, chunked", "gzip"}) {
+    EXPECT_EQ(
+        refusal(std::string("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + value + "\r\n\r\n0\r\n\r\n"),
+        400)
+        << value;
+  }
+}
+
+TEST_F(HttpRequestParser, RejectsTwoTransferEncodingHeaders) {
+  expect_rejected("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "0\r\n\r\n");
+}
+
+TEST_F(HttpRequestParser, ChunkedTokenIsCaseInsensitive) {
+  EXPECT_TRUE(test::parse_request_head("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n")
+                  .chunked);
+}
+
+// Errors in the body come after the head was handed over: the parser still
+// refuses them, so the connection answers 400 and closes.
+TEST_F(HttpRequestParser, RejectsBadChunkSize) {
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
+            Status::error);
+  EXPECT_EQ(parser.error_status(), 400);
+  EXPECT_EQ(rec.completed, 0);
+}
+
+TEST_F(HttpRequestParser, RejectsChunkDataWithoutCrlf) {
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"),
+            Status::error);
+  EXPECT_EQ(parser.error_status(), 400);
+  EXPECT_EQ(rec.completed, 0);
+}
+
+TEST_F(HttpRequestParser, HeadOverMaxHeaderBytesIs431) {
+  parser.set_max_header_bytes(64);
+  expect_rejected("GET / HTTP/1.1\r\nHost: example.com\r\nX-Padding: " + std::string(64, 'a') + "\r\n\r\n", 431);
+}
+
+TEST_F(HttpRequestParser, HeadOverMaxHeaderBytesIs431WhenFedByteByByte) {
+  parser.set_max_header_bytes(64);
+  const std::string wire = "GET / HTTP/1.1\r\nHost: example.com\r\nX-Padding: " + std::string(64, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parse(wire, 1), Status::error);
+  EXPECT_EQ(parser.error_status(), 431);
+}
+
+TEST_F(HttpRequestParser, BodyDoesNotCountTowardsMaxHeaderBytes) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n";
+  parser.set_max_header_bytes(head.size());
+  EXPECT_EQ(parse(head + std::string(200, 'b')), Status::complete);
+  ASSERT_EQ(rec.bodies.size(), 1u);
+  EXPECT_EQ(rec.bodies[0].size(), 200u);
+}
+
+TEST_F(HttpRequestParser, HeaderLimitAppliesAfreshToEachPipelinedRequest) {
+  const std::string one = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
+  parser.set_max_header_bytes(one.size());
+  EXPECT_EQ(parse(one + one + one), Status::complete);
+  EXPECT_EQ(rec.completed, 3);
+}
+
+}  // namespace
+}  // namespace lb::http

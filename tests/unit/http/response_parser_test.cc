@@ -1,0 +1,206 @@
+#include "lb/http/response_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "message_fixture.h"
+
+namespace lb::http {
+namespace {
+
+using test::feed;
+using test::ResponseRecorder;
+using Status = ResponseParser::Status;
+
+class HttpResponseParser : public ::testing::Test {
+ protected:
+  Status parse(std::string_view wire, bool to_head_request = false, size_t step = SIZE_MAX) {
+    parser.expect_response(to_head_request);
+    return feed(parser, std::string(wire), step);
+  }
+
+  ResponseRecorder rec;
+  ResponseParser parser{rec};
+};
+
+TEST_F(HttpResponseParser, ContentLengthBody) {
+  ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-App: a\r\n\r\nhello"), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  const ResponseHead& h = rec.heads[0];
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.reason, "OK");
+  EXPECT_EQ(h.content_length, 5u);
+  EXPECT_FALSE(h.chunked);
+  EXPECT_FALSE(h.no_body);
+  EXPECT_TRUE(h.keep_alive);
+  EXPECT_EQ(h.headers.find("x-app"), "a");
+  EXPECT_EQ(rec.bodies[0], "hello");
+  EXPECT_EQ(rec.completed, 1);
+}
+
+TEST_F(HttpResponseParser, ChunkedBodyFedOneByteAtATime) {
+  ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n", false, 1),
+            Status::complete);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_TRUE(rec.heads[0].chunked);
+  EXPECT_TRUE(rec.heads[0].keep_alive);
+  EXPECT_EQ(rec.bodies[0], "abcdefg");
+  EXPECT_EQ(rec.completed, 1);
+}
+
+TEST_F(HttpResponseParser, CloseDelimitedBodyEndsAtFinish) {
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nsome bytes"), Status::ok);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_FALSE(rec.heads[0].keep_alive);
+  EXPECT_FALSE(rec.heads[0].content_length);
+  EXPECT_FALSE(rec.heads[0].chunked);
+  EXPECT_EQ(rec.completed, 0);
+  EXPECT_EQ(parser.finish(), Status::complete);
+  EXPECT_EQ(rec.bodies[0], "some bytes");
+  EXPECT_EQ(rec.completed, 1);
+}
+
+TEST_F(HttpResponseParser, UnknownTransferCodingIsCloseDelimited) {
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzipped"), Status::ok);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_FALSE(rec.heads[0].chunked);
+  EXPECT_FALSE(rec.heads[0].keep_alive);
+  EXPECT_EQ(parser.finish(), Status::complete);
+  EXPECT_EQ(rec.bodies[0], "zipped");
+}
+
+TEST_F(HttpResponseParser, FinishBeforeAnyByteIsAnError) {
+  parser.expect_response(false);
+  EXPECT_FALSE(parser.started());
+  EXPECT_EQ(parser.finish(), Status::error);
+}
+
+TEST_F(HttpResponseParser, FinishInsideALengthBodyIsAnError) {
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"), Status::ok);
+  EXPECT_TRUE(parser.started());
+  EXPECT_EQ(parser.finish(), Status::error);
+  EXPECT_EQ(rec.completed, 0);
+}
+
+TEST_F(HttpResponseParser, HeadResponseHasNoBodyDespiteContentLength) {
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n";
+  const std::string next = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  parser.expect_response(true);
+  const std::string wire = head + next;
+  const auto r = parser.execute(wire.data(), wire.size());
+  ASSERT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, head.size());
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_TRUE(rec.heads[0].no_body);
+  EXPECT_EQ(rec.heads[0].content_length, 1234u);
+  EXPECT_TRUE(rec.bodies[0].empty());
+
+  // The connection stays usable: the next response is parsed normally.
+  parser.resume();
+  EXPECT_EQ(parse(std::string_view(wire).substr(r.consumed)), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 2u);
+  EXPECT_FALSE(rec.heads[1].no_body);
+  EXPECT_EQ(rec.bodies[1], "ok");
+}
+
+TEST_F(HttpResponseParser, NoContentHasNoBody) {
+  const std::string wire = "HTTP/1.1 204 No Content\r\n\r\n";
+  parser.expect_response(false);
+  const auto r = parser.execute(wire.data(), wire.size());
+  EXPECT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, wire.size());
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_TRUE(rec.heads[0].no_body);
+  EXPECT_EQ(rec.completed, 1);
+}
+
+// RFC 9110 §8.6: a 304 may carry the Content-Length of the representation
+// it stands for; no body follows it. The next response on the connection
+// must not be taken for that body.
+TEST_F(HttpResponseParser, NotModifiedWithContentLengthHasNoBody) {
+  const std::string not_modified = "HTTP/1.1 304 Not Modified\r\nContent-Length: 24\r\nETag: \"v1\"\r\n\r\n";
+  const std::string next = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  const std::string wire = not_modified + next;
+  parser.expect_response(false);
+  const auto r = parser.execute(wire.data(), wire.size());
+  EXPECT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, not_modified.size());
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_TRUE(rec.heads[0].no_body);
+  EXPECT_EQ(rec.heads[0].content_length, 24u);
+  EXPECT_EQ(rec.bodies[0], "");
+  EXPECT_EQ(rec.completed, 1);
+}
+
+TEST_F(HttpResponseParser, InterimResponseIsAMessageOfItsOwn) {
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  const std::string final_response = "HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone";
+  const std::string wire = interim + final_response;
+  parser.expect_response(false);
+  const auto r = parser.execute(wire.data(), wire.size());
+  ASSERT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, interim.size());
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.heads[0].status, 100);
+  EXPECT_TRUE(rec.heads[0].no_body);
+
+  parser.resume();
+  const auto r2 = parser.execute(wire.data() + r.consumed, wire.size() - r.consumed);
+  ASSERT_EQ(r2.status, Status::complete);
+  EXPECT_EQ(r2.consumed, final_response.size());
+  ASSERT_EQ(rec.heads.size(), 2u);
+  EXPECT_EQ(rec.heads[1].status, 201);
+  EXPECT_EQ(rec.heads[1].reason, "Created");
+  EXPECT_EQ(rec.bodies[1], "done");
+  EXPECT_EQ(rec.completed, 2);
+}
+
+// Bytes after a 101 belong to the new protocol (a websocket tunnel): the
+// parser stops at the end of the head and leaves them alone.
+TEST_F(HttpResponseParser, SwitchingProtocolsStopsAtTheEndOfTheHead) {
+  const std::string head = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+  const std::string wire = head + "\x81\x05hello";
+  parser.expect_response(false);
+  const auto r = parser.execute(wire.data(), wire.size());
+  EXPECT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, head.size());
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.heads[0].status, 101);
+  EXPECT_TRUE(rec.bodies[0].empty());
+}
+
+TEST_F(HttpResponseParser, RejectsContentLengthWithTransferEncoding) {
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), Status::error);
+  EXPECT_TRUE(rec.heads.empty());
+}
+
+TEST_F(HttpResponseParser, RejectsTwoDifferentContentLengths) {
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"), Status::error);
+  EXPECT_TRUE(rec.heads.empty());
+}
+
+TEST_F(HttpResponseParser, RejectsNonNumericContentLength) {
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: five\r\n\r\nhello"), Status::error);
+  EXPECT_TRUE(rec.heads.empty());
+}
+
+TEST_F(HttpResponseParser, RejectsGarbageStatusLine) {
+  EXPECT_EQ(parse("SSH-2.0-OpenSSH_9.2\r\n"), Status::error);
+  EXPECT_TRUE(rec.heads.empty());
+}
+
+TEST_F(HttpResponseParser, ConnectionCloseClearsKeepAlive) {
+  const ResponseHead h = test::parse_response_head("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_FALSE(h.keep_alive);
+  EXPECT_EQ(h.content_length, 0u);
+}
+
+TEST_F(HttpResponseParser, Http10ResponseIsNotKeptAlive) {
+  const ResponseHead h = test::parse_response_head("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_FALSE(h.keep_alive);
+  EXPECT_EQ(h.minor, 0);
+}
+
+}  // namespace
+}  // namespace lb::http

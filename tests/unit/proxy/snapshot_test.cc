@@ -1,0 +1,137 @@
+#include "lb/proxy/snapshot.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace lb::proxy {
+namespace {
+
+config::BackendConfig backend(std::string name, std::string host, uint16_t port, uint32_t weight = 1) {
+  const std::string text = host + ":" + std::to_string(port);
+  return {std::move(name), {std::move(host), port, text}, weight};
+}
+
+config::PoolConfig pool(std::string name, std::vector<config::BackendConfig> backends) {
+  config::PoolConfig p;
+  p.name = std::move(name);
+  p.backends = std::move(backends);
+  return p;
+}
+
+config::ListenerConfig listener(std::string name, std::vector<config::Route> routes) {
+  config::ListenerConfig l;
+  l.name = std::move(name);
+  l.listen = {"127.0.0.1", 8080, "127.0.0.1:8080"};
+  l.routes = std::move(routes);
+  return l;
+}
+
+// Two pools and one listener; tests edit the copy before building.
+config::Config base_config() {
+  config::Config c;
+  c.pools = {pool("app", {backend("app1", "127.0.0.1", 9001, 3), backend("app2", "127.0.0.1", 9002, 2)}),
+             pool("api", {backend("api1", "127.0.0.1", 9101)})};
+  c.listeners = {listener("web", {{"API.Example.com", "/v1/", "api"}, {"", "", "app"}})};
+  return c;
+}
+
+std::shared_ptr<const config::Config> share(config::Config c) {
+  return std::make_shared<const config::Config>(std::move(c));
+}
+
+const PoolRuntime& pool_named(const Snapshot& s, std::string_view name) {
+  for (const PoolRuntime& p : s.pools)
+    if (p.config->name == name) return p;
+  throw std::runtime_error("no pool " + std::string(name));
+}
+
+TEST(SnapshotBuild, PoolsAndBackendsFollowTheConfig) {
+  const auto snap = build_snapshot(share(base_config()), nullptr);
+  EXPECT_EQ(snap->generation, 1u);
+  ASSERT_EQ(snap->pools.size(), 2u);
+  const PoolRuntime& app = pool_named(*snap, "app");
+  ASSERT_EQ(app.backends.size(), 2u);
+  EXPECT_EQ(app.backends[0]->name(), "app1");
+  EXPECT_EQ(app.backends[0]->address().text, "127.0.0.1:9001");
+  EXPECT_EQ(app.backends[0]->weight(), 3u);
+  EXPECT_EQ(app.backends[1]->weight(), 2u);
+  // Config pointers point into the snapshot's own config.
+  EXPECT_EQ(app.config, &snap->config->pools[0]);
+}
+
+TEST(SnapshotBuild, RoutesResolveToPoolIndexesWithLowerCaseHosts) {
+  const auto snap = build_snapshot(share(base_config()), nullptr);
+  const ListenerRuntime* web = snap->find_listener("web");
+  ASSERT_NE(web, nullptr);
+  ASSERT_EQ(web->routes.size(), 2u);
+  EXPECT_EQ(web->routes[0].host, "api.example.com");
+  EXPECT_EQ(web->routes[0].path_prefix, "/v1/");
+  EXPECT_EQ(web->routes[0].pool, 1u);
+  EXPECT_EQ(web->routes[1].host, "");
+  EXPECT_EQ(web->routes[1].pool, 0u);
+  EXPECT_EQ(snap->find_listener("nope"), nullptr);
+}
+
+TEST(SnapshotBuild, BackendsCarriedOverByPoolNameAndAddress) {
+  const auto first = build_snapshot(share(base_config()), nullptr);
+  const auto app1 = pool_named(*first, "app").backends[0];
+  app1->set_healthy(false);
+  app1->add_active(5);
+
+  config::Config next = base_config();
+  next.pools[0].backends[0].weight = 7;                        // same backend, new weight
+  next.pools[0].backends[1] = backend("app2", "127.0.0.1", 9999);  // same name, new address
+  const auto second = build_snapshot(share(next), first.get());
+
+  EXPECT_EQ(second->generation, 2u);
+  const PoolRuntime& app = pool_named(*second, "app");
+  EXPECT_EQ(app.backends[0], app1);  // the very same object: health and counters survive
+  EXPECT_EQ(app.backends[0]->weight(), 7u);
+  EXPECT_FALSE(app.backends[0]->healthy());
+  EXPECT_EQ(app.backends[0]->active_requests(), 5);
+  EXPECT_NE(app.backends[1], pool_named(*first, "app").backends[1]);
+  EXPECT_EQ(app.backends[1]->address().text, "127.0.0.1:9999");
+  EXPECT_TRUE(app.backends[1]->healthy());
+  EXPECT_EQ(pool_named(*second, "api").backends[0], pool_named(*first, "api").backends[0]);
+}
+
+TEST(SnapshotBuild, BackendMovedToAnotherPoolIsANewObject) {
+  const auto first = build_snapshot(share(base_config()), nullptr);
+  config::Config next = base_config();
+  next.pools[1].backends.push_back(next.pools[0].backends[0]);  // app1 now also in api
+  const auto second = build_snapshot(share(next), first.get());
+  const auto& api = pool_named(*second, "api").backends;
+  ASSERT_EQ(api.size(), 2u);
+  EXPECT_EQ(api[1]->name(), "app1");
+  EXPECT_NE(api[1], pool_named(*first, "app").backends[0]);
+  EXPECT_EQ(pool_named(*second, "app").backends[0], pool_named(*first, "app").backends[0]);
+}
+
+TEST(SnapshotBuild, ListenerStateCarriedOverByName) {
+  const auto first = build_snapshot(share(base_config()), nullptr);
+  const auto state = first->find_listener("web")->state;
+  ASSERT_NE(state, nullptr);
+  state->connections = 12;
+
+  config::Config next = base_config();
+  next.listeners.push_back(listener("other", {{"", "", "app"}}));
+  const auto second = build_snapshot(share(next), first.get());
+  EXPECT_EQ(second->find_listener("web")->state, state);
+  EXPECT_EQ(second->find_listener("web")->state->connections.load(), 12u);
+  ASSERT_NE(second->find_listener("other"), nullptr);
+  EXPECT_NE(second->find_listener("other")->state, state);
+  EXPECT_EQ(second->find_listener("other")->state->connections.load(), 0u);
+}
+
+TEST(SnapshotBuild, ASnapshotOutlivesTheNextOne) {
+  auto first = build_snapshot(share(base_config()), nullptr);
+  const auto app1 = pool_named(*first, "app").backends[0];
+  auto second = build_snapshot(share(base_config()), first.get());
+  first.reset();  // the old config goes away; the new snapshot must not care
+  EXPECT_EQ(pool_named(*second, "app").backends[0], app1);
+  EXPECT_EQ(second->find_listener("web")->routes.size(), 2u);
+}
+
+}  // namespace
+}  // namespace lb::proxy
