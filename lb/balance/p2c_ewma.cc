@@ -16,12 +16,13 @@ constexpr int kDraws = 4;
 }  // namespace
 
 P2cEwma::P2cEwma(BackendList backends, uint64_t seed)
-    : backends_(std::move(backends)), observed_at_(backends_.size(), Clock::now()), rng_(seed) {}
+    : backends_(std::move(backends)), rng_(seed) {}
 
 size_t P2cEwma::random_below(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
 
 double P2cEwma::latency_us(size_t index, TimePoint now) const {
-  return peak_ewma::decayed(backends_[index]->latency_ewma_us(), now - observed_at_[index]);
+  const Backend& b = *backends_[index];
+  return peak_ewma::decayed(b.latency_ewma_us(), now - b.latency_updated_at());
 }
 
 size_t P2cEwma::cheaper(size_t a, size_t b, TimePoint now) const {
@@ -64,15 +65,13 @@ Backend* P2cEwma::pick_at(const PickContext& ctx, TimePoint now) {
 }
 
 void P2cEwma::record(Backend& b, std::chrono::microseconds response_time, bool ok, TimePoint now) {
-  const size_t i = index_of(backends_, &b);
-  if (i == kNoIndex) return;  // not in this pool (a request from an older snapshot)
-  const double previous = latency_us(i, now);
+  const std::chrono::nanoseconds since = now - b.latency_updated_at();
+  const double estimate = b.latency_ewma_us();
+  const double previous = peak_ewma::decayed(estimate, since);
   // At least 1 us: 0 means "no sample" to the Backend.
   double sample = std::max<double>(1, static_cast<double>(response_time.count()));
   if (!ok) sample = std::max(sample, previous);
-  const double estimate = backends_[i]->latency_ewma_us();
-  backends_[i]->set_latency_ewma_us(peak_ewma::observe(estimate, sample, now - observed_at_[i]));
-  observed_at_[i] = now;
+  b.set_latency_ewma_us(peak_ewma::observe(estimate, sample, since), now);
 }
 
 }  // namespace lb::balance

@@ -282,7 +282,7 @@ void Exchange::release_upstream(bool reusable, bool ok) {
   if (!upstream_) return;
   UpstreamConnection* up = std::exchange(upstream_, nullptr);
   backend_->add_active(-1);
-  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - attempt_start_);
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - attempt_start_);
   ws_->strategies[pool_index_]->on_finish(*backend_, took, ok);
   if (reusable) {
     const config::Keepalive& ka = pool().config->keepalive;

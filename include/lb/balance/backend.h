@@ -57,9 +57,17 @@ class Backend {
   int active_requests() const { return active_.load(std::memory_order_relaxed); }
   void add_active(int delta) { active_.fetch_add(delta, std::memory_order_relaxed); }
 
-  // Peak-EWMA of response time in microseconds (p2c_ewma); 0 = no sample yet.
+  // Peak-EWMA of response time in microseconds (p2c_ewma); 0 = no sample
+  // yet. Its timestamp is shared too, so every worker decays it alike.
   double latency_ewma_us() const { return ewma_us_.load(std::memory_order_relaxed); }
-  void set_latency_ewma_us(double v) { ewma_us_.store(v, std::memory_order_relaxed); }
+  TimePoint latency_updated_at() const {
+    return TimePoint(std::chrono::nanoseconds(ewma_at_ns_.load(std::memory_order_relaxed)));
+  }
+  void set_latency_ewma_us(double v, TimePoint at) {
+    ewma_us_.store(v, std::memory_order_relaxed);
+    ewma_at_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count(),
+                      std::memory_order_relaxed);
+  }
 
  private:
   const std::string name_;
@@ -73,6 +81,7 @@ class Backend {
   std::atomic<int> fails_{0};
   std::atomic<int64_t> fail_window_start_ns_{0};
   std::atomic<double> ewma_us_{0};
+  std::atomic<int64_t> ewma_at_ns_{0};
 };
 
 }  // namespace lb::balance

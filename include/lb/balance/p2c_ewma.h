@@ -24,7 +24,7 @@ class P2cEwma final : public Strategy {
   P2cEwma(BackendList backends, uint64_t seed);
 
   Backend* pick(const PickContext& ctx) override { return pick_at(ctx, Clock::now()); }
-  void on_finish(Backend& b, Duration elapsed, bool ok) override { record(b, elapsed, ok, Clock::now()); }
+  void on_finish(Backend& b, std::chrono::microseconds elapsed, bool ok) override { record(b, elapsed, ok, Clock::now()); }
 
   // The same with the clock supplied.
   Backend* pick_at(const PickContext& ctx, TimePoint now);
@@ -38,9 +38,6 @@ class P2cEwma final : public Strategy {
   size_t random_below(size_t n);
 
   BackendList backends_;
-  // When this instance last updated each backend's estimate: the clock for
-  // decaying it.
-  std::vector<TimePoint> observed_at_;
   std::mt19937_64 rng_;
 };
 

@@ -42,7 +42,9 @@ class Strategy {
   // nullptr: no usable backend that has not been tried.
   virtual Backend* pick(const PickContext& ctx) = 0;
   virtual void on_start(Backend&) {}
-  virtual void on_finish(Backend&, Duration, bool ok) {}
+  // The attempt's response time (microseconds: loopback answers in less
+  // than a millisecond) and whether a response came back.
+  virtual void on_finish(Backend&, std::chrono::microseconds, bool ok) {}
 };
 
 using BackendList = std::vector<std::shared_ptr<Backend>>;

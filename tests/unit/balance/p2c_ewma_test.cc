@@ -118,11 +118,18 @@ TEST(BalanceP2cEwma, FastFailureDoesNotMakeABackendLookFaster) {
   EXPECT_LT(backends[0]->latency_ewma_us(), 100000);
 }
 
-TEST(BalanceP2cEwma, RecordForABackendOutsideThePoolIsIgnored) {
-  P2cEwma p2c(make_backends(2), 1);
-  auto stranger = testing::make_backend("x");
-  p2c.record(*stranger, milliseconds(9), true, Clock::now());
-  EXPECT_EQ(stranger->latency_ewma_us(), 0);
+// The estimate lives on the Backend, shared by every worker and snapshot:
+// a request that started before a reload still informs the new instances.
+TEST(BalanceP2cEwma, EstimateIsSharedAcrossInstances) {
+  auto backends = make_backends(2);
+  P2cEwma old_instance(backends, 1);
+  P2cEwma new_instance(backends, 2);
+  const TimePoint now = Clock::now();
+  old_instance.record(*backends[0], milliseconds(9), true, now);
+  EXPECT_EQ(backends[0]->latency_ewma_us(), 9000);
+  EXPECT_EQ(backends[0]->latency_updated_at(), now);
+  new_instance.record(*backends[0], milliseconds(1), true, now + std::chrono::seconds(10));
+  EXPECT_LT(backends[0]->latency_ewma_us(), 9000);  // decayed from the shared timestamp
 }
 
 TEST(BalanceP2cEwma, OneUsableLeftAmongManyIsFound) {
