@@ -39,9 +39,19 @@ const llhttp_settings_t* RequestParser::settings() {
   return &s;
 }
 
-RequestParser::RequestParser(RequestEvents& events) : events_(events) {
+RequestParser::RequestParser(RequestEvents& events) : events_(&events) {
   llhttp_init(&parser_, HTTP_REQUEST, settings());
   parser_.data = this;
+}
+
+void RequestParser::reset(RequestEvents& events) {
+  events_ = &events;
+  llhttp_init(&parser_, HTTP_REQUEST, settings());
+  parser_.data = this;
+  scanner_.reset();
+  in_field_ = in_message_ = handler_refused_ = head_invalid_ = false;
+  error_status_ = 400;
+  error_reason_ = "";
 }
 
 void RequestParser::resume() {
@@ -146,7 +156,7 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
     s.head_invalid_ = true;
     return -1;
   }
-  if (!s.events_.on_request_head(h)) {
+  if (!s.events_->on_request_head(h)) {
     s.handler_refused_ = true;
     return -1;
   }
@@ -155,7 +165,7 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
 
 int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = self(p);
-  if (!s.events_.on_request_body(at, len)) {
+  if (!s.events_->on_request_body(at, len)) {
     s.handler_refused_ = true;
     return -1;
   }
@@ -165,7 +175,7 @@ int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
 int RequestParser::on_message_complete(llhttp_t* p) {
   RequestParser& s = self(p);
   s.in_message_ = false;
-  s.events_.on_request_complete();
+  s.events_->on_request_complete();
   return HPE_PAUSED;  // one request at a time: the connection resumes us
 }
 

@@ -59,7 +59,6 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
     return false;
   }
   c->listener_rt_ = lr;
-  c->parser_.set_max_header_bytes(lr->config->limits.max_header_bytes);
   // The first request head must arrive within timeouts.header (slowloris).
   c->arm_timer(lr->config->timeouts.header);
   c->update_reading();
@@ -67,10 +66,10 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
 }
 
 ClientConnection::ClientConnection(WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener)
-    : worker_(worker), identity_(std::move(listener)), parser_(*this) {
+    : worker_(worker), identity_(std::move(listener)) {
   uv_tcp_init(worker_.loop, &tcp_);
   tcp_.data = this;
-  timer_.init(worker_.loop, this, &ClientConnection::on_timer);
+  timer_.init(*worker_.timers, this, &ClientConnection::on_timer);
   writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &ClientConnection::on_write_done,
                  &worker_.write_batches);
   identity_->state->connections.fetch_add(1, std::memory_order_relaxed);
@@ -156,12 +155,16 @@ void ClientConnection::drive() {
 void ClientConnection::parse(Pending& in) {
   if (phase_ == Phase::idle) {
     phase_ = Phase::head;
+    if (!parser_) {
+      parser_ = worker_.parsers.take(*this);
+      parser_->set_max_header_bytes(listener_rt_->config->limits.max_header_bytes);
+    }
     arm_timer(listener_rt_->config->timeouts.header);
   } else if (phase_ == Phase::body) {
     arm_timer(listener_rt_->config->timeouts.idle);  // the client is still sending
   }
   current_block_ = in.block;
-  const auto r = parser_.execute(in.data, in.len);
+  const auto r = parser_->execute(in.data, in.len);
   current_block_.reset();
   switch (r.status) {
     case http::RequestParser::Status::ok:
@@ -175,7 +178,7 @@ void ClientConnection::parse(Pending& in) {
       if (exchange_ && exchange_->done()) on_exchange_done();
       return;
     case http::RequestParser::Status::error:
-      if (parser_.error_status() != 0) answer_error(parser_.error_status(), parser_.error_reason());
+      if (parser_->error_status() != 0) answer_error(parser_->error_status(), parser_->error_reason());
       if (exchange_) {
         exchange_->abort();
         worker_.deferred->retire(std::move(exchange_));
@@ -199,7 +202,7 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
   request_start_ = Clock::now();
   bytes_out_at_start_ = bytes_out_;
   body_bytes_ = 0;
-  request_id_ = fmt::format("{:x}-{:x}", worker_.index, ++worker_.next_request_id);
+  assign_request_id();
   arm_timer(lc.timeouts.idle);  // from here on, a stalled client is idle
 
   if (lc.limits.max_body_bytes && head.content_length.value_or(0) > lc.limits.max_body_bytes) {
@@ -242,6 +245,28 @@ void ClientConnection::on_request_complete() {
   if (exchange_) exchange_->request_complete();
 }
 
+// "<process prefix>-<worker>-<sequence>", in hex: unique per lbd run and
+// cheap (no formatting library on the request path).
+void ClientConnection::assign_request_id() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char* out = request_id_;
+  auto put_hex = [&out](uint64_t v) {
+    char tmp[16];
+    int n = 0;
+    do {
+      tmp[n++] = kHex[v & 15];
+      v >>= 4;
+    } while (v);
+    while (n) *out++ = tmp[--n];
+  };
+  put_hex(worker_.id_prefix);
+  *out++ = '-';
+  put_hex(worker_.index);
+  *out++ = '-';
+  put_hex(++worker_.next_request_id);
+  request_id_len_ = uint8_t(out - request_id_);
+}
+
 void ClientConnection::on_exchange_done() {
   if (!exchange_) return;
   if (phase_ == Phase::body) {
@@ -260,9 +285,16 @@ void ClientConnection::on_exchange_done() {
   ws_.reset();
   if (!keep) return close_after_write();
   phase_ = Phase::idle;
-  parser_.resume();
+  parser_->resume();
   arm_timer(listener_rt_->config->timeouts.idle);
   drive();
+  release_parser_if_idle();
+}
+
+void ClientConnection::release_parser_if_idle() {
+  if (phase_ == Phase::idle && input_.empty() && parser_) {
+    worker_.parsers.give_back(std::move(parser_));
+  }
 }
 
 void ClientConnection::finish_request_and_close() {
@@ -278,11 +310,12 @@ void ClientConnection::answer_error(int status, const char* why) {
   http::append_error_response(status, true, scratch);
   writer_.append_copy(scratch);
   if (listener_rt_) {
-    const http::RequestHead& h = parser_.head();
     log::AccessRecord r;
     r.listener = identity_->name;
     r.client = client_ip_;
-    const bool have_head = phase_ != Phase::head && phase_ != Phase::idle;
+    const bool have_head = parser_ && phase_ != Phase::head && phase_ != Phase::idle;
+    static const http::RequestHead kNoHead;
+    const http::RequestHead& h = have_head ? parser_->head() : kNoHead;
     r.method = have_head ? h.method_name() : "-";
     r.path = have_head ? std::string_view(h.url) : "-";
     r.status = status;
@@ -296,7 +329,7 @@ void ClientConnection::answer_error(int status, const char* why) {
 
 void ClientConnection::log_request(int status, const char* pool, const char* backend, double upstream_ms) {
   if (!worker_.access_log) return;
-  const http::RequestHead& h = parser_.head();
+  const http::RequestHead& h = parser_->head();
   log::AccessRecord r;
   r.listener = identity_->name;
   r.client = client_ip_;
@@ -436,7 +469,7 @@ void ClientConnection::close_now() {
   }
   input_.clear();
   reading_.reset();
-  timer_.close();
+  timer_.cancel();
   writer_.discard();
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
            [](uv_handle_t* h) { delete static_cast<ClientConnection*>(h->data); });

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -66,8 +67,9 @@ bool Daemon::start(std::string* error) {
   if (!admin_->listen(c.admin.listen, error)) return false;
 
   const unsigned n = worker_count(c);
+  const uint32_t id_prefix = std::random_device{}();
   for (unsigned i = 0; i < n; ++i) {
-    auto w = std::make_unique<Worker>(i, snapshot_, access_log_);
+    auto w = std::make_unique<Worker>(i, id_prefix, snapshot_, access_log_);
     if (!w->open_listeners(error)) return false;
     workers_.push_back(std::move(w));
   }

@@ -24,7 +24,7 @@ UpstreamConnection::UpstreamConnection(WorkerContext& worker, std::shared_ptr<ba
     : worker_(worker), backend_(std::move(backend)), parser_(*this) {
   uv_tcp_init(worker_.loop, &tcp_);
   tcp_.data = this;
-  timer_.init(worker_.loop, this, &UpstreamConnection::on_timer);
+  timer_.init(*worker_.timers, this, &UpstreamConnection::on_timer);
   writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &UpstreamConnection::on_write_done,
                  &worker_.write_batches);
 }
@@ -110,7 +110,7 @@ void UpstreamConnection::close() {
   state_ = State::closed;
   owner_ = nullptr;
   if (pool) pool->remove(this);
-  timer_.close();
+  timer_.cancel();
   reading_.reset();
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
            [](uv_handle_t* h) { delete static_cast<UpstreamConnection*>(h->data); });

@@ -11,13 +11,16 @@ namespace {
 constexpr uint64_t kStopPollMs = 50;
 }
 
-Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
+Worker::Worker(unsigned index, uint32_t id_prefix, std::shared_ptr<const Snapshot> snapshot,
                std::shared_ptr<log::AccessLogTarget> access_log) {
   uv_loop_init(&loop_);
   ctx_.loop = &loop_;
   ctx_.index = index;
+  ctx_.id_prefix = id_prefix;
   deferred_ = std::make_unique<DeferredFree>(&loop_);
   ctx_.deferred = deferred_.get();
+  timers_ = std::make_unique<TimerWheel>(&loop_);
+  ctx_.timers = timers_.get();
   ctx_.upstreams = &upstreams_;
   if (access_log) access_log_ = std::make_unique<log::AccessLog>(std::move(access_log));
   ctx_.access_log = access_log_.get();
@@ -43,9 +46,12 @@ Worker::~Worker() {
   wakeup_.close();
   stop_timer_.close();
   flush_logs_.close();
+  timers_->close();
   listeners_.clear();
   uv_run(&loop_, UV_RUN_DEFAULT);
   deferred_.reset();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  timers_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
@@ -157,6 +163,7 @@ void Worker::check_stopped() {
   }
   // Nothing left to serve: close the loop's own handles so uv_run returns.
   upstreams_.close_all();
+  timers_->close();
   stop_timer_.close();
   wakeup_.close();
   flush_logs_.close();

@@ -37,6 +37,8 @@ class RequestParser {
   };
 
   explicit RequestParser(RequestEvents& events);
+  // Ready for a new connection's first request (parsers are pooled).
+  void reset(RequestEvents& events);
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
 
@@ -67,7 +69,7 @@ class RequestParser {
   Result fail(int status, const char* reason, size_t consumed);
 
   llhttp_t parser_;
-  RequestEvents& events_;
+  RequestEvents* events_;
   HeadScanner scanner_;
   RequestHead head_;
   bool in_field_ = false;

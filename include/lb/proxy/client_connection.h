@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "lb/core/block.h"
-#include "lb/core/deadline_timer.h"
+#include "lb/core/timer_wheel.h"
 #include "lb/core/stream_writer.h"
 #include "lb/core/uv_handle.h"
 #include "lb/http/request_parser.h"
@@ -41,7 +41,7 @@ class ClientConnection final : private http::RequestEvents {
   // The client's 4 or 16 address bytes (ip_hash, consistent_hash on client_ip).
   std::string_view client_address() const { return {reinterpret_cast<const char*>(addr_bytes_), addr_len_}; }
   const ListenerRuntime& listener() const { return *listener_rt_; }
-  std::string_view request_id() const { return request_id_; }
+  std::string_view request_id() const { return {request_id_, request_id_len_}; }
   void on_exchange_done();
   void after_upstream_io();  // flush and re-evaluate back-pressure
   void abort();              // drop the connection now
@@ -76,6 +76,8 @@ class ClientConnection final : private http::RequestEvents {
   void handle_read(ssize_t nread, const uv_buf_t* buf);
   void drive();  // parse pending input while the phase allows
   void parse(Pending& in);
+  void release_parser_if_idle();
+  void assign_request_id();
   void update_reading();
   void flush();
   void arm_timer(Duration d);
@@ -90,7 +92,7 @@ class ClientConnection final : private http::RequestEvents {
   std::shared_ptr<ListenerIdentity> identity_;
   uv_tcp_t tcp_{};
   DeadlineTimer timer_;
-  http::RequestParser parser_;
+  std::unique_ptr<http::RequestParser> parser_;  // lent by the worker while a request is active
   StreamWriter writer_;
   std::shared_ptr<const WorkerSnapshot> ws_;  // of the current request
   const ListenerRuntime* listener_rt_ = nullptr;
@@ -110,7 +112,8 @@ class ClientConnection final : private http::RequestEvents {
   uint64_t bytes_out_at_start_ = 0;
   uint64_t bytes_out_ = 0;
   TimePoint request_start_{};
-  std::string request_id_;
+  char request_id_[40] = {};
+  uint8_t request_id_len_ = 0;
   char client_ip_[INET6_ADDRSTRLEN] = "-";
   uint8_t addr_bytes_[16] = {};
   uint8_t addr_len_ = 0;

@@ -10,7 +10,7 @@
 
 #include "lb/balance/backend.h"
 #include "lb/core/block.h"
-#include "lb/core/deadline_timer.h"
+#include "lb/core/timer_wheel.h"
 #include "lb/core/stream_writer.h"
 #include "lb/core/time.h"
 #include "lb/core/uv_handle.h"

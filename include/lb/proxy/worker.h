@@ -23,7 +23,8 @@ namespace lb::proxy {
 
 class Worker {
  public:
-  Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
+  // `id_prefix` starts every request id of this process (X-Request-Id).
+  Worker(unsigned index, uint32_t id_prefix, std::shared_ptr<const Snapshot> snapshot,
          std::shared_ptr<log::AccessLogTarget> access_log);
   ~Worker();
   Worker(const Worker&) = delete;
@@ -49,6 +50,7 @@ class Worker {
   uv_loop_t loop_{};
   WorkerContext ctx_;
   std::unique_ptr<DeferredFree> deferred_;
+  std::unique_ptr<TimerWheel> timers_;
   UpstreamPools upstreams_;
   std::unique_ptr<log::AccessLog> access_log_;
   std::vector<std::unique_ptr<Listener>> listeners_;

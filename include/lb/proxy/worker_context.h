@@ -11,6 +11,8 @@
 #include "lb/core/block.h"
 #include "lb/core/deferred_free.h"
 #include "lb/core/stream_writer.h"
+#include "lb/core/timer_wheel.h"
+#include "lb/http/request_parser_pool.h"
 
 namespace lb::log {
 class AccessLog;
@@ -27,12 +29,15 @@ struct WorkerContext {
   unsigned index = 0;  // worker number, for logs
   BlockPool blocks;
   WriteBatchPool write_batches;
+  http::RequestParserPool parsers;
   DeferredFree* deferred = nullptr;
+  TimerWheel* timers = nullptr;
   std::shared_ptr<const WorkerSnapshot> current;  // newest config for new requests
   log::AccessLog* access_log = nullptr;  // null: access log off
   UpstreamPools* upstreams = nullptr;
   std::string scratch;  // formatting space for one head at a time
-  uint64_t next_request_id = 0;  // combined with the worker index
+  uint32_t id_prefix = 0;        // random per process: request ids differ across restarts
+  uint64_t next_request_id = 0;  // combined with the prefix and the worker index
   ClientConnection* clients = nullptr;  // every open client connection (intrusive list)
   size_t client_count = 0;
   bool stopping = false;         // graceful stop: finish in-flight, close keep-alive

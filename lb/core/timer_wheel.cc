@@ -1,0 +1,94 @@
+#include "lb/core/timer_wheel.h"
+
+namespace lb {
+
+void DeadlineTimer::expire_in(Duration d) {
+  if (!wheel_) return;
+  if (deadline_ != 0) wheel_->unlink(this);
+  deadline_ = wheel_->now() + to_uv_ms(d);
+  if (deadline_ == 0) deadline_ = 1;
+  wheel_->link(this);
+}
+
+void DeadlineTimer::cancel() {
+  if (deadline_ == 0) return;
+  wheel_->unlink(this);
+  deadline_ = 0;
+}
+
+TimerWheel::TimerWheel(uv_loop_t* loop, Duration resolution)
+    : loop_(loop), res_(to_uv_ms(resolution) ? to_uv_ms(resolution) : 1), slots_(kSlots, nullptr) {
+  tick_.init(loop_, uv_timer_init);
+  tick_->data = this;
+  last_tick_ = now() / res_;
+}
+
+TimerWheel::~TimerWheel() {
+  // Timers still linked belong to objects being torn down with the worker.
+  for (DeadlineTimer*& head : slots_) {
+    for (DeadlineTimer* t = head; t;) {
+      DeadlineTimer* next = t->next_;
+      t->deadline_ = 0;
+      t->prev_ = t->next_ = nullptr;
+      t = next;
+    }
+    head = nullptr;
+  }
+}
+
+void TimerWheel::link(DeadlineTimer* t) {
+  DeadlineTimer*& head = slots_[slot_of(t->deadline_)];
+  t->prev_ = nullptr;
+  t->next_ = head;
+  if (head) head->prev_ = t;
+  head = t;
+  if (++pending_ == 1 && !ticking_ && tick_) {
+    ticking_ = true;
+    last_tick_ = now() / res_;
+    uv_timer_start(tick_.get(), [](uv_timer_t* h) { static_cast<TimerWheel*>(h->data)->on_tick(); }, res_, res_);
+  }
+}
+
+void TimerWheel::unlink(DeadlineTimer* t) {
+  if (t->prev_) {
+    t->prev_->next_ = t->next_;
+  } else {
+    slots_[slot_of(t->deadline_)] = t->next_;
+  }
+  if (t->next_) t->next_->prev_ = t->prev_;
+  t->prev_ = t->next_ = nullptr;
+  --pending_;
+}
+
+void TimerWheel::on_tick() {
+  const uint64_t current = now();
+  const uint64_t target_tick = current / res_;
+  // Visit every slot whose tick has passed (at most one full turn).
+  uint64_t from = last_tick_ + 1;
+  if (target_tick >= from + kSlots) from = target_tick - kSlots + 1;
+  for (uint64_t tick = from; tick <= target_tick; ++tick) {
+    // Detach the slot: callbacks may add timers back into it.
+    DeadlineTimer* list = slots_[tick % kSlots];
+    slots_[tick % kSlots] = nullptr;
+    while (list) {
+      DeadlineTimer* t = list;
+      list = t->next_;
+      if (list) list->prev_ = nullptr;
+      t->prev_ = t->next_ = nullptr;
+      --pending_;
+      if (t->deadline_ > current) {
+        link(t);  // due on a later turn of the wheel
+        continue;
+      }
+      t->deadline_ = 0;
+      t->cb_(t->owner_);
+    }
+  }
+  last_tick_ = target_tick;
+  if (pending_ == 0 && ticking_) {
+    ticking_ = false;
+    uv_timer_stop(tick_.get());
+  }
+}
+
+}  // namespace lb

@@ -1,0 +1,106 @@
+#include "lb/core/timer_wheel.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace lb {
+namespace {
+
+struct Fired {
+  std::vector<int>* log;
+  int id;
+};
+
+void record(void* p) {
+  auto* f = static_cast<Fired*>(p);
+  f->log->push_back(f->id);
+}
+
+class TimerWheelTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(uv_loop_init(&loop_), 0); }
+  void TearDown() override {
+    wheel_.reset();
+    uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+  void run_until_quiet() {
+    // The wheel stops ticking when nothing is pending, so the loop ends.
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  }
+  uv_loop_t loop_{};
+  std::unique_ptr<TimerWheel> wheel_;
+};
+
+TEST_F(TimerWheelTest, FiresInDeadlineOrderAndStopsTicking) {
+  wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(5));
+  std::vector<int> log;
+  Fired a{&log, 1}, b{&log, 2}, c{&log, 3};
+  DeadlineTimer ta, tb, tc;
+  ta.init(*wheel_, &a, record);
+  tb.init(*wheel_, &b, record);
+  tc.init(*wheel_, &c, record);
+  tc.expire_in(Duration(60));
+  ta.expire_in(Duration(10));
+  tb.expire_in(Duration(30));
+  const uint64_t start = uv_now(&loop_);
+  run_until_quiet();
+  EXPECT_EQ(log, (std::vector<int>{1, 2, 3}));
+  EXPECT_GE(uv_now(&loop_) - start, 60u);
+  EXPECT_EQ(wheel_->pending(), 0u);
+  wheel_->close();
+}
+
+TEST_F(TimerWheelTest, MovedAndCancelledTimers) {
+  wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(5));
+  std::vector<int> log;
+  Fired a{&log, 1}, b{&log, 2};
+  DeadlineTimer ta, tb;
+  ta.init(*wheel_, &a, record);
+  tb.init(*wheel_, &b, record);
+  ta.expire_in(Duration(10));
+  tb.expire_in(Duration(20));
+  ta.expire_in(Duration(40));  // moved past b
+  tb.cancel();
+  EXPECT_FALSE(tb.pending());
+  run_until_quiet();
+  EXPECT_EQ(log, (std::vector<int>{1}));
+  wheel_->close();
+}
+
+TEST_F(TimerWheelTest, DeadlinesBeyondOneTurnWaitForTheirTime) {
+  // 512 slots of 1 ms: a 700 ms deadline shares a slot with a 188 ms one.
+  wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(1));
+  std::vector<int> log;
+  Fired near{&log, 1}, far{&log, 2};
+  DeadlineTimer tn, tf;
+  tn.init(*wheel_, &near, record);
+  tf.init(*wheel_, &far, record);
+  tf.expire_in(Duration(700));
+  tn.expire_in(Duration(188));
+  const uint64_t start = uv_now(&loop_);
+  run_until_quiet();
+  EXPECT_EQ(log, (std::vector<int>{1, 2}));
+  EXPECT_GE(uv_now(&loop_) - start, 700u);
+  wheel_->close();
+}
+
+TEST_F(TimerWheelTest, CallbackMayRearmItself) {
+  wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(2));
+  struct Repeat {
+    DeadlineTimer timer;
+    int count = 0;
+  } r;
+  r.timer.init(*wheel_, &r, [](void* p) {
+    auto* self = static_cast<Repeat*>(p);
+    if (++self->count < 3) self->timer.expire_in(Duration(4));
+  });
+  r.timer.expire_in(Duration(4));
+  run_until_quiet();
+  EXPECT_EQ(r.count, 3);
+  wheel_->close();
+}
+
+}  // namespace
+}  // namespace lb
