@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lb/config/loader.h"
+#include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
 #include "lb/proxy/daemon.h"
 
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   }
 
   lb::config::LoadResult loaded = lb::config::load_file(config_path);
+  if (loaded.ok()) loaded.errors = lb::config::unimplemented_features(*loaded.config);
   if (check) {
     if (loaded.ok()) {
       std::printf("%s: ok\n", config_path.c_str());

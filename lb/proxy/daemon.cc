@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "lb/config/loader.h"
+#include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
 
 namespace lb::proxy {
@@ -116,6 +117,7 @@ void Daemon::reload() {
   sd_notify(0, "RELOADING=1\nSTATUS=reloading");
   spdlog::info("reloading {}", config_path_);
   config::LoadResult r = config::load_file(config_path_);
+  if (r.ok()) r.errors = config::unimplemented_features(*r.config);
   if (!r.ok()) {
     for (const auto& e : r.errors) spdlog::error("reload refused: {}", e.to_string());
     sd_notify(0, "READY=1\nSTATUS=reload failed; serving the previous configuration");

@@ -1,0 +1,28 @@
+#include "lb/config/unimplemented.h"
+
+#include <string>
+
+namespace lb::config {
+
+std::vector<ConfigError> unimplemented_features(const Config& c) {
+  std::vector<ConfigError> errors;
+  auto refuse = [&](std::string path, std::string what) {
+    errors.push_back({c.source_file, 0, 0, std::move(path), what + " is not implemented in this build yet"});
+  };
+  for (size_t i = 0; i < c.listeners.size(); ++i) {
+    const ListenerConfig& l = c.listeners[i];
+    const std::string at = "listeners[" + std::to_string(i) + "]";
+    if (l.tls) refuse(at + ".tls", "TLS termination");
+    if (l.rate_limit.rps > 0) refuse(at + ".rate_limit", "rate limiting");
+  }
+  for (size_t i = 0; i < c.pools.size(); ++i) {
+    const PoolConfig& p = c.pools[i];
+    const std::string at = "pools[" + std::to_string(i) + "]";
+    if (p.health_check) refuse(at + ".health_check", "active health checking");
+    if (p.session.mode == SessionMode::sticky) refuse(at + ".session.mode", "sticky session affinity");
+    if (p.slow_start.count() > 0) refuse(at + ".slow_start", "slow start");
+  }
+  return errors;
+}
+
+}  // namespace lb::config
