@@ -1,5 +1,6 @@
 // lbd: the composition root. Parses the command line, loads the config and
 // hands over to the Daemon (DESIGN.md §1 "Command line").
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -61,6 +62,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // A peer that closes while we write must cost an EPIPE, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
   lb::log::setup_logging();
   lb::proxy::Daemon daemon(config_path, std::move(*loaded.config));
   return daemon.run();

@@ -49,7 +49,7 @@ void RequestParser::reset(RequestEvents& events) {
   llhttp_init(&parser_, HTTP_REQUEST, settings());
   parser_.data = this;
   scanner_.reset();
-  in_field_ = in_message_ = handler_refused_ = head_invalid_ = false;
+  in_message_ = handler_refused_ = head_invalid_ = false;
   error_status_ = 400;
   error_reason_ = "";
 }
@@ -99,7 +99,6 @@ RequestParser::Result RequestParser::execute(char* data, size_t len) {
 int RequestParser::on_message_begin(llhttp_t* p) {
   RequestParser& s = self(p);
   s.head_.clear();
-  s.in_field_ = false;
   s.in_message_ = true;
   return 0;
 }
@@ -110,20 +109,12 @@ int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
 }
 
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
-  RequestParser& s = self(p);
-  if (!s.in_field_) {
-    s.head_.headers.begin_field();
-    s.in_field_ = true;
-  }
-  s.head_.headers.append_name({at, len});
+  self(p).head_.headers.on_name_piece({at, len});
   return 0;
 }
 
 int RequestParser::on_header_field_complete(llhttp_t* p) {
-  RequestParser& s = self(p);
-  if (!s.in_field_) s.head_.headers.begin_field();  // empty name
-  s.in_field_ = false;
-  s.head_.headers.begin_value();
+  self(p).head_.headers.on_name_complete();
   return 0;
 }
 

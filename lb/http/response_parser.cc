@@ -55,7 +55,6 @@ ResponseParser::Status ResponseParser::finish() {
 int ResponseParser::on_message_begin(llhttp_t* p) {
   ResponseParser& s = self(p);
   s.head_.clear();
-  s.in_field_ = false;
   return 0;
 }
 
@@ -65,20 +64,12 @@ int ResponseParser::on_status(llhttp_t* p, const char* at, size_t len) {
 }
 
 int ResponseParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
-  ResponseParser& s = self(p);
-  if (!s.in_field_) {
-    s.head_.headers.begin_field();
-    s.in_field_ = true;
-  }
-  s.head_.headers.append_name({at, len});
+  self(p).head_.headers.on_name_piece({at, len});
   return 0;
 }
 
 int ResponseParser::on_header_field_complete(llhttp_t* p) {
-  ResponseParser& s = self(p);
-  if (!s.in_field_) s.head_.headers.begin_field();
-  s.in_field_ = false;
-  s.head_.headers.begin_value();
+  self(p).head_.headers.on_name_complete();
   return 0;
 }
 

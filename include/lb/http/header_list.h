@@ -39,6 +39,21 @@ FieldId classify_field(std::string_view name);
 class HeaderList {
  public:
   void begin_field() { entries_.push_back({uint32_t(buf_.size()), 0, 0, 0, FieldId::other}); }
+
+  // The llhttp callback sequence, as both parsers receive it: name pieces,
+  // name complete, value pieces, value complete.
+  void on_name_piece(std::string_view piece) {
+    if (!in_name_) {
+      begin_field();
+      in_name_ = true;
+    }
+    append_name(piece);
+  }
+  void on_name_complete() {
+    if (!in_name_) begin_field();  // an empty name: kept so validation sees it
+    in_name_ = false;
+    begin_value();
+  }
   void append_name(std::string_view part) {
     buf_.append(part);
     entries_.back().name_len += uint32_t(part.size());
@@ -65,6 +80,7 @@ class HeaderList {
   void clear() {
     buf_.clear();
     entries_.clear();
+    in_name_ = false;
   }
   // Returns the storage to the allocator (idle keep-alive connections).
   void release() {
@@ -79,6 +95,7 @@ class HeaderList {
   };
   std::string buf_;
   std::vector<Entry> entries_;
+  bool in_name_ = false;
 };
 
 // Calls fn(token) for each comma-separated token of a header value, trimmed.

@@ -72,7 +72,6 @@ class RequestParser {
   RequestEvents* events_;
   HeadScanner scanner_;
   RequestHead head_;
-  bool in_field_ = false;
   bool in_message_ = false;
   int error_status_ = 400;
   const char* error_reason_ = "";

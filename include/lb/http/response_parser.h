@@ -57,7 +57,6 @@ class ResponseParser {
   ResponseEvents& events_;
   ResponseHead head_;
   bool head_request_ = false;
-  bool in_field_ = false;
   bool started_ = false;
   bool invalid_ = false;
 };
