@@ -4,6 +4,7 @@ namespace lb {
 
 void DeadlineTimer::expire_in(Duration d) {
   if (!wheel_) return;
+  firing_ = false;
   if (deadline_ != 0) wheel_->unlink(this);
   deadline_ = wheel_->now() + to_uv_ms(d);
   if (deadline_ == 0) deadline_ = 1;
@@ -11,6 +12,7 @@ void DeadlineTimer::expire_in(Duration d) {
 }
 
 void DeadlineTimer::cancel() {
+  firing_ = false;
   if (deadline_ == 0) return;
   wheel_->unlink(this);
   deadline_ = 0;
@@ -63,32 +65,36 @@ void TimerWheel::unlink(DeadlineTimer* t) {
 void TimerWheel::on_tick() {
   const uint64_t current = now();
   const uint64_t target_tick = current / res_;
-  // Visit every slot whose tick has passed (at most one full turn).
+  // Visit every slot whose tick has passed (at most one full turn). A slot
+  // only ever holds timers of its own slot, so the ones not yet due (a
+  // later turn of the wheel) simply stay.
   uint64_t from = last_tick_ + 1;
   if (target_tick >= from + kSlots) from = target_tick - kSlots + 1;
+  due_.clear();
   for (uint64_t tick = from; tick <= target_tick; ++tick) {
-    // Detach the slot: callbacks may add timers back into it.
-    DeadlineTimer* list = slots_[tick % kSlots];
-    slots_[tick % kSlots] = nullptr;
-    while (list) {
-      DeadlineTimer* t = list;
-      list = t->next_;
-      if (list) list->prev_ = nullptr;
-      t->prev_ = t->next_ = nullptr;
-      --pending_;
-      if (t->deadline_ > current) {
-        link(t);  // due on a later turn of the wheel
-        continue;
+    for (DeadlineTimer* t = slots_[tick % kSlots]; t;) {
+      DeadlineTimer* next = t->next_;
+      if (t->deadline_ <= current) {
+        unlink(t);
+        t->deadline_ = 0;
+        t->firing_ = true;
+        due_.push_back(t);
       }
-      t->deadline_ = 0;
-      t->cb_(t->owner_);
+      t = next;
     }
   }
   last_tick_ = target_tick;
+  // Callbacks may move or cancel other due timers (a client timing out
+  // closes its upstream connection): those no longer fire.
+  for (DeadlineTimer* t : due_) {
+    if (!t->firing_) continue;
+    t->firing_ = false;
+    t->cb_(t->owner_);
+  }
+  due_.clear();
   if (pending_ == 0 && ticking_) {
     ticking_ = false;
     uv_timer_stop(tick_.get());
   }
 }
-
 }  // namespace lb

@@ -58,6 +58,8 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
     c->close_now();
     return false;
   }
+  // listener_rt_ points into the snapshot: hold it for as long as we use it.
+  c->ws_ = worker.current;
   c->listener_rt_ = lr;
   // The first request head must arrive within timeouts.header (slowloris).
   c->arm_timer(lr->config->timeouts.header);
@@ -282,8 +284,12 @@ void ClientConnection::on_exchange_done() {
   log_request(exchange_->status(), exchange_->pool_name(), exchange_->backend_name(), exchange_->upstream_ms());
   const bool keep = exchange_->keep_client_alive() && !read_eof_ && !worker_.stopping;
   worker_.deferred->retire(std::move(exchange_));
-  ws_.reset();
   if (!keep) return close_after_write();
+  // Between requests follow reloads: pin the newest snapshot, not the one
+  // this request started with (its listener may be gone).
+  ws_ = worker_.current;
+  listener_rt_ = ws_->snapshot->find_listener(identity_->name);
+  if (!listener_rt_) return close_after_write();
   phase_ = Phase::idle;
   parser_->resume();
   arm_timer(listener_rt_->config->timeouts.idle);

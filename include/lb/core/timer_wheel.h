@@ -43,6 +43,7 @@ class DeadlineTimer {
   void* owner_ = nullptr;
   Callback cb_ = nullptr;
   uint64_t deadline_ = 0;  // loop ms; 0 = not pending
+  bool firing_ = false;    // due in the tick being run, not yet called
   DeadlineTimer* prev_ = nullptr;
   DeadlineTimer* next_ = nullptr;
 };
@@ -74,6 +75,7 @@ class TimerWheel {
   uint64_t last_tick_ = 0;  // the tick (time / res) processed last
   size_t pending_ = 0;
   std::vector<DeadlineTimer*> slots_;  // list heads
+  std::vector<DeadlineTimer*> due_;    // reused by on_tick
 };
 
 }  // namespace lb

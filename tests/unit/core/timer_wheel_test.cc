@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace lb {
@@ -100,6 +101,46 @@ TEST_F(TimerWheelTest, CallbackMayRearmItself) {
   run_until_quiet();
   EXPECT_EQ(r.count, 3);
   wheel_->close();
+}
+
+}  // namespace
+}  // namespace lb
+
+namespace lb {
+namespace {
+
+// A due timer's callback may cancel or move another timer due in the same
+// tick (a client timing out closes its upstream connection): that one must
+// not fire, and the wheel's count must stay right.
+TEST(TimerWheel, CallbackCancellingAnotherDueTimerStopsIt) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  {
+    TimerWheel wheel(&loop, Duration(5));
+    struct Pair {
+      DeadlineTimer first, second, third;
+      std::vector<int> log;
+    } p;
+    p.first.init(wheel, &p, [](void* v) {
+      auto* self = static_cast<Pair*>(v);
+      self->log.push_back(1);
+      self->second.cancel();
+      self->third.expire_in(Duration(20));
+    });
+    p.second.init(wheel, &p, [](void* v) { static_cast<Pair*>(v)->log.push_back(2); });
+    p.third.init(wheel, &p, [](void* v) { static_cast<Pair*>(v)->log.push_back(3); });
+    p.second.expire_in(Duration(10));
+    p.third.expire_in(Duration(10));
+    p.first.expire_in(Duration(10));  // same slot; may run first or last
+    uv_run(&loop, UV_RUN_DEFAULT);
+    EXPECT_EQ(p.log.front(), 1) << "timers of one slot fire in link order, newest first";
+    EXPECT_EQ(std::count(p.log.begin(), p.log.end(), 2), 0);
+    EXPECT_EQ(std::count(p.log.begin(), p.log.end(), 3), 1);
+    EXPECT_EQ(wheel.pending(), 0u);
+    wheel.close();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
 }  // namespace
