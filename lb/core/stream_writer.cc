@@ -109,6 +109,29 @@ int StreamWriter::flush() {
   if (!batch_ || batch_->bytes == 0 || !stream_) return 0;
   WriteBatch* b = batch_;
   b->build_bufs();
+  // Try the write now. When the socket takes it all (the usual case) no
+  // uv_write_t is queued, so libuv does not re-register the socket with
+  // epoll after the write completes: that saves an epoll_ctl per write.
+  if (writes_in_flight_ == 0) {
+    const int n = uv_try_write(stream_, b->bufs.data(), unsigned(b->bufs.size()));
+    if (n < 0 && n != UV_EAGAIN) {
+      b->reset();
+      return n;
+    }
+    size_t written = n > 0 ? size_t(n) : 0;
+    if (written == b->bytes) {
+      b->reset();  // done: keep the batch (and its capacity) for the next flush
+      return 0;
+    }
+    // Partly written: queue the rest.
+    size_t skip = 0;
+    while (written >= b->bufs[skip].len) written -= b->bufs[skip++].len;
+    b->bufs.erase(b->bufs.begin(), b->bufs.begin() + long(skip));
+    b->bufs.front().base += written;
+    b->bufs.front().len -= written;
+    b->bytes = 0;
+    for (const uv_buf_t& buf : b->bufs) b->bytes += buf.len;
+  }
   b->req.data = b;
   const int rc = uv_write(&b->req, stream_, b->bufs.data(), unsigned(b->bufs.size()), &StreamWriter::on_write);
   if (rc != 0) {

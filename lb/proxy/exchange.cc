@@ -188,8 +188,9 @@ void Exchange::abort() {
 void Exchange::on_upstream_drained() { client_.after_upstream_io(); }
 
 void Exchange::on_upstream_read_done() {
-  if (upstream_ && client_.writer().pending() > kHighWater) upstream_->pause_reading();
+  // Flush first: a write the socket takes at once leaves nothing pending.
   client_.after_upstream_io();
+  if (upstream_ && client_.writer().pending() > kHighWater) upstream_->pause_reading();
 }
 
 void Exchange::on_response_head(http::ResponseHead& head) {

@@ -103,22 +103,19 @@ TEST_F(StreamWriterTest, GatheredCopiesAndBlockSlicesGoOutInOrderWithOneWrite) {
   EXPECT_EQ(writer_.in_flight(), 0u);
   EXPECT_FALSE(writer_.idle());
 
+  // A socket with room takes the whole writev at once: nothing is queued,
+  // so no write callback follows and the blocks are free immediately.
   ASSERT_EQ(writer_.flush(), 0);
   EXPECT_EQ(writer_.gathered(), 0u);
-  EXPECT_EQ(writer_.in_flight(), expected.size());
-  EXPECT_EQ(writer_.pending(), expected.size());
-
-  // The write keeps the blocks alive after the reader let go of them.
+  EXPECT_EQ(writer_.in_flight(), 0u);
+  EXPECT_TRUE(writer_.idle());
   body.reset();
   tail.reset();
-  EXPECT_EQ(pool_.outstanding(), 2u);
+  EXPECT_EQ(pool_.outstanding(), 0u);
 
   receive(expected.size());
   EXPECT_EQ(received_, expected);
-  EXPECT_EQ(write_statuses_, std::vector<int>{0});
-  EXPECT_EQ(writer_.in_flight(), 0u);
-  EXPECT_TRUE(writer_.idle());
-  EXPECT_EQ(pool_.outstanding(), 0u);
+  EXPECT_TRUE(write_statuses_.empty());
 }
 
 TEST_F(StreamWriterTest, LargeBodyAcrossManyBlocksArrivesIntact) {
@@ -131,13 +128,20 @@ TEST_F(StreamWriterTest, LargeBodyAcrossManyBlocksArrivesIntact) {
     writer_.append_ref(b, b.data(), Block::kSize);
     expected += "[" + std::to_string(i) + "]" + std::string(Block::kSize, char('a' + i));
   }
+  // 512 KiB is more than a socket buffer takes at once: the part written
+  // now is dropped from the batch, the rest is queued, and its write
+  // callback reports completion. The blocks stay alive until then.
   ASSERT_EQ(writer_.flush(), 0);
-  EXPECT_EQ(writer_.in_flight(), expected.size());
+  EXPECT_GT(writer_.in_flight(), 0u);
+  EXPECT_LT(writer_.in_flight(), expected.size());
+  blocks.clear();
+  EXPECT_GT(pool_.outstanding(), 0u);
   receive(expected.size());
   EXPECT_EQ(received_.size(), expected.size());
   EXPECT_TRUE(received_ == expected);
   EXPECT_EQ(write_statuses_, std::vector<int>{0});
   EXPECT_EQ(writer_.in_flight(), 0u);
+  EXPECT_EQ(pool_.outstanding(), 0u);
 }
 
 TEST_F(StreamWriterTest, SuccessiveFlushesKeepTheirOrder) {
@@ -148,10 +152,8 @@ TEST_F(StreamWriterTest, SuccessiveFlushesKeepTheirOrder) {
   ASSERT_EQ(writer_.flush(), 0);
   writer_.append_copy("three");
   ASSERT_EQ(writer_.flush(), 0);
-  EXPECT_EQ(writer_.in_flight(), 13u);
   receive(13);
   EXPECT_EQ(received_, "one two three");
-  EXPECT_EQ(write_statuses_, (std::vector<int>{0, 0, 0}));
   EXPECT_EQ(writer_.in_flight(), 0u);
 }
 
@@ -218,7 +220,6 @@ TEST_F(StreamWriterTest, RecycledBatchesCarryNothingOver) {
     receive(received_.size() + word.size() + 2);  // the batch goes back to the pool
   }
   EXPECT_EQ(received_, "<first ><second ><third>");
-  EXPECT_EQ(write_statuses_, (std::vector<int>{0, 0, 0}));
   EXPECT_TRUE(writer_.idle());
 }
 
