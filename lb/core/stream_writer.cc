@@ -115,12 +115,16 @@ int StreamWriter::flush() {
   if (writes_in_flight_ == 0) {
     const int n = uv_try_write(stream_, b->bufs.data(), unsigned(b->bufs.size()));
     if (n < 0 && n != UV_EAGAIN) {
-      b->reset();
+      batch_ = nullptr;
+      release_batch(b);
       return n;
     }
     size_t written = n > 0 ? size_t(n) : 0;
     if (written == b->bytes) {
-      b->reset();  // done: keep the batch (and its capacity) for the next flush
+      // Done. The batch goes back to the worker's pool rather than staying
+      // with this connection: an idle connection holds no buffers.
+      batch_ = nullptr;
+      release_batch(b);
       return 0;
     }
     // Partly written: queue the rest.
