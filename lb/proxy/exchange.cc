@@ -124,6 +124,10 @@ void Exchange::send_request() {
 void Exchange::on_upstream_connected() {
   upstream_->flush();
   if (request_complete_) upstream_->arm_response_timeout(pool().config->timeouts.response);
+  // The client may have been paused while the body piled up during the
+  // connect; if the socket took it all at once, no write callback will
+  // come to resume it, so re-evaluate now.
+  client_.after_upstream_io();
 }
 
 void Exchange::append_body(std::string_view before, const BlockRef* block, const char* data, size_t len,
