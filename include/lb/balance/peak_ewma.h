@@ -14,7 +14,10 @@
 
 namespace lb::balance::peak_ewma {
 
-inline constexpr std::chrono::nanoseconds kDecay = std::chrono::seconds(10);
+// 3 s: long enough that one fast answer does not clear a slow backend,
+// short enough that a recovered backend wins its share back within seconds
+// (10 s, Finagle's default, took half a minute through a real lbd).
+inline constexpr std::chrono::nanoseconds kDecay = std::chrono::seconds(3);
 
 // The estimate after a sample taken `elapsed` after the previous one.
 double observe(double estimate_us, double sample_us, std::chrono::nanoseconds elapsed,

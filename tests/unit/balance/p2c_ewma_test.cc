@@ -63,8 +63,8 @@ class Simulation {
   TimePoint start_, now_;
 };
 
-// The time constant is 10 s: a slow backend is dropped on its first slow
-// answer, and trusted again gradually over a few time constants.
+// A slow backend is dropped on its first slow answer, and trusted again
+// gradually over a few time constants (peak_ewma::kDecay).
 TEST(BalanceP2cEwma, SlowBackendLosesTrafficWithinSecondsAndRegainsItAfterRecovery) {
   Simulation sim(make_backends(3));
   const auto healthy = sim.run(milliseconds(10000));
