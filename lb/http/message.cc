@@ -28,12 +28,6 @@ void RequestHead::clear() {
   upgrade = false;
 }
 
-void RequestHead::release() {
-  clear();
-  std::string().swap(url);
-  headers.release();
-}
-
 void ResponseHead::clear() {
   status = 0;
   reason.clear();

@@ -38,7 +38,6 @@ void ResponseParser::expect_response(bool to_head_request) {
 
 ResponseParser::Result ResponseParser::execute(const char* data, size_t len) {
   if (len > 0) started_ = true;
-  invalid_ = false;
   const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   if (err == HPE_OK) return {Status::ok, len};
   const size_t at = size_t(llhttp_get_error_pos(&parser_) - data);

@@ -49,7 +49,6 @@ class StreamWriter {
     done_ = done;
     pool_ = pool;
   }
-  void detach() { stream_ = nullptr; }
 
   // Copies `bytes` (heads, framing).
   void append_copy(std::string_view bytes);

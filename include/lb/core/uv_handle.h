@@ -67,9 +67,6 @@ class UvHandle {
     }
   }
 
-  // Gives up ownership (e.g. to a child object that closes it itself).
-  T* release() { return std::exchange(h_, nullptr); }
-
   T* get() const { return h_; }
   T* operator->() const { return h_; }
   explicit operator bool() const { return h_ != nullptr; }

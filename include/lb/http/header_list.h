@@ -82,11 +82,7 @@ class HeaderList {
     entries_.clear();
     in_name_ = false;
   }
-  // Returns the storage to the allocator (idle keep-alive connections).
-  void release() {
-    std::string().swap(buf_);
-    std::vector<Entry>().swap(entries_);
-  }
+
 
  private:
   struct Entry {

@@ -27,7 +27,6 @@ struct RequestHead {
   // RFC 9110 §9.2.2: may be replayed on another backend after a failure.
   bool idempotent() const;
   void clear();
-  void release();
 };
 
 struct ResponseHead {

@@ -58,7 +58,6 @@ class ResponseParser {
   ResponseHead head_;
   bool head_request_ = false;
   bool started_ = false;
-  bool invalid_ = false;
 };
 
 }  // namespace lb::http

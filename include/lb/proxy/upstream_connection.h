@@ -72,7 +72,6 @@ class UpstreamConnection final : private http::ResponseEvents {
   balance::Backend& backend() const { return *backend_; }
   const std::shared_ptr<balance::Backend>& backend_ptr() const { return backend_; }
   bool reusable() const { return reusable_; }
-  void set_reusable(bool r) { reusable_ = r; }
 
   // The read Block the parser is working on (body bytes reference it).
   const BlockRef& current_block() const { return current_block_; }
