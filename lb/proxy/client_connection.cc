@@ -194,7 +194,8 @@ void ClientConnection::parse(Pending& in) {
 
 bool ClientConnection::on_request_head(http::RequestHead& head) {
   phase_ = Phase::body;
-  ws_ = worker_.current;
+  // A retired listener's connection finishes on the snapshot it has.
+  if (!identity_->retired) ws_ = worker_.current;
   listener_rt_ = ws_->snapshot->find_listener(identity_->name);
   if (!listener_rt_) {
     answer_error(503, "listener removed by reload");
@@ -282,7 +283,7 @@ void ClientConnection::on_exchange_done() {
   }
   if (phase_ != Phase::waiting) return;
   log_request(exchange_->status(), exchange_->pool_name(), exchange_->backend_name(), exchange_->upstream_ms());
-  const bool keep = exchange_->keep_client_alive() && !read_eof_ && !worker_.stopping;
+  const bool keep = exchange_->keep_client_alive() && !read_eof_ && !draining();
   worker_.deferred->retire(std::move(exchange_));
   if (!keep) return close_after_write();
   // Between requests follow reloads: pin the newest snapshot, not the one

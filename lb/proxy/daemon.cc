@@ -1,7 +1,5 @@
 #include "lb/proxy/daemon.h"
 
-#include <systemd/sd-daemon.h>
-
 #include <spdlog/spdlog.h>
 
 #include <random>
@@ -12,6 +10,7 @@
 #include "lb/config/loader.h"
 #include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
+#include "lb/proxy/listener_set.h"
 
 namespace lb::proxy {
 
@@ -45,6 +44,7 @@ Daemon::~Daemon() {
   sighup_.close();
   sigusr1_.close();
   stop_poll_.close();
+  notifier_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
@@ -105,7 +105,8 @@ int Daemon::run() {
   const config::Config& c = *snapshot_->config;
   spdlog::info("lbd {} started: {} worker(s), {} listener(s), admin on {}", LBD_VERSION, workers_.size(),
                c.listeners.size(), c.admin.listen.text);
-  sd_notifyf(0, "READY=1\nSTATUS=serving %zu listener(s) with %zu worker(s)", c.listeners.size(), workers_.size());
+  notifier_.ready(serving_status());
+  notifier_.start([this](std::string* status) { return watchdog_tick(status); });
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& w : workers_) w->join();
   spdlog::info("lbd stopped");
@@ -114,43 +115,99 @@ int Daemon::run() {
 
 void Daemon::reload() {
   if (stopping_) return;
-  sd_notify(0, "RELOADING=1\nSTATUS=reloading");
+  notifier_.reloading("reloading " + config_path_);
   spdlog::info("reloading {}", config_path_);
   config::LoadResult r = config::load_file(config_path_);
   if (r.ok()) r.errors = config::unimplemented_features(*r.config);
   if (!r.ok()) {
-    for (const auto& e : r.errors) spdlog::error("reload refused: {}", e.to_string());
-    sd_notify(0, "READY=1\nSTATUS=reload failed; serving the previous configuration");
-    return;
+    std::vector<std::string> errors;
+    for (const auto& e : r.errors) errors.push_back(e.to_string());
+    return reload_failed(errors);
   }
-  // Listener sockets are bound at start; a reload changes what they serve.
   const config::Config& old = *snapshot_->config;
-  for (const auto& l : r.config->listeners) {
-    const auto* same = [&]() -> const config::ListenerConfig* {
-      for (const auto& o : old.listeners)
-        if (o.name == l.name && o.listen.text == l.listen.text) return &o;
-      return nullptr;
-    }();
-    if (!same) {
-      spdlog::error("reload refused: listener {} ({}) is new or moved; restart lbd to change listeners", l.name,
-                    l.listen.text);
-      sd_notify(0, "READY=1\nSTATUS=reload failed; serving the previous configuration");
-      return;
-    }
-  }
+  // Parts the control thread sets up once; say so rather than pretend.
+  if (r.config->workers != old.workers)
+    spdlog::warn("reload: workers changed; the number of worker threads changes at restart");
+  if (!same_socket_address(r.config->admin.listen, old.admin.listen))
+    spdlog::warn("reload: admin.listen changed; the admin listener stays on {} until restart", old.admin.listen.text);
+
+  // Everything that can fail happens before anything changes: bind the
+  // sockets of added listeners and open a new access log file.
+  std::vector<std::vector<ListeningSocket>> sockets;
+  std::string error;
+  const auto added = added_listeners(old, *r.config);
+  if (!bind_listeners(added, unsigned(workers_.size()), &sockets, &error)) return reload_failed({error});
   std::shared_ptr<log::AccessLogTarget> access_log;
   try {
     access_log = r.config->log.access_log == old.log.access_log ? access_log_ : open_access_log(*r.config);
   } catch (const std::exception& e) {
-    spdlog::error("reload refused: {}", e.what());
-    return;
+    return reload_failed({e.what()});
   }
+
   snapshot_ = build_snapshot(std::make_shared<const config::Config>(std::move(*r.config)), snapshot_.get());
   access_log_ = access_log;
   log::set_level(snapshot_->config->log.level);
-  for (auto& w : workers_) w->post_snapshot(snapshot_, access_log_);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->post_listeners(std::move(sockets[i]));
+    workers_[i]->post_snapshot(snapshot_, access_log_);
+  }
+  ++reloads_succeeded_;
+  last_reload_ok_ = true;
+  last_reload_error_.clear();
+  for (const auto* l : added) spdlog::info("reload: listener {} added on {}", l->name, l->listen.text);
+  for (const auto& l : old.listeners) {
+    const ListenerRuntime* now = snapshot_->find_listener(l.name);
+    if (!now || !same_socket_address(now->config->listen, l.listen))
+      spdlog::info("reload: listener {} on {} removed; its connections finish, then close", l.name, l.listen.text);
+  }
   spdlog::info("reloaded {} (generation {})", config_path_, snapshot_->generation);
-  sd_notify(0, "READY=1\nSTATUS=serving (reloaded)");
+  notifier_.ready(serving_status());
+}
+
+void Daemon::reload_failed(const std::vector<std::string>& errors) {
+  for (const auto& e : errors) spdlog::error("reload refused: {}", e);
+  spdlog::error("reload of {} failed with {} error(s); still serving generation {}", config_path_, errors.size(),
+                snapshot_->generation);
+  ++reloads_failed_;
+  last_reload_ok_ = false;
+  last_reload_error_ = errors.empty() ? "unknown error" : errors.front();
+  if (errors.size() > 1) last_reload_error_ += fmt::format(" (and {} more)", errors.size() - 1);
+  notifier_.ready(serving_status());
+}
+
+uint64_t Daemon::open_connections() const {
+  uint64_t n = 0;
+  for (const ListenerRuntime& l : snapshot_->listeners) n += l.state->connections.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::string Daemon::serving_status() const {
+  const config::Config& c = *snapshot_->config;
+  std::string listeners;
+  for (const auto& l : c.listeners) {
+    if (!listeners.empty()) listeners += ", ";
+    listeners += l.name + " on " + l.listen.text;
+  }
+  std::string s = fmt::format("serving {} with {} worker(s); {} connection(s) open; config generation {}",
+                              listeners.empty() ? "no listeners" : listeners, workers_.size(), open_connections(),
+                              snapshot_->generation);
+  if (!last_reload_ok_) s += "; LAST RELOAD FAILED: " + last_reload_error_;
+  return s;
+}
+
+bool Daemon::watchdog_tick(std::string* status) {
+  if (stopping_) {
+    *status = fmt::format("stopping: {} connection(s) still open", open_connections());
+    return true;  // the workers are draining; poll_stopped() watches them
+  }
+  *status = serving_status();
+  // Every worker must have answered the previous probe since the last tick.
+  bool alive = true;
+  for (const auto& w : workers_)
+    if (w->last_answer() < ping_seq_) alive = false;
+  ++ping_seq_;
+  for (auto& w : workers_) w->ping(ping_seq_);
+  return alive;
 }
 
 void Daemon::reopen_logs() {
@@ -163,14 +220,27 @@ void Daemon::begin_stop(const char* why) {
   stopping_ = true;
   const Duration grace = snapshot_->config->shutdown_timeout;
   spdlog::info("{}: stopping; in-flight requests have {} ms", why, grace.count());
-  sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+  notifier_.stopping(fmt::format("stopping: {} connection(s) open; in-flight requests have up to {} s",
+                                 open_connections(), std::chrono::duration<double>(grace).count()));
   for (auto& w : workers_) w->stop(grace);
   admin_->close();
   sigterm_.close();
   sigint_.close();
   sighup_.close();
   sigusr1_.close();
-  // The loop ends once every handle is closed; workers are joined in run().
+  // The loop ends once every handle is closed: the notifier's timer (which
+  // keeps WATCHDOG=1 coming while workers drain) closes with stop_poll_
+  // once every worker is done; workers are joined in run().
+  stop_poll_.init(&loop_, uv_timer_init);
+  stop_poll_->data = this;
+  uv_timer_start(stop_poll_.get(), [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->poll_stopped(); }, 50, 50);
+}
+
+void Daemon::poll_stopped() {
+  for (const auto& w : workers_)
+    if (!w->finished()) return;
+  stop_poll_.close();
+  notifier_.close();
 }
 
 }  // namespace lb::proxy

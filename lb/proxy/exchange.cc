@@ -214,7 +214,7 @@ void Exchange::on_response_head(http::ResponseHead& head) {
   status_ = head.status;
   upstream_keep_alive_ = head.keep_alive;
   framing_ = http::choose_client_framing(request_, head);
-  keep_client_alive_ = request_.keep_alive && !client_.worker().stopping && framing_ != http::BodyFraming::close;
+  keep_client_alive_ = request_.keep_alive && !client_.draining() && framing_ != http::BodyFraming::close;
   std::string& scratch = client_.worker().scratch;
   scratch.clear();
   http::write_client_response_head(head, framing_, request_.minor == 0, keep_client_alive_, scratch);
@@ -301,7 +301,7 @@ void Exchange::respond_error(int status) {
   status_ = status;
   // Keep the client if the request is (or will be) read to its end.
   const bool request_done = request_complete_ || !request_.has_body();
-  keep_client_alive_ = request_.keep_alive && request_done && !client_.worker().stopping;
+  keep_client_alive_ = request_.keep_alive && request_done && !client_.draining();
   std::string& scratch = client_.worker().scratch;
   scratch.clear();
   http::append_error_response(status, !keep_client_alive_, scratch);

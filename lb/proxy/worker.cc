@@ -47,7 +47,7 @@ Worker::~Worker() {
   stop_timer_.close();
   flush_logs_.close();
   timers_->close();
-  listeners_.clear();
+  listeners_.close_all();
   uv_run(&loop_, UV_RUN_DEFAULT);
   deferred_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -68,21 +68,12 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   });
 }
 
-bool Worker::open_listeners(std::string* error) {
-  for (const ListenerRuntime& lr : ctx_.current->snapshot->listeners) {
-    int fd = open_listening_socket(lr.config->listen, error);
-    if (fd < 0) return false;
-    auto identity = std::make_shared<ListenerIdentity>(ListenerIdentity{lr.config->name, lr.state});
-    auto l = std::make_unique<Listener>(ctx_, identity);
-    if (!l->start(fd, error)) return false;
-    listeners_.push_back(std::move(l));
-  }
-  return true;
-}
+bool Worker::open_listeners(std::string* error) { return listeners_.open(*ctx_.current->snapshot, error); }
 
 void Worker::start() {
   thread_ = std::thread([this] {
     uv_run(&loop_, UV_RUN_DEFAULT);
+    finished_.store(true, std::memory_order_release);
   });
 }
 
@@ -101,6 +92,22 @@ void Worker::post_snapshot(std::shared_ptr<const Snapshot> snapshot,
   uv_async_send(wakeup_.get());
 }
 
+void Worker::post_listeners(std::vector<ListeningSocket> added) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    for (auto& s : added) mailbox_listeners_.push_back(std::move(s));
+  }
+  // No wakeup: they are taken with the snapshot posted next.
+}
+
+void Worker::ping(uint64_t seq) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    mailbox_ping_ = seq;
+  }
+  uv_async_send(wakeup_.get());
+}
+
 void Worker::stop(Duration grace) {
   {
     std::lock_guard<std::mutex> lock(mailbox_mutex_);
@@ -115,28 +122,40 @@ void Worker::on_async(uv_async_t* a) { static_cast<Worker*>(a->data)->apply_mail
 void Worker::apply_mailbox() {
   std::shared_ptr<const Snapshot> snap;
   std::shared_ptr<log::AccessLogTarget> log_target;
+  std::vector<ListeningSocket> added;
   bool has_log, stop;
   Duration grace;
+  uint64_t ping;
   {
     std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    if (mailbox_snapshot_) {  // sockets travel with the snapshot that names them
+      added = std::move(mailbox_listeners_);
+      mailbox_listeners_.clear();
+    }
     snap = std::move(mailbox_snapshot_);
     log_target = std::move(mailbox_access_log_);
     has_log = std::exchange(mailbox_has_log_, false);
+    ping = mailbox_ping_;
     stop = mailbox_stop_;
     grace = mailbox_grace_;
   }
-  if (snap) install(std::move(snap));
+  if (snap) {
+    install(std::move(snap));
+    // After install: an added listener's first connection finds its config.
+    if (!ctx_.stopping) listeners_.apply(*ctx_.current->snapshot, std::move(added));
+  }
   if (has_log) {
     if (access_log_) access_log_->flush();
     access_log_ = log_target ? std::make_unique<log::AccessLog>(std::move(log_target)) : nullptr;
     ctx_.access_log = access_log_.get();
   }
   if (stop && !ctx_.stopping) begin_stop(grace);
+  answered_.store(ping, std::memory_order_release);
 }
 
 void Worker::begin_stop(Duration grace) {
   ctx_.stopping = true;
-  for (auto& l : listeners_) l->close();
+  listeners_.close_all();
   // Idle keep-alive clients are closed now; busy ones after their response
   // (their responses carry Connection: close from here on).
   for (ClientConnection* c = ctx_.clients; c;) {

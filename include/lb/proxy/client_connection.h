@@ -27,6 +27,9 @@ class Exchange;
 struct ListenerIdentity {
   std::string name;
   std::shared_ptr<ListenerState> state;
+  // Per worker. Set when a reload removed the listener: its connections
+  // finish the request at hand on their snapshot, then close.
+  bool retired = false;
 };
 
 class ClientConnection final : private http::RequestEvents {
@@ -48,6 +51,9 @@ class ClientConnection final : private http::RequestEvents {
   // Graceful stop: closes the connection if no request is in progress;
   // otherwise the current response carries Connection: close.
   void close_if_idle();
+  const ListenerIdentity* listener_identity() const { return identity_.get(); }
+  // Stopping, or the listener is gone: responses say Connection: close.
+  bool draining() const { return worker_.stopping || identity_->retired; }
 
   ClientConnection* next_client = nullptr;  // WorkerContext::clients list
   ClientConnection* prev_client = nullptr;

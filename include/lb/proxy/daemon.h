@@ -12,6 +12,7 @@
 #include "lb/config/config.h"
 #include "lb/core/uv_handle.h"
 #include "lb/log/access_log.h"
+#include "lb/proxy/service_notifier.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/worker.h"
 
@@ -24,11 +25,22 @@ class Daemon {
   // Binds, starts the workers, runs until stopped. Returns the exit code.
   int run();
 
+  // Reload outcomes since start (lbd_config_reloads_total{result},
+  // lbd_config_last_reload_successful). Control thread only.
+  uint64_t reloads_succeeded() const { return reloads_succeeded_; }
+  uint64_t reloads_failed() const { return reloads_failed_; }
+  bool last_reload_successful() const { return last_reload_ok_; }
+
  private:
   bool start(std::string* error);
   void reload();
   void begin_stop(const char* why);
+  void reload_failed(const std::vector<std::string>& errors);
   void reopen_logs();
+  bool watchdog_tick(std::string* status);
+  void poll_stopped();
+  std::string serving_status() const;
+  uint64_t open_connections() const;
   void register_admin_routes();
   std::shared_ptr<log::AccessLogTarget> open_access_log(const config::Config& c);
 
@@ -40,7 +52,13 @@ class Daemon {
   std::unique_ptr<admin::AdminServer> admin_;
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_;
   UvHandle<uv_timer_t> stop_poll_;
+  ServiceNotifier notifier_{&loop_};
   bool stopping_ = false;
+  uint64_t reloads_succeeded_ = 0;
+  uint64_t reloads_failed_ = 0;
+  bool last_reload_ok_ = true;
+  std::string last_reload_error_;  // for STATUS=, empty after a good reload
+  uint64_t ping_seq_ = 0;          // watchdog probes sent to the workers
 };
 
 }  // namespace lb::proxy

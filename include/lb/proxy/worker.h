@@ -5,6 +5,7 @@
 // uv_async_t; nothing on the request path takes a lock.
 #include <uv.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,7 @@
 #include "lb/core/uv_handle.h"
 #include "lb/log/access_log.h"
 #include "lb/proxy/listener.h"
+#include "lb/proxy/listener_set.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/upstream_pool.h"
 #include "lb/proxy/worker_context.h"
@@ -36,6 +38,15 @@ class Worker {
 
   // Thread-safe: new requests use `snapshot` from the next loop turn on.
   void post_snapshot(std::shared_ptr<const Snapshot> snapshot, std::shared_ptr<log::AccessLogTarget> access_log);
+  // Thread-safe: sockets for the listeners the next snapshot adds (bound
+  // on the control thread; see ListenerSet). Call before post_snapshot().
+  void post_listeners(std::vector<ListeningSocket> added);
+  // Thread-safe liveness probe for the systemd watchdog: the loop answers
+  // `seq` on its next turn; last_answer() is the newest seq answered.
+  void ping(uint64_t seq);
+  uint64_t last_answer() const { return answered_.load(std::memory_order_acquire); }
+  // True once the loop has ended (graceful stop done).
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
   // Thread-safe: stop accepting, finish in-flight requests within `grace`.
   void stop(Duration grace);
   void join();
@@ -53,17 +64,21 @@ class Worker {
   std::unique_ptr<TimerWheel> timers_;
   UpstreamPools upstreams_;
   std::unique_ptr<log::AccessLog> access_log_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  ListenerSet listeners_{ctx_};
   UvHandle<uv_async_t> wakeup_;
   UvHandle<uv_timer_t> stop_timer_;
   UvHandle<uv_prepare_t> flush_logs_;
   TimePoint stop_deadline_{};
   std::thread thread_;
+  std::atomic<uint64_t> answered_{0};
+  std::atomic<bool> finished_{false};
 
   std::mutex mailbox_mutex_;  // control thread <-> this worker only
   std::shared_ptr<const Snapshot> mailbox_snapshot_;
   std::shared_ptr<log::AccessLogTarget> mailbox_access_log_;
   bool mailbox_has_log_ = false;
+  std::vector<ListeningSocket> mailbox_listeners_;
+  uint64_t mailbox_ping_ = 0;
   bool mailbox_stop_ = false;
   Duration mailbox_grace_{0};
 };
