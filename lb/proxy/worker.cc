@@ -1,5 +1,7 @@
 #include "lb/proxy/worker.h"
 
+#include <pthread.h>
+
 #include <spdlog/spdlog.h>
 
 #include "lb/proxy/client_connection.h"
@@ -72,6 +74,9 @@ bool Worker::open_listeners(std::string* error) { return listeners_.open(*ctx_.c
 
 void Worker::start() {
   thread_ = std::thread([this] {
+    // "lbd-worker-N" in top -H, ps -L and /proc/PID/task/*/comm.
+    const std::string name = "lbd-worker-" + std::to_string(ctx_.index);
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
     uv_run(&loop_, UV_RUN_DEFAULT);
     finished_.store(true, std::memory_order_release);
   });

@@ -1,6 +1,7 @@
 """lbd's systemd notify protocol (Type=notify), against a NOTIFY_SOCKET the
 test owns: READY=1 once listening, RELOADING=1 then READY=1 around every
 reload, STOPPING=1 on SIGTERM, readable STATUS= lines, WATCHDOG=1 pings."""
+import ctypes
 import os
 import signal
 import socket
@@ -56,6 +57,44 @@ class NotifySocket:
         return [t for t, m in self.snapshot() if m.get("WATCHDOG") == "1"]
 
 
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+WALL = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def ptrace(request, tid):
+    if _libc.ptrace(ctypes.c_long(request), ctypes.c_long(tid), None, None) != 0:
+        raise OSError(ctypes.get_errno(), f"ptrace({request:#x}, {tid})")
+
+
+def thread_ids(pid, comm):
+    """Thread ids of pid whose name is comm."""
+    tids = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() == comm:
+                tids.append(int(tid))
+    return tids
+
+
+class FrozenThread:
+    """Stops one thread of another process (PTRACE_SEIZE + INTERRUPT stop
+    only that thread, unlike SIGSTOP) until the block ends: a wedged
+    worker loop, seen from outside."""
+
+    def __init__(self, tid):
+        self.tid = tid
+
+    def __enter__(self):
+        ptrace(PTRACE_SEIZE, self.tid)
+        ptrace(PTRACE_INTERRUPT, self.tid)
+        os.waitpid(self.tid, WALL)
+        return self
+
+    def __exit__(self, *exc):
+        ptrace(PTRACE_DETACH, self.tid)
+
+
 class SdNotifyTest(LbdTestCase):
     def start_with_notify(self, cfg, watchdog_usec=None):
         notify = NotifySocket(os.path.join(self.tmp.name, "notify.sock"))
@@ -107,6 +146,24 @@ class SdNotifyTest(LbdTestCase):
         gaps = [b - a for a, b in zip(times, times[1:])]
         # Generous bounds: 200 ms nominal, never near the 600 ms deadline.
         self.assertLess(max(gaps), 0.5, gaps)
+        self.assertEqual(self.client().request().status, 200)
+
+    def test_watchdog_withheld_while_a_worker_loop_is_stuck(self):
+        cfg = config([pool("app", [self.backend()])])
+        cfg["workers"] = 2
+        lbd, notify = self.start_with_notify(cfg, watchdog_usec=600_000)
+        self.assertTrue(wait_until(lambda: len(notify.watchdog_times()) >= 3, 5))
+        workers = thread_ids(lbd.proc.pid, "lbd-worker-1")
+        self.assertEqual(len(workers), 1, "worker threads are named lbd-worker-N")
+        with FrozenThread(workers[0]):
+            frozen_at = time.monotonic()
+            time.sleep(1.5)  # 2.5 watchdog intervals
+            pings = [t for t in notify.watchdog_times() if t > frozen_at + 0.5]
+            self.assertEqual(pings, [], "WATCHDOG=1 sent while a worker loop was stuck")
+            self.assertIn("withholding WATCHDOG=1", lbd.stderr())
+        thawed_at = time.monotonic()
+        self.assertTrue(wait_until(lambda: [t for t in notify.watchdog_times() if t > thawed_at], 3),
+                        "pings did not resume once the worker answered again")
         self.assertEqual(self.client().request().status, 200)
 
     def test_no_watchdog_pings_unless_asked(self):
