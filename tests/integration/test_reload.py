@@ -186,6 +186,18 @@ class ReloadTest(ReloadCase):
         self.reload(lbd, fixed)
         self.assertEqual(get(lbd.port).header("X-Backend"), "new")
 
+    def test_routes_and_listener_limits_change_on_a_kept_listener(self):
+        app, api = self.backend(name="app"), self.backend(name="api")
+        lbd = self.start_lbd(config([pool("app", [app]), pool("api", [api])]))
+        self.assertEqual(get(lbd.port, "/v1/x").header("X-Backend"), "app")
+        listener = dict(lbd.cfg["listeners"][0],
+                        routes=[{"path_prefix": "/v1/", "pool": "api"}, {"pool": "app"}],
+                        limits=dict(lbd.cfg["listeners"][0]["limits"], max_header_bytes="1KiB"))
+        self.reload(lbd, dict(lbd.cfg, listeners=[listener]))
+        self.assertEqual(get(lbd.port, "/v1/x").header("X-Backend"), "api")
+        self.assertEqual(get(lbd.port, "/other").header("X-Backend"), "app")
+        self.assertEqual(get(lbd.port, "/", headers=[("X-Big", "x" * 2000)]).status, 431)
+
     def test_upstream_connections_of_kept_backends_survive_reload(self):
         kept, dropped, added = (self.backend(name=n) for n in ("kept", "dropped", "added"))
         lbd = self.start_lbd(config([pool("app", [kept, dropped])]))
