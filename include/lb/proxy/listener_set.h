@@ -8,6 +8,7 @@
 // cannot bind fails before anything changes.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lb/config/config.h"
