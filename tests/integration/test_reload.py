@@ -66,8 +66,11 @@ class ReloadUnderLoadTest(ReloadCase):
         cfg_a["log"]["access_log"] = "off"
         lbd = self.start_lbd(cfg_a)
         cfg_a = lbd.cfg  # ports filled in
-        cfg_b = dict(cfg_a, pools=[pool("app", [b1, b2, a1], strategy="consistent_hash",
-                                        hash_key="header:X-User")])
+        # B also adds a listener that A removes: sockets are bound and closed
+        # every 400 ms next to the one the clients use.
+        extra = dict(cfg_a["listeners"][0], name="extra", listen=f"127.0.0.1:{free_port()}")
+        cfg_b = dict(cfg_a, listeners=cfg_a["listeners"] + [extra],
+                     pools=[pool("app", [b1, b2, a1], strategy="consistent_hash", hash_key="header:X-User")])
 
         stop = threading.Event()
         lock = threading.Lock()
