@@ -84,7 +84,7 @@ class PassthroughRedisTest(LbdTestCase):
         self.assertEqual([d["visits"] for d in a], list(range(1, 13)), "the counter broke")
         self.assertEqual(len({d["session"] for d in a}), 1, "one session throughout")
         self.assertEqual({d["backend"] for d in a}, {"app1", "app2", "app3"}, "the session moved between apps")
-        self.assertEqual(list(alice.cookies), ["demo_sid"], "lbd added no cookie of its own")
+        self.assertEqual(list(alice.cookies), ["demo_sid_redis"], "lbd added no cookie of its own")
         # Another user has a session of their own, counted separately.
         b = self.visits(bob, 3)
         self.assertEqual([d["visits"] for d in b], [1, 2, 3])

@@ -6,11 +6,14 @@ honour each other's cookies."""
 import collections
 import json
 import os
+import re
+import signal
+import subprocess
 import time
 
 import fake_backend as fb
-from httpwire import HttpClient, get
-from lbd_harness import Lbd, LbdTestCase, config, echoed, header_values, pool
+from httpwire import HttpClient, get, wait_until
+from lbd_harness import LBD_BIN, Lbd, free_port, LbdTestCase, config, echoed, header_values, pool, to_yaml
 from session_helpers import (CookieJar, DemoApp, backend_id, make_cookie, parse_set_cookie,
                              read_cookie, write_key)
 
@@ -267,6 +270,88 @@ class StickyReplicasTest(StickyTestCase):
             # A replica with another key does not trust the cookie.
             r = get(c.port, "/", jar.headers())
             self.assertIsNotNone(self.lbd_cookie(r), "a cookie signed under another key was honoured")
+
+
+class StickyKeyFileTest(StickyTestCase):
+    @staticmethod
+    def with_ports(cfg):
+        cfg["admin"]["listen"] = f"127.0.0.1:{free_port()}"
+        cfg["listeners"][0]["listen"] = f"127.0.0.1:{free_port()}"
+        return cfg
+
+    def check(self, cfg):
+        self.with_ports(cfg)
+        path = os.path.join(self.tmp.name, "check.yaml")
+        text = to_yaml(cfg) + "\n"
+        with open(path, "w") as f:
+            f.write(text)
+        proc = subprocess.run([LBD_BIN, "--check", "-c", path], capture_output=True, text=True, timeout=20)
+        return path, text, proc.returncode, (proc.stdout + proc.stderr).splitlines()
+
+    def assertKeyError(self, key_path, message):
+        path, text, status, lines = self.check(config([sticky_pool(["127.0.0.1:9"], key_path)]))
+        self.assertEqual(status, 2, lines)
+        self.assertEqual(len(lines), 1, lines)
+        # FILE:LINE:COL at the secret_file value, then the key path and why.
+        line = text[: text.index(f"secret_file: \"{key_path}\"")].count("\n") + 1
+        m = re.fullmatch(rf"{re.escape(path)}:(\d+):(\d+): pools\[0\]\.session\.cookie\.secret_file: "
+                         rf"{re.escape(key_path)}: (.+)", lines[0])
+        self.assertIsNotNone(m, lines[0])
+        self.assertEqual(int(m.group(1)), line, lines[0])
+        self.assertIn(message, m.group(3))
+
+    def test_check_accepts_a_private_key(self):
+        path, _, status, lines = self.check(config([sticky_pool(["127.0.0.1:9"], self.key_path)]))
+        self.assertEqual((status, lines), (0, [f"{path}: ok"]))
+
+    def test_check_names_the_key_file_and_why_it_is_refused(self):
+        readable, _ = write_key(self.tmp.name, "readable.key", mode=0o644)
+        self.assertKeyError(readable, "is readable or writable by every user (mode 0644)")
+        short, _ = write_key(self.tmp.name, "short.key", key=b"k" * 31)
+        self.assertKeyError(short, "holds 31 bytes; a sticky key needs at least 32")
+        self.assertKeyError(os.path.join(self.tmp.name, "missing.key"), "cannot open: No such file or directory")
+        self.assertKeyError(self.tmp.name, "is not a regular file")
+
+    def test_lbd_refuses_to_start_with_a_bad_key(self):
+        readable, _ = write_key(self.tmp.name, "readable.key", mode=0o644)
+        cfg_path = os.path.join(self.tmp.name, "lbd.yaml")
+        with open(cfg_path, "w") as f:
+            f.write(to_yaml(self.with_ports(config([sticky_pool(["127.0.0.1:9"], readable)]))) + "\n")
+        proc = subprocess.run([LBD_BIN, "-c", cfg_path], capture_output=True, text=True, timeout=20)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(proc.stderr.count("\n"), 1, proc.stderr)
+        self.assertIn("pools[0].session.cookie.secret_file: " + readable, proc.stderr)
+
+    def test_reload_reads_the_key_again_and_refuses_a_bad_one(self):
+        backends = self.backends(3)
+        lbd = self.sticky(backends)
+        old = make_cookie(self.key, "app", backends[2].name, time.time() + TTL - 60)
+        self.assertIsNone(self.lbd_cookie(self.request_with(f"{COOKIE}={old}")))
+
+        def reload():
+            before = lbd.stderr().count("reload")
+            lbd.signal(signal.SIGHUP)
+            self.assertTrue(wait_until(lambda: lbd.stderr().count("reload") > before + 1, 5), lbd.stderr())
+            time.sleep(0.2)  # the worker applies the snapshot on its next loop turn
+
+        # Rotate: cookies signed with the old key are no longer trusted.
+        new_key = os.urandom(32)
+        write_key(self.tmp.name, key=new_key)
+        reload()
+        self.assertIn("reloaded", lbd.stderr())
+        r = self.request_with(f"{COOKIE}={old}")
+        self.assertIsNotNone(self.lbd_cookie(r), "a cookie under the rotated-out key was honoured")
+        newer = make_cookie(new_key, "app", backends[1].name, time.time() + TTL - 60)
+        self.assertEqual(echoed(self.request_with(f"{COOKIE}={newer}"))["backend"], backends[1].name)
+
+        # A key others can read: the reload is refused, the running key stays.
+        os.chmod(self.key_path, 0o644)
+        reload()
+        self.assertIn("reload refused", lbd.stderr())
+        self.assertIn("is readable or writable by every user", lbd.stderr())
+        r = self.request_with(f"{COOKIE}={newer}")
+        self.assertEqual(echoed(r)["backend"], backends[1].name)
+        self.assertIsNone(self.lbd_cookie(r))
 
 
 if __name__ == "__main__":

@@ -106,10 +106,12 @@ std::optional<std::string_view> request_cookie(const Request& req, std::string_v
 }
 
 Response session(const Request& req, AppState& app) {
-  constexpr std::string_view kCookie = "demo_sid";
+  // Named after the store, so that apps of both kinds behind one browser
+  // origin (tools/demo's :8081 and :8082) keep separate sessions.
+  const std::string cookie = std::string("demo_sid_") + app.sessions->kind();
   std::string error;
   std::string id;
-  if (auto c = request_cookie(req, kCookie); c && valid_session_id(*c)) id = std::string(*c);
+  if (auto c = request_cookie(req, cookie); c && valid_session_id(*c)) id = std::string(*c);
   bool fresh = id.empty();
   if (!fresh) {
     // A session this store does not know (another app's memory, expired):
@@ -129,7 +131,7 @@ Response session(const Request& req, AppState& app) {
   Response r = text(200, std::move(j));
   r.content_type = "application/json";
   r.extra_headers.emplace_back("Cache-Control", "no-store");
-  if (fresh) r.extra_headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Lax");
+  if (fresh) r.extra_headers.emplace_back("Set-Cookie", cookie + "=" + id + "; Path=/; HttpOnly; SameSite=Lax");
   return r;
 }
 

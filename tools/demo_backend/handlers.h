@@ -14,7 +14,8 @@
 //   /sse?n=N&interval_ms=I              N events "data: NAME i\n\n", I ms apart
 //   /status/CODE        answers with status CODE (200..599)
 //   /session            counts the visits of the caller's session (cookie
-//                       demo_sid, issued when absent or unknown here): JSON
+//                       demo_sid_memory or demo_sid_redis after the store,
+//                       issued when absent or unknown to the store): JSON
 //                       backend, store (memory | redis), session, visits, new
 #include <memory>
 #include <string>

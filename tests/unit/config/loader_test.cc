@@ -3,7 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -106,20 +105,23 @@ TEST(ConfigLoader, SmallestFileGetsTheDefaultsOfConfigH) {
   EXPECT_EQ(p.backends[0].weight, 1u);
 }
 
-// The text of a data file with every "/etc/lbd/sticky.key" replaced by a
-// real key file of ours (the loader reads and checks it).
-std::string with_key_file(const std::string& path, const std::string& key_path) {
+// The text of a file with the value of every `secret_file:` replaced by `key_path`.
+std::string with_secret_files(const std::string& path, const std::string& key_path) {
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (size_t at; (at = text.find("/etc/lbd/sticky.key")) != std::string::npos;)
-    text.replace(at, std::strlen("/etc/lbd/sticky.key"), key_path);
+  const std::string key = "secret_file: ";
+  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+    const size_t value = at + key.size();
+    const size_t end = text.find_first_of(",}\n", value);
+    text.replace(value, end - value, key_path);
+  }
   return text;
 }
 
 TEST(ConfigLoader, FullFileSetsEveryKey) {
   const std::string path = kDataDir + "/full.yaml";
   const session::test::KeyFile key(std::string(32, 'k'));
-  const LoadResult r = load_string(with_key_file(path, key.path()), path);
+  const LoadResult r = load_string(with_secret_files(path, key.path()), path);
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
   const Config& c = *r.config;
   EXPECT_EQ(c.source_file, path);
@@ -496,9 +498,12 @@ TEST(ConfigLoader, ExampleConfigsLoad) {
   const std::filesystem::path conf = std::filesystem::path(LBD_TEST_DATA_DIR) / ".." / ".." / ".." / "conf";
   int loaded = 0;
   std::error_code ec;
+  const session::test::KeyFile key(std::string(32, 'k'));
   for (const auto& entry : std::filesystem::directory_iterator(conf, ec)) {
     if (entry.path().extension() != ".yaml") continue;
-    const LoadResult r = load_file(entry.path().string());
+    // A sticky key is a per-machine secret the example cannot ship: its
+    // secret_file is pointed at a test key.
+    const LoadResult r = load_string(with_secret_files(entry.path().string(), key.path()), entry.path().string());
     EXPECT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
     ++loaded;
   }
