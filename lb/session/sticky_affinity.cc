@@ -57,10 +57,14 @@ std::optional<StickyAffinity::Pin> StickyAffinity::find_pin(const http::HeaderLi
       if (pin) return;
       const CookieVerdict v = codec_.decode(value, now_unix);
       if (v.check != CookieCheck::valid) {
-        SPDLOG_DEBUG("sticky cookie {} ignored: {}", cookie_.name, check_name(v.check));
+        spdlog::debug("sticky cookie {} ignored: {}", cookie_.name, check_name(v.check));
         return;
       }
-      if (auto index = index_of_id(v.claim.backend_id)) pin = Pin{*index, v.claim.expires};
+      if (auto index = index_of_id(v.claim.backend_id)) {
+        pin = Pin{*index, v.claim.expires};
+      } else {
+        spdlog::debug("sticky cookie {} ignored: names no backend of this pool", cookie_.name);
+      }
     });
   }
   return pin;

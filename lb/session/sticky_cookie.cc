@@ -30,9 +30,10 @@ uint64_t get_be64(const unsigned char* in) {
   return v;
 }
 
-void sign(const std::string& key, const unsigned char* body, unsigned char* mac) {
+bool sign(const std::string& key, const unsigned char* body, unsigned char* mac) {
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), body, kBodySize, mac, &len);
+  return HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), body, kBodySize, mac, &len) != nullptr &&
+         len == kMacSize;
 }
 
 // OpenSSL's base64, turned into the URL-safe alphabet without padding: the
@@ -100,6 +101,8 @@ std::string StickyCookieCodec::encode(const StickyClaim& claim) const {
   raw[0] = kVersion;
   put_be64(raw.data() + 1, claim.backend_id);
   put_be64(raw.data() + 9, static_cast<uint64_t>(claim.expires));
+  // Cannot fail short of OpenSSL running out of memory; the all-zero
+  // signature left then is refused when the cookie comes back.
   sign(key_, raw.data(), raw.data() + kBodySize);
   return to_base64url(raw);
 }
@@ -108,9 +111,8 @@ CookieVerdict StickyCookieCodec::decode(std::string_view value, int64_t now_unix
   CookieVerdict v;
   Raw raw{};
   if (!from_base64url(value, raw) || raw[0] != kVersion) return v;
-  unsigned char mac[kMacSize];
-  sign(key_, raw.data(), mac);
-  if (CRYPTO_memcmp(mac, raw.data() + kBodySize, kMacSize) != 0) {
+  unsigned char mac[kMacSize] = {};
+  if (!sign(key_, raw.data(), mac) || CRYPTO_memcmp(mac, raw.data() + kBodySize, kMacSize) != 0) {
     v.check = CookieCheck::forged;
     return v;
   }
