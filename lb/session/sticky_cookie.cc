@@ -1,8 +1,8 @@
 #include "lb/session/sticky_cookie.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <xxhash.h>
 
 #include <array>
@@ -30,10 +30,56 @@ uint64_t get_be64(const unsigned char* in) {
   return v;
 }
 
+// HMAC-SHA256 through a keyed EVP_MAC context kept per thread. OpenSSL 3's
+// one-shot HMAC() fetches the algorithm and keys a new context on every call
+// (about 1 us, and a shared lock across worker threads); re-initialising a
+// keyed context costs a tenth of that. A context must not be shared between
+// threads, hence one per thread; it remembers its key, and re-keys when a
+// pool with another key (or a reloaded key) signs on the same thread.
+class ThreadMac {
+ public:
+  ~ThreadMac() {
+    EVP_MAC_CTX_free(ctx_);
+    OPENSSL_cleanse(key_.data(), key_.size());
+  }
+
+  bool sign(const std::string& key, const unsigned char* body, unsigned char* mac) {
+    if (!ctx_ || key != key_) {
+      if (!rekey(key)) return false;
+    } else if (EVP_MAC_init(ctx_, nullptr, 0, nullptr) != 1) {  // same key: just reset
+      return false;
+    }
+    size_t len = 0;
+    return EVP_MAC_update(ctx_, body, kBodySize) == 1 && EVP_MAC_final(ctx_, mac, &len, kMacSize) == 1 &&
+           len == kMacSize;
+  }
+
+ private:
+  bool rekey(const std::string& key) {
+    OPENSSL_cleanse(key_.data(), key_.size());
+    key_.clear();
+    if (!ctx_) {
+      EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+      if (!hmac) return false;
+      ctx_ = EVP_MAC_CTX_new(hmac);
+      EVP_MAC_free(hmac);  // the context holds its own reference
+      if (!ctx_) return false;
+    }
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) return false;
+    key_ = key;
+    return true;
+  }
+
+  EVP_MAC_CTX* ctx_ = nullptr;
+  std::string key_;
+};
+
 bool sign(const std::string& key, const unsigned char* body, unsigned char* mac) {
-  unsigned int len = 0;
-  return HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), body, kBodySize, mac, &len) != nullptr &&
-         len == kMacSize;
+  thread_local ThreadMac thread_mac;
+  return thread_mac.sign(key, body, mac);
 }
 
 // OpenSSL's base64, turned into the URL-safe alphabet without padding: the

@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <openssl/hmac.h>
+
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace lb::session {
 namespace {
@@ -114,6 +118,63 @@ TEST(StickyCookie, ExpiredButForgedIsForged) {
   // The signature is checked first: an unauthenticated expiry means nothing.
   const std::string v = StickyCookieCodec(std::string(32, 'x')).encode({1, kNow - 10});
   EXPECT_EQ(StickyCookieCodec(kKey).decode(v, kNow).check, CookieCheck::forged);
+}
+
+// The signature, recomputed with OpenSSL's one-shot HMAC() as a reference.
+std::string reference_mac(const std::string& key, const StickyClaim& claim) {
+  unsigned char body[17] = {1};
+  for (int i = 0; i < 8; ++i) {
+    body[1 + i] = static_cast<unsigned char>(claim.backend_id >> (56 - 8 * i));
+    body[9 + i] = static_cast<unsigned char>(static_cast<uint64_t>(claim.expires) >> (56 - 8 * i));
+  }
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), body, sizeof body, mac, &len);
+  return std::string(reinterpret_cast<char*>(mac), len);
+}
+
+std::string mac_of(const std::string& value) {
+  std::string b64(value);
+  for (char& c : b64) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  b64 += "==";
+  unsigned char raw[52];
+  const int n = EVP_DecodeBlock(raw, reinterpret_cast<const unsigned char*>(b64.data()), int(b64.size()));
+  EXPECT_GE(n, 49);
+  return std::string(reinterpret_cast<char*>(raw) + 17, 32);
+}
+
+TEST(StickyCookie, SignatureIsHmacSha256WhateverTheKeysSigningOnOneThread) {
+  // Codecs with different keys (pools, a reload) take turns on one thread:
+  // each signature must still be HMAC-SHA256 under its own key.
+  const std::vector<std::string> keys = {std::string(32, 'a'), std::string(64, 'b'), std::string(33, 'c'),
+                                         std::string(200, 'd')};
+  std::vector<StickyCookieCodec> codecs(keys.begin(), keys.end());
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < codecs.size(); ++i) {
+      const StickyClaim claim{uint64_t(round * 10 + i), kNow + 1 + round};
+      const std::string v = codecs[i].encode(claim);
+      EXPECT_EQ(mac_of(v), reference_mac(keys[i], claim)) << i;
+      EXPECT_EQ(codecs[i].decode(v, kNow).check, CookieCheck::valid);
+      EXPECT_EQ(codecs[(i + 1) % codecs.size()].decode(v, kNow).check, CookieCheck::forged);
+    }
+  }
+}
+
+TEST(StickyCookie, OneCodecSignsOnManyThreadsAtOnce) {
+  const StickyCookieCodec codec(kKey);
+  std::vector<std::thread> threads;
+  std::vector<int> bad(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        const StickyClaim claim{uint64_t(t * 100000 + i), kNow + 60};
+        const std::string v = codec.encode(claim);
+        if (mac_of(v) != reference_mac(kKey, claim) || codec.decode(v, kNow).check != CookieCheck::valid) ++bad[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad, std::vector<int>(4, 0));
 }
 
 TEST(StickyCookie, BackendIdIsStableAndDependsOnPoolAndName) {
