@@ -32,8 +32,10 @@ class StickyTestCase(LbdTestCase):
         super().setUp()
         self.key_path, self.key = write_key(self.tmp.name)
 
-    def sticky(self, backends, **kw):
-        return self.start_lbd(config([sticky_pool(backends, self.key_path, **kw)]))
+    def sticky(self, backends, workers=1, **kw):
+        cfg = config([sticky_pool(backends, self.key_path, **kw)])
+        cfg["workers"] = workers
+        return self.start_lbd(cfg)
 
     def start_lbd_in(self, cfg, subdir):
         workdir = os.path.join(self.tmp.name, subdir)
@@ -65,7 +67,7 @@ class StickyTestCase(LbdTestCase):
 class StickyCookieTest(StickyTestCase):
     def test_a_cookie_jar_client_stays_on_one_backend_for_100_requests(self):
         backends = self.backends(3)
-        self.sticky(backends)
+        self.sticky(backends, workers=2)  # new connections land on either worker
         jar = CookieJar()
         first = self.client().request("GET", "/0", jar.headers())
         set_cookies = jar.update(first)
