@@ -1,5 +1,6 @@
 #include "lb/http/header_rewrite.h"
 
+#include "lb/http/cookie_header.h"
 #include "lb/http/request_target.h"
 
 namespace lb::http {
@@ -56,6 +57,19 @@ class ConnectionOptions {
   bool overflow_ = false;
 };
 
+// A Cookie field without lbd's own cookie; left out when nothing else remains.
+void append_cookie_field(std::string& out, std::string_view name, std::string_view value, std::string_view strip) {
+  const size_t start = out.size();
+  out.append(name);
+  out.append(": ");
+  const size_t value_start = out.size();
+  if (append_without_cookie(value, strip, out) > 0 && out.size() == value_start) {
+    out.resize(start);
+    return;
+  }
+  out.append("\r\n");
+}
+
 bool drop_field(const HeaderList& hs, size_t i, const ConnectionOptions& options) {
   return always_hop_by_hop(hs.id(i)) || (!options.empty() && options.names(hs.name(i)));
 }
@@ -101,6 +115,10 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
       case FieldId::x_request_id:
         has_request_id = true;
         break;
+      case FieldId::cookie:
+        if (ctx.strip_cookie.empty()) break;
+        append_cookie_field(out, hs.name(i), hs.value(i), ctx.strip_cookie);
+        continue;
       default:
         break;
     }

@@ -51,6 +51,10 @@ void Exchange::start() {
   ctx.client_ip = client_.client_ip();
   ctx.proto = listener.config->tls ? "https" : "http";
   ctx.request_id = client_.request_id();
+  if (pool().sticky) {
+    pin_ = pool().sticky->find_pin(request_.headers, session::unix_now());
+    ctx.strip_cookie = pool().sticky->cookie_name();
+  }
   upstream_head_.reserve(request_.headers.size() * 40 + request_.url.size() + 128);
   // Host for HTTP/1.0 clients that sent none: filled per backend in send_request.
   http::write_upstream_request_head(request_, ctx, upstream_head_);
@@ -81,7 +85,8 @@ void Exchange::attempt(bool same_backend) {
     balance::PickContext pick;
     pick.hash = hash_;
     pick.tried = &tried_;
-    balance::Backend* b = ws_->strategies[pool_index_]->pick(pick);
+    balance::Backend* b = pinned_backend();
+    if (!b) b = ws_->strategies[pool_index_]->pick(pick);
     if (!b) {
       if (retries_used_ == 0 && tried_.empty()) {
         spdlog::warn("pool {}: no usable backend for {} {}", pool_name(), request_.method_name(), request_.url);
@@ -113,6 +118,14 @@ void Exchange::attempt(bool same_backend) {
     upstream_->connect(this, pc.timeouts.connect);
     send_request();  // gathered now, sent once connected
   }
+}
+
+balance::Backend* Exchange::pinned_backend() const {
+  // A pinned backend that failed this request is tried no more: the retry
+  // is balanced, and the response re-pins the client where it was served.
+  if (!pin_ || tried_.contains(pin_->backend_index)) return nullptr;
+  balance::Backend& b = *pool().backends[pin_->backend_index];
+  return session::StickyAffinity::accepts_pinned(b, Clock::now()) ? &b : nullptr;
 }
 
 void Exchange::send_request() {
@@ -214,6 +227,11 @@ void Exchange::on_response_head(http::ResponseHead& head) {
   status_ = head.status;
   upstream_keep_alive_ = head.keep_alive;
   framing_ = http::choose_client_framing(request_, head);
+  if (const auto& sticky = pool().sticky) {
+    const int64_t now = session::unix_now();
+    if (sticky->needs_cookie(pin_, backend_index_, now))
+      head.headers.add("Set-Cookie", sticky->set_cookie(backend_index_, now));
+  }
   keep_client_alive_ = request_.keep_alive && !client_.draining() && framing_ != http::BodyFraming::close;
   std::string& scratch = client_.worker().scratch;
   scratch.clear();

@@ -50,6 +50,8 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
       }
       pr.backends.push_back(std::move(b));
     }
+    if (pc.session.mode == config::SessionMode::sticky)
+      pr.sticky = std::make_shared<session::StickyAffinity>(pc.session.cookie, pc.name, pr.backends);
     snap->pools.push_back(std::move(pr));
   }
 

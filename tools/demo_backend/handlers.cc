@@ -1,6 +1,9 @@
 #include "handlers.h"
 
+#include <strings.h>
+
 #include <charconv>
+#include <optional>
 #include <memory>
 
 #include "body_streams.h"
@@ -85,6 +88,53 @@ Response sse(const Request& req, const AppState& app) {
   return r;
 }
 
+// The first value of cookie `name` in the request's Cookie fields.
+std::optional<std::string_view> request_cookie(const Request& req, std::string_view name) {
+  for (const auto& [field, value] : req.headers) {
+    if (field.size() != 6 || strncasecmp(field.c_str(), "cookie", 6) != 0) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      if (pair.starts_with(name) && pair.size() > name.size() && pair[name.size()] == '=')
+        return pair.substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+Response session(const Request& req, AppState& app) {
+  // Named after the store, so that apps of both kinds behind one browser
+  // origin (tools/demo's :8081 and :8082) keep separate sessions.
+  const std::string cookie = std::string("demo_sid_") + app.sessions->kind();
+  std::string error;
+  std::string id;
+  if (auto c = request_cookie(req, cookie); c && valid_session_id(*c)) id = std::string(*c);
+  bool fresh = id.empty();
+  if (!fresh) {
+    // A session this store does not know (another app's memory, expired):
+    // the user starts over, as with any app that loses its sessions.
+    auto known = app.sessions->exists(id, error);
+    if (!known) return text(503, "session store failed: " + error + "\n");
+    fresh = !*known;
+  }
+  if (fresh) id = new_session_id();
+  auto visits = app.sessions->visit(id, error);
+  if (!visits) return text(503, "session store failed: " + error + "\n");
+
+  std::string j = "{\"backend\":";
+  append_json_string(j, app.name);
+  j += ",\"store\":\"" + std::string(app.sessions->kind()) + "\",\"session\":\"" + id +
+       "\",\"visits\":" + std::to_string(*visits) + ",\"new\":" + (fresh ? "true" : "false") + "}\n";
+  Response r = text(200, std::move(j));
+  r.content_type = "application/json";
+  r.extra_headers.emplace_back("Cache-Control", "no-store");
+  if (fresh) r.extra_headers.emplace_back("Set-Cookie", cookie + "=" + id + "; Path=/; HttpOnly; SameSite=Lax");
+  return r;
+}
+
 Response status(std::string_view code_text) {
   int code = 0;
   auto [end, ec] = std::from_chars(code_text.data(), code_text.data() + code_text.size(), code);
@@ -108,6 +158,7 @@ Response route(const Request& req, AppState& app) {
   if (path == "/chunked") return chunked(req);
   if (path == "/sse") return sse(req, app);
   if (path.starts_with("/status/")) return status(path.substr(8));
+  if (path == "/session") return session(req, app);
   return text(200, app.name + "\n");
 }
 

@@ -13,10 +13,16 @@
 //   /chunked?n=N&size=S&interval_ms=I   N chunks of S bytes, I ms apart
 //   /sse?n=N&interval_ms=I              N events "data: NAME i\n\n", I ms apart
 //   /status/CODE        answers with status CODE (200..599)
+//   /session            counts the visits of the caller's session (cookie
+//                       demo_sid_memory or demo_sid_redis after the store,
+//                       issued when absent or unknown to the store): JSON
+//                       backend, store (memory | redis), session, visits, new
+#include <memory>
 #include <string>
 
 #include "request.h"
 #include "response.h"
+#include "session_store.h"
 
 namespace demo {
 
@@ -24,6 +30,7 @@ namespace demo {
 struct AppState {
   std::string name;
   bool healthy = true;
+  std::unique_ptr<SessionStore> sessions;  // set by Server::start
 };
 
 Response route(const Request& request, AppState& app);

@@ -8,13 +8,15 @@ namespace demo {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: lbd-demo-backend [--name NAME] [--listen HOST:PORT] [--delay-ms N]\n"
+    "usage: lbd-demo-backend [--name NAME] [--listen HOST:PORT] [--delay-ms N] [--redis HOST:PORT]\n"
     "  --name NAME         name answered by / and sent in X-Backend (default app)\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9001;\n"
     "                      [::1]:PORT for IPv6, port 0 picks a free one)\n"
     "  --delay-ms N        wait N ms before every response (default 0)\n"
+    "  --redis HOST:PORT   keep /session's sessions in this Redis server\n"
+    "                      (default: in this process's memory)\n"
     "endpoints: / /echo /healthz /admin/health/{fail,ok} /delay?ms=N /bytes?n=N\n"
-    "  /chunked?n=N&size=S&interval_ms=I /sse?n=N&interval_ms=I /status/CODE\n";
+    "  /chunked?n=N&size=S&interval_ms=I /sse?n=N&interval_ms=I /status/CODE /session\n";
 
 template <typename T>
 bool parse_number(std::string_view text, T& out) {
@@ -23,14 +25,14 @@ bool parse_number(std::string_view text, T& out) {
 }
 
 // "127.0.0.1:9001" or "[::1]:9001".
-bool parse_listen(std::string_view text, Options& opts) {
+bool parse_host_port(std::string_view text, std::string& host_out, uint16_t& port_out) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return false;
   std::string_view host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   if (host.empty()) return false;
-  opts.host = std::string(host);
-  return parse_number(text.substr(colon + 1), opts.port);
+  host_out = std::string(host);
+  return parse_number(text.substr(colon + 1), port_out);
 }
 
 // The name goes into a response header, so it must be a plain token.
@@ -74,7 +76,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       ok = valid_name(value) || fail("--name wants printable ASCII without spaces", exit_code);
       opts.name = std::string(value);
     } else if (flag == "--listen") {
-      ok = parse_listen(value, opts) || fail("--listen wants HOST:PORT, got " + std::string(value), exit_code);
+      ok = parse_host_port(value, opts.host, opts.port) || fail("--listen wants HOST:PORT, got " + std::string(value), exit_code);
+    } else if (flag == "--redis") {
+      ok = (parse_host_port(value, opts.redis_host, opts.redis_port) && opts.redis_port != 0) ||
+           fail("--redis wants HOST:PORT, got " + std::string(value), exit_code);
     } else if (flag == "--delay-ms") {
       ok = parse_number(value, opts.delay_ms) ||
            fail("--delay-ms wants a number of milliseconds, got " + std::string(value), exit_code);

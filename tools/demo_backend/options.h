@@ -11,6 +11,8 @@ struct Options {
   std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
   uint16_t port = 9001;            // 0 = any free port (printed at start)
   uint64_t delay_ms = 0;           // added before every response
+  std::string redis_host;          // /session store; empty = this process's memory
+  uint16_t redis_port = 6379;
 };
 
 // Parses argv. On --help prints usage to stdout and returns nullopt with

@@ -8,11 +8,23 @@
 namespace demo {
 
 Server::Server(uv_loop_t* loop, Options options)
-    : loop_(loop), options_(std::move(options)), app_{options_.name} {}
+    : loop_(loop), options_(std::move(options)), app_{options_.name, true, nullptr} {}
 
 Server::~Server() = default;
 
 int Server::start() {
+  if (options_.redis_host.empty()) {
+    app_.sessions = std::make_unique<MemorySessions>();
+  } else {
+    // Checked now, so a wrong address fails at start and not per request.
+    auto redis = std::make_unique<RedisSessions>(options_.redis_host, options_.redis_port);
+    std::string error;
+    if (!redis->connect(error)) {
+      std::fprintf(stderr, "lbd-demo-backend: %s\n", error.c_str());
+      return UV_ECONNREFUSED;
+    }
+    app_.sessions = std::move(redis);
+  }
   if (int rc = listen()) {
     std::fprintf(stderr, "lbd-demo-backend: cannot listen on %s:%u: %s\n", options_.host.c_str(), options_.port,
                  uv_strerror(rc));

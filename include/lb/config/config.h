@@ -91,6 +91,7 @@ struct StickyCookie {
   bool secure = false;
   bool http_only = true;
   std::string same_site = "Lax";  // Strict | Lax | None
+  std::string key;  // secret_file's bytes, read and checked by the loader (mode sticky)
 };
 
 struct SessionConfig {

@@ -77,6 +77,15 @@ class HeaderList {
   size_t count(std::string_view name) const;
   std::optional<std::string_view> find(FieldId id) const;
 
+  // A field lbd adds itself (Set-Cookie of a sticky pool), after the others.
+  void add(std::string_view name, std::string_view value) {
+    begin_field();
+    append_name(name);
+    begin_value();
+    append_value(value);
+    end_value();
+  }
+
   void clear() {
     buf_.clear();
     entries_.clear();

@@ -60,6 +60,7 @@ class Exchange final : public UpstreamEvents, public Retirable {
   void on_response_complete() override {}
 
   std::optional<uint64_t> request_hash() const;
+  balance::Backend* pinned_backend() const;  // sticky: the cookie's backend if it may take the request
   void attempt(bool same_backend);
   void send_request();
   void append_body(std::string_view framing_before, const BlockRef* block, const char* data, size_t len,
@@ -80,6 +81,7 @@ class Exchange final : public UpstreamEvents, public Retirable {
   bool request_complete_ = false;
 
   std::optional<uint64_t> hash_;  // ip_hash / consistent_hash key
+  std::optional<session::StickyAffinity::Pin> pin_;  // sticky pool: the request's valid cookie
   balance::BackendSet tried_;
   std::shared_ptr<balance::Backend> backend_;
   size_t backend_index_ = 0;

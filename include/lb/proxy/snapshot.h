@@ -12,6 +12,7 @@
 #include "lb/balance/hash_key.h"
 #include "lb/balance/strategy.h"
 #include "lb/config/config.h"
+#include "lb/session/sticky_affinity.h"
 
 namespace lb::proxy {
 
@@ -19,6 +20,7 @@ struct PoolRuntime {
   const config::PoolConfig* config = nullptr;  // points into Snapshot::config
   balance::BackendList backends;
   balance::HashKey hash_key;  // consistent_hash: what a request is hashed by
+  std::shared_ptr<const session::StickyAffinity> sticky;  // session.mode sticky, else null
 };
 
 // Run-time state of a listener that outlives snapshots (connection count).

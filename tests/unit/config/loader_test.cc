@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "lb/balance/factory.h"
+#include "../session/sticky_key_file.h"
 
 namespace lb::config {
 namespace {
@@ -103,9 +105,23 @@ TEST(ConfigLoader, SmallestFileGetsTheDefaultsOfConfigH) {
   EXPECT_EQ(p.backends[0].weight, 1u);
 }
 
+// The text of a file with the value of every `secret_file:` replaced by `key_path`.
+std::string with_secret_files(const std::string& path, const std::string& key_path) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string key = "secret_file: ";
+  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+    const size_t value = at + key.size();
+    const size_t end = text.find_first_of(",}\n", value);
+    text.replace(value, end - value, key_path);
+  }
+  return text;
+}
+
 TEST(ConfigLoader, FullFileSetsEveryKey) {
   const std::string path = kDataDir + "/full.yaml";
-  const LoadResult r = load_file(path);
+  const session::test::KeyFile key(std::string(32, 'k'));
+  const LoadResult r = load_string(with_secret_files(path, key.path()), path);
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
   const Config& c = *r.config;
   EXPECT_EQ(c.source_file, path);
@@ -140,7 +156,8 @@ TEST(ConfigLoader, FullFileSetsEveryKey) {
   EXPECT_EQ(p.session.mode, SessionMode::sticky);
   EXPECT_EQ(p.session.cookie.name, "SRV");
   EXPECT_EQ(p.session.cookie.ttl, std::chrono::hours(1));
-  EXPECT_EQ(p.session.cookie.secret_file, "/etc/lbd/sticky.key");
+  EXPECT_EQ(p.session.cookie.secret_file, key.path());
+  EXPECT_EQ(p.session.cookie.key, std::string(32, 'k'));
   EXPECT_TRUE(p.session.cookie.secure);
   EXPECT_FALSE(p.session.cookie.http_only);
   EXPECT_EQ(p.session.cookie.same_site, "Strict");
@@ -332,6 +349,14 @@ const BadValue kBadValues[] = {
      "pools[0].bounded_load: must be 0 (off) or greater than 1, e.g. 1.25"},
     {"sticky_without_key", {.pool = "    session: {mode: sticky}\n"},
      "pools[0].session.cookie.secret_file: is required when mode is sticky"},
+    {"sticky_key_missing", {.pool = "    session: {mode: sticky, cookie: {secret_file: /nonexistent/sticky.key}}\n"},
+     "pools[0].session.cookie.secret_file: /nonexistent/sticky.key: cannot open: No such file or directory"},
+    {"sticky_key_empty", {.pool = "    session: {mode: sticky, cookie: {secret_file: \"\"}}\n"},
+     "pools[0].session.cookie.secret_file: is required when mode is sticky"},
+    {"cookie_ttl_below_a_second", {.pool = "    session: {cookie: {ttl: 500ms}}\n"},
+     "pools[0].session.cookie.ttl: must be at least 1s (cookies count in whole seconds)"},
+    {"same_site_none_needs_secure", {.pool = "    session: {cookie: {same_site: None}}\n"},
+     "pools[0].session.cookie.same_site: SameSite=None needs secure: true (browsers drop the cookie otherwise)"},
     {"session_mode", {.pool = "    session: {mode: redis}\n"},
      "pools[0].session.mode: unknown value 'redis' (valid: none, sticky, passthrough)"},
     {"same_site", {.pool = "    session: {cookie: {same_site: lax}}\n"},
@@ -367,12 +392,13 @@ INSTANTIATE_TEST_SUITE_P(ConfigLoaderBadValues, ConfigLoaderRefuses, ::testing::
 // --- Values that look odd but are meant to load. ---
 
 TEST(ConfigLoader, AcceptsTheOtherSpellingsOfEachValue) {
+  const session::test::KeyFile key(std::string(32, 'k'));
   const LoadResult r = load(config_with({
       .top = "workers: auto\nadmin: {listen: \"[::1]:9901\"}\nlog:\n",  // empty section: defaults
       .listener = "    limits: {max_body_bytes: 0}\n",
       .pool = "    hash_key: cookie:sid\n    bounded_load: 0\n"
               "    health_check: {expect_status: 204}\n"
-              "    session: {mode: sticky, cookie: {secret_file: /etc/lbd/sticky.key}}\n",
+              "    session: {mode: sticky, cookie: {secret_file: " + key.path() + "}}\n",
       .backend = "      - {name: app2, address: \"[2001:db8::1]:80\", weight: 1}\n",
   }));
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
@@ -388,6 +414,40 @@ TEST(ConfigLoader, AcceptsTheOtherSpellingsOfEachValue) {
   EXPECT_EQ(c.pools[0].health_check->expect_status[0].high, 204);
   EXPECT_EQ(c.pools[0].health_check->path, "/healthz");  // the other keys keep their defaults
   EXPECT_EQ(c.pools[0].backends[1].address.host, "2001:db8::1");
+}
+
+TEST(ConfigLoader, StickyKeyProblemsPointAtSecretFile) {
+  const session::test::KeyFile open_key(std::string(32, 'k'), 0644);
+  const session::test::KeyFile short_key(std::string(16, 'k'), 0600);
+  const LoadResult r = load_string(
+      "listeners: [{name: web, listen: 127.0.0.1:80, routes: [{pool: a}]}]\n"
+      "pools:\n"
+      "  - name: a\n"
+      "    session:\n"
+      "      mode: sticky\n"
+      "      cookie:\n"
+      "        secret_file: " + open_key.path() + "\n"
+      "    backends: [{name: a1, address: 127.0.0.1:9001}]\n"
+      "  - name: b\n"
+      "    session: {mode: sticky, cookie: {secret_file: " + short_key.path() + "}}\n"
+      "    backends: [{name: b1, address: 127.0.0.1:9002}]\n",
+      "lbd.yaml");
+  EXPECT_THAT(messages(r),
+              ElementsAre("lbd.yaml:7:22: pools[0].session.cookie.secret_file: " + open_key.path() +
+                              ": is readable or writable by every user (mode 0644); a key others can read lets "
+                              "them forge sticky cookies: chmod 600 it",
+                          "lbd.yaml:10:51: pools[1].session.cookie.secret_file: " + short_key.path() +
+                              ": holds 16 bytes; a sticky key needs at least 32 (head -c 32 /dev/urandom > FILE)"));
+}
+
+TEST(ConfigLoader, KeyFileIsReadOnlyForStickyPools) {
+  // passthrough and none never sign anything: a key file named there is not read.
+  for (const char* mode : {"none", "passthrough"}) {
+    const LoadResult r = load(config_with(
+        {.pool = std::string("    session: {mode: ") + mode + ", cookie: {secret_file: /nonexistent/key}}\n"}));
+    EXPECT_TRUE(r.ok()) << mode << ::testing::PrintToString(messages(r));
+    EXPECT_TRUE(r.config->pools[0].session.cookie.key.empty());
+  }
 }
 
 TEST(ConfigLoader, AdminOffLoopbackLoadsWithAToken) {
@@ -438,9 +498,12 @@ TEST(ConfigLoader, ExampleConfigsLoad) {
   const std::filesystem::path conf = std::filesystem::path(LBD_TEST_DATA_DIR) / ".." / ".." / ".." / "conf";
   int loaded = 0;
   std::error_code ec;
+  const session::test::KeyFile key(std::string(32, 'k'));
   for (const auto& entry : std::filesystem::directory_iterator(conf, ec)) {
     if (entry.path().extension() != ".yaml") continue;
-    const LoadResult r = load_file(entry.path().string());
+    // A sticky key is a per-machine secret the example cannot ship: its
+    // secret_file is pointed at a test key.
+    const LoadResult r = load_string(with_secret_files(entry.path().string(), key.path()), entry.path().string());
     EXPECT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
     ++loaded;
   }

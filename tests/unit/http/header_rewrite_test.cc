@@ -238,5 +238,20 @@ TEST(HttpHeaderRewrite, Http10BackendResponseGoesOutAsHttp11) {
   EXPECT_EQ(out.substr(0, out.find("\r\n")), "HTTP/1.1 404 Not Found");
 }
 
+TEST(HttpHeaderRewrite, StripCookieRemovesOnlyThatCookie) {
+  ForwardContext sticky = kContext;
+  sticky.strip_cookie = "LB";
+  const RequestHead h = forwarded(
+      "GET / HTTP/1.1\r\nHost: x\r\nCookie: sid=abc; LB=pin; theme=dark\r\nCookie: LB=again\r\n"
+      "Cookie: other=1;x=2\r\n\r\n",
+      sticky);
+  EXPECT_THAT(values_of(h.headers, "Cookie"), ElementsAre("sid=abc; theme=dark", "other=1;x=2"));
+}
+
+TEST(HttpHeaderRewrite, WithoutStripCookieEveryCookiePasses) {
+  const RequestHead h = forwarded("GET / HTTP/1.1\r\nHost: x\r\nCookie: LB=pin;  sid=abc\r\n\r\n");
+  EXPECT_THAT(values_of(h.headers, "Cookie"), ElementsAre("LB=pin;  sid=abc"));
+}
+
 }  // namespace
 }  // namespace lb::http
