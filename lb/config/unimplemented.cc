@@ -18,9 +18,7 @@ std::vector<ConfigError> unimplemented_features(const Config& c) {
   for (size_t i = 0; i < c.pools.size(); ++i) {
     const PoolConfig& p = c.pools[i];
     const std::string at = "pools[" + std::to_string(i) + "]";
-    if (p.health_check) refuse(at + ".health_check", "active health checking");
     if (p.session.mode == SessionMode::sticky) refuse(at + ".session.mode", "sticky session affinity");
-    if (p.slow_start.count() > 0) refuse(at + ".slow_start", "slow start");
   }
   return errors;
 }

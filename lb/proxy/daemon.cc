@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "lb/admin/pools_api.h"
+#include "lb/admin/token_file.h"
 #include "lb/config/loader.h"
 #include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
@@ -40,6 +42,7 @@ Daemon::Daemon(std::string config_path, config::Config config) : config_path_(st
 Daemon::~Daemon() {
   workers_.clear();
   admin_.reset();
+  health_.reset();
   sigterm_.close();
   sigint_.close();
   sighup_.close();
@@ -64,6 +67,13 @@ bool Daemon::start(std::string* error) {
     return false;
   }
   admin_ = std::make_unique<admin::AdminServer>(&loop_);
+  health_ = std::make_unique<health::HealthMonitor>(&loop_);
+  health_->update(snapshot_);
+  if (!c.admin.token_file.empty()) {
+    auto token = admin::read_token_file(c.admin.token_file, error);
+    if (!token) return false;
+    admin_->set_token(std::move(*token));
+  }
   register_admin_routes();
   if (!admin_->listen(c.admin.listen, error)) return false;
 
@@ -83,6 +93,7 @@ void Daemon::register_admin_routes() {
     if (stopping_) return admin::AdminResponse{503, "text/plain; charset=utf-8", "stopping\n"};
     return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
   });
+  admin::register_pools_api(*admin_, *health_);
 }
 
 int Daemon::run() {
@@ -138,6 +149,15 @@ void Daemon::reload() {
       return;
     }
   }
+  std::optional<std::string> admin_token;
+  if (!r.config->admin.token_file.empty()) {
+    std::string token_error;
+    admin_token = admin::read_token_file(r.config->admin.token_file, &token_error);
+    if (!admin_token) {
+      spdlog::error("reload refused: {}", token_error);
+      return;
+    }
+  }
   std::shared_ptr<log::AccessLogTarget> access_log;
   try {
     access_log = r.config->log.access_log == old.log.access_log ? access_log_ : open_access_log(*r.config);
@@ -149,6 +169,8 @@ void Daemon::reload() {
   access_log_ = access_log;
   log::set_level(snapshot_->config->log.level);
   for (auto& w : workers_) w->post_snapshot(snapshot_, access_log_);
+  health_->update(snapshot_);
+  admin_->set_token(admin_token.value_or(""));
   spdlog::info("reloaded {} (generation {})", config_path_, snapshot_->generation);
   sd_notify(0, "READY=1\nSTATUS=serving (reloaded)");
 }
@@ -166,6 +188,7 @@ void Daemon::begin_stop(const char* why) {
   sd_notify(0, "STOPPING=1\nSTATUS=stopping");
   for (auto& w : workers_) w->stop(grace);
   admin_->close();
+  health_->stop();
   sigterm_.close();
   sigint_.close();
   sighup_.close();
