@@ -115,6 +115,7 @@ json pools_json(const health::HealthMonitor& monitor) {
 
 void register_pools_api(AdminServer& server, health::HealthMonitor& monitor) {
   server.route("GET", "/api/pools", [&monitor](const AdminRequest&) {
+    monitor.observe();  // log (and show the reason of) a change the tick has not seen yet
     return AdminResponse{200, kJson, pools_json(monitor).dump(2) + "\n"};
   });
   server.route(

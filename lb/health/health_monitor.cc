@@ -104,7 +104,7 @@ void HealthMonitor::update(std::shared_ptr<const proxy::Snapshot> snapshot) {
           backend->set_healthy(true);
           backend->mark_recovered(now);
         }
-        backend->set_active_reason("no active check configured");
+        backend->set_active_reason("checks removed by a reload");
         if (backend->awaiting_check()) backend->eject_until(backend->ejection_earliest_end());
       } else if (backend->active_reason().empty()) {
         backend->set_active_reason("no active check configured");
