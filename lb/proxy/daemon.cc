@@ -155,6 +155,7 @@ void Daemon::reload() {
     admin_token = admin::read_token_file(r.config->admin.token_file, &token_error);
     if (!admin_token) {
       spdlog::error("reload refused: {}", token_error);
+      sd_notify(0, "READY=1\nSTATUS=reload failed; serving the previous configuration");
       return;
     }
   }
