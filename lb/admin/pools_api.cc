@@ -12,7 +12,7 @@ namespace lb::admin {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr const char* kJson = "application/json";
 

@@ -176,11 +176,11 @@ void HealthMonitor::on_result(TrackedBackend& t, const CheckOutcome& outcome) {
   const std::string what = fmt::format("GET {}: {}", t.check->path, outcome.detail);
   switch (t.health->record(passed)) {
     case HealthState::Change::went_down:
-      b.set_active_reason(fmt::format("{} ({} failed check(s) in a row)", what, t.consecutive));
+      b.set_active_reason(fmt::format("{}; {} failed check(s) in a row", what, t.consecutive));
       b.set_healthy(false);
       break;
     case HealthState::Change::went_up:
-      b.set_active_reason(fmt::format("{} ({} passed check(s) in a row)", what, t.consecutive));
+      b.set_active_reason(fmt::format("{}; {} passed check(s) in a row", what, t.consecutive));
       b.mark_recovered(now);
       b.set_healthy(true);
       break;

@@ -16,8 +16,9 @@ namespace lb::admin {
 
 void register_pools_api(AdminServer& server, health::HealthMonitor& monitor);
 
-// The JSON of one backend / of every pool (also for the status page).
-nlohmann::json backend_json(const health::TrackedBackend& t, const config::PoolConfig& pool, TimePoint now);
-nlohmann::json pools_json(const health::HealthMonitor& monitor);
+// The JSON of one backend / of every pool (also for the status page); keys
+// in a reading order (name first), not sorted.
+nlohmann::ordered_json backend_json(const health::TrackedBackend& t, const config::PoolConfig& pool, TimePoint now);
+nlohmann::ordered_json pools_json(const health::HealthMonitor& monitor);
 
 }  // namespace lb::admin
