@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace lb::balance {
 
@@ -12,6 +14,11 @@ namespace {
 int64_t to_ns(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
+
+// ejected_until_ns_ while an active check must confirm the end of an ejection.
+constexpr int64_t kUntilChecked = std::numeric_limits<int64_t>::max();
+// recovered_at_ns_ of a backend that never came back (no slow start at boot).
+constexpr int64_t kNever = std::numeric_limits<int64_t>::min() / 2;
 
 sockaddr_storage resolve(const config::Address& a) {
   sockaddr_storage ss{};
@@ -43,12 +50,105 @@ sockaddr_storage resolve(const config::Address& a) {
 }  // namespace
 
 Backend::Backend(std::string name, config::Address address, uint32_t weight)
-    : name_(std::move(name)), address_(std::move(address)), weight_(weight) {
+    : name_(std::move(name)), address_(std::move(address)), weight_(weight), recovered_at_ns_(kNever) {
   sockaddr_ = resolve(address_);
+}
+
+std::string_view to_string(AdminState s) {
+  switch (s) {
+    case AdminState::ready: return "ready";
+    case AdminState::draining: return "draining";
+    case AdminState::maint: return "maint";
+  }
+  return "?";
+}
+
+std::string_view to_string(BackendState s) {
+  switch (s) {
+    case BackendState::up: return "up";
+    case BackendState::down: return "down";
+    case BackendState::draining: return "draining";
+    case BackendState::maint: return "maint";
+    case BackendState::ejected: return "ejected";
+  }
+  return "?";
+}
+
+std::string_view to_string(CheckResult r) {
+  switch (r) {
+    case CheckResult::success: return "success";
+    case CheckResult::failure: return "failure";
+    case CheckResult::timeout: return "timeout";
+  }
+  return "?";
 }
 
 bool Backend::usable_at(TimePoint now) const {
   return healthy() && admin_state() == AdminState::ready && !ejected_at(now);
+}
+
+bool Backend::usable_for_pinned_at(TimePoint now) const {
+  return healthy() && admin_state() != AdminState::maint && !ejected_at(now);
+}
+
+BackendState Backend::state_at(TimePoint now) const {
+  const AdminState admin = admin_state();
+  if (admin == AdminState::maint) return BackendState::maint;
+  if (!healthy()) return BackendState::down;
+  if (ejected_at(now)) return BackendState::ejected;
+  if (admin == AdminState::draining) return BackendState::draining;
+  return BackendState::up;
+}
+
+void Backend::eject_until_checked(TimePoint earliest) {
+  eject_earliest_ns_.store(to_ns(earliest), std::memory_order_relaxed);
+  ejected_until_ns_.store(kUntilChecked, std::memory_order_relaxed);
+}
+
+bool Backend::awaiting_check() const { return ejected_until_ns_.load(std::memory_order_relaxed) == kUntilChecked; }
+
+void Backend::end_ejection(TimePoint now) {
+  // The ejection's end is the start of slow start: weight_at reads it there.
+  ejected_until_ns_.store(to_ns(now), std::memory_order_relaxed);
+}
+
+void Backend::mark_recovered(TimePoint now) { recovered_at_ns_.store(to_ns(now), std::memory_order_relaxed); }
+
+uint64_t Backend::weight_at(TimePoint now) const {
+  const uint64_t full = uint64_t{weight()} * kWeightScale;
+  const int64_t ramp = slow_start_ns_.load(std::memory_order_relaxed);
+  if (ramp <= 0) return full;
+  const int64_t now_ns = to_ns(now);
+  // Back in service since the later of: the last recovery, the end of the
+  // last ejection (0 = never ejected; in the future = still ejected).
+  int64_t since = recovered_at_ns_.load(std::memory_order_relaxed);
+  const int64_t ejection_end = ejected_until_ns_.load(std::memory_order_relaxed);
+  if (ejection_end > 0 && ejection_end <= now_ns && ejection_end > since) since = ejection_end;
+  const int64_t elapsed = now_ns - since;
+  if (elapsed >= ramp) return full;
+  if (elapsed <= 0) return 1;
+  // Never 0: a ramping backend still takes a trickle, as in HAProxy.
+  return std::max<uint64_t>(1, uint64_t(double(full) * double(elapsed) / double(ramp)));
+}
+
+std::string Backend::active_reason() const {
+  std::lock_guard lock(reasons_mutex_);
+  return active_reason_;
+}
+
+void Backend::set_active_reason(std::string reason) {
+  std::lock_guard lock(reasons_mutex_);
+  active_reason_ = std::move(reason);
+}
+
+std::string Backend::passive_reason() const {
+  std::lock_guard lock(reasons_mutex_);
+  return passive_reason_;
+}
+
+void Backend::set_passive_reason(std::string reason) {
+  std::lock_guard lock(reasons_mutex_);
+  passive_reason_ = std::move(reason);
 }
 
 void Backend::eject_until(TimePoint until) {

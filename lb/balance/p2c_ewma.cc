@@ -31,8 +31,8 @@ size_t P2cEwma::cheaper(size_t a, size_t b, TimePoint now) const {
   if (latency_a == 0) latency_a = latency_b;  // no samples: optimistic
   if (latency_b == 0) latency_b = latency_a;
   if (latency_a == 0) latency_a = latency_b = 1;
-  auto cost = [](const Backend& x, double latency) {
-    return latency * (x.active_requests() + 1) / x.weight();
+  auto cost = [now](const Backend& x, double latency) {
+    return latency * (x.active_requests() + 1) / double(x.weight_at(now));
   };
   return cost(*backends_[b], latency_b) < cost(*backends_[a], latency_a) ? b : a;
 }

@@ -70,7 +70,13 @@ PoolConfig read_pool(const Field& field, FileScope& scope) {
     assign(passive.get("fail_timeout"), p.passive.fail_timeout, as_positive_duration);
   }
   assign(m.get("retries"), p.retries, integer_in(0, 10));
-  assign(m.get("slow_start"), p.slow_start, as_duration);
+  if (auto f = assign(m.get("slow_start"), p.slow_start, as_duration); f && p.slow_start.count() > 0) {
+    // Slow start ramps a weight; these strategies have none to ramp (nginx
+    // and HAProxy refuse it with hashing too).
+    if (p.strategy == Strategy::round_robin || p.strategy == Strategy::ip_hash ||
+        p.strategy == Strategy::consistent_hash)
+      f->error("needs a strategy that uses weights: weighted_round_robin, least_connections or p2c_ewma");
+  }
   if (auto f = m.get("timeouts")) {
     MapReader t(*f);
     assign(t.get("connect"), p.timeouts.connect, as_positive_duration);

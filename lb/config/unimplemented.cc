@@ -15,12 +15,6 @@ std::vector<ConfigError> unimplemented_features(const Config& c) {
     if (l.tls) refuse(at + ".tls", "TLS termination");
     if (l.rate_limit.rps > 0) refuse(at + ".rate_limit", "rate limiting");
   }
-  for (size_t i = 0; i < c.pools.size(); ++i) {
-    const PoolConfig& p = c.pools[i];
-    const std::string at = "pools[" + std::to_string(i) + "]";
-    if (p.health_check) refuse(at + ".health_check", "active health checking");
-    if (p.slow_start.count() > 0) refuse(at + ".slow_start", "slow start");
-  }
   return errors;
 }
 

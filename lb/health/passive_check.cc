@@ -1,12 +1,22 @@
 #include "lb/health/passive_check.h"
 
+#include <fmt/format.h>
+
 namespace lb::health {
 
-bool record_failure(balance::Backend& backend, const config::PassiveCheck& cfg, TimePoint now) {
+bool record_failure(balance::Backend& backend, const config::PoolConfig& pool, TimePoint now, std::string_view what) {
+  const config::PassiveCheck& cfg = pool.passive;
   if (cfg.max_fails <= 0) return false;
   if (backend.ejected_at(now)) return false;  // already out; do not extend
   if (backend.count_failure(now, cfg.fail_timeout) < cfg.max_fails) return false;
-  backend.eject_until(now + cfg.fail_timeout);
+  // The reason first: the control thread reports the ejection once it sees it.
+  backend.set_passive_reason(fmt::format("{} failure(s) within {} ms, last: {}", cfg.max_fails,
+                                         cfg.fail_timeout.count(), what));
+  if (pool.health_check) {
+    backend.eject_until_checked(now + cfg.fail_timeout);
+  } else {
+    backend.eject_until(now + cfg.fail_timeout);
+  }
   backend.clear_failures();
   return true;
 }

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "lb/admin/pools_api.h"
+#include "lb/admin/token_file.h"
 #include "lb/config/loader.h"
 #include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
@@ -39,6 +41,7 @@ Daemon::Daemon(std::string config_path, config::Config config) : config_path_(st
 Daemon::~Daemon() {
   workers_.clear();
   admin_.reset();
+  health_.reset();
   sigterm_.close();
   sigint_.close();
   sighup_.close();
@@ -64,6 +67,13 @@ bool Daemon::start(std::string* error) {
     return false;
   }
   admin_ = std::make_unique<admin::AdminServer>(&loop_);
+  health_ = std::make_unique<health::HealthMonitor>(&loop_);
+  health_->update(snapshot_);
+  if (!c.admin.token_file.empty()) {
+    auto token = admin::read_token_file(c.admin.token_file, error);
+    if (!token) return false;
+    admin_->set_token(std::move(*token));
+  }
   register_admin_routes();
   if (!admin_->listen(c.admin.listen, error)) return false;
 
@@ -83,6 +93,7 @@ void Daemon::register_admin_routes() {
     if (stopping_) return admin::AdminResponse{503, "text/plain; charset=utf-8", "stopping\n"};
     return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
   });
+  admin::register_pools_api(*admin_, *health_);
 }
 
 int Daemon::run() {
@@ -131,8 +142,14 @@ void Daemon::reload() {
   if (!same_socket_address(r.config->admin.listen, old.admin.listen))
     spdlog::warn("reload: admin.listen changed; the admin listener stays on {} until restart", old.admin.listen.text);
 
-  // Everything that can fail happens before anything changes: bind the
-  // sockets of added listeners and open a new access log file.
+  // Everything that can fail happens before anything changes: read the admin
+  // token, bind the sockets of added listeners and open a new access log file.
+  std::optional<std::string> admin_token;
+  if (!r.config->admin.token_file.empty()) {
+    std::string token_error;
+    admin_token = admin::read_token_file(r.config->admin.token_file, &token_error);
+    if (!admin_token) return reload_failed({token_error});
+  }
   std::vector<std::vector<ListeningSocket>> sockets;
   std::string error;
   const auto added = added_listeners(old, *r.config);
@@ -151,6 +168,8 @@ void Daemon::reload() {
     workers_[i]->post_listeners(std::move(sockets[i]));
     workers_[i]->post_snapshot(snapshot_, access_log_);
   }
+  health_->update(snapshot_);
+  admin_->set_token(admin_token.value_or(""));
   ++reloads_succeeded_;
   last_reload_ok_ = true;
   last_reload_error_.clear();
@@ -224,6 +243,7 @@ void Daemon::begin_stop(const char* why) {
                                  open_connections(), std::chrono::duration<double>(grace).count()));
   for (auto& w : workers_) w->stop(grace);
   admin_->close();
+  health_->stop();
   sigterm_.close();
   sigint_.close();
   sighup_.close();

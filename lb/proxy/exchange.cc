@@ -92,7 +92,7 @@ void Exchange::attempt(bool same_backend) {
         spdlog::warn("pool {}: no usable backend for {} {}", pool_name(), request_.method_name(), request_.url);
         respond_error(503);
       } else {
-        respond_error(502);
+        respond_error(last_failure_status_);  // every other backend tried or out
       }
       return;
     }
@@ -268,6 +268,7 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
   if (response_started_) {
     spdlog::warn("pool {} backend {}: {} after the response started; dropping the client", pool_name(),
                  backend_name(), failure_name(why));
+    health::record_failure(*backend_, *pool().config, Clock::now(), failure_name(why));
     client_.abort();
     done_ = true;
     return;
@@ -275,13 +276,19 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
   spdlog::warn("pool {} backend {}: {} for {} {}", pool_name(), backend_name(), failure_name(why),
                request_.method_name(), request_.url);
   const bool stale = reused && why == UpstreamFailure::closed_early;  // not the backend's fault
-  if (!stale && health::record_failure(*backend_, pool().config->passive, Clock::now())) {
-    spdlog::warn("pool {} backend {}: ejected for {} ms after {} failures (passive, last: {})", pool_name(),
-                 backend_name(), pool().config->passive.fail_timeout.count(), pool().config->passive.max_fails,
-                 failure_name(why));
+  // An ejection is logged by the control thread (health::HealthMonitor).
+  if (!stale) health::record_failure(*backend_, *pool().config, Clock::now(), failure_name(why));
+  if (why == UpstreamFailure::response_timeout || why == UpstreamFailure::invalid_response) {
+    // The backend had the whole request: only an idempotent one may go to
+    // another backend (nginx's proxy_next_upstream "error timeout").
+    const int status = why == UpstreamFailure::response_timeout ? 504 : 502;
+    if (!request_.idempotent() || !replayable_ || retries_used_ >= pool().config->retries)
+      return respond_error(status);
+    ++retries_used_;
+    tried_.insert(backend_index_);
+    last_failure_status_ = status;
+    return attempt(false);
   }
-  if (why == UpstreamFailure::response_timeout) return respond_error(504);
-  if (why == UpstreamFailure::invalid_response) return respond_error(502);
 
   // Nothing reached the client yet. Is the request safe to send again?
   const bool nothing_sent = why == UpstreamFailure::connect_failed || why == UpstreamFailure::connect_timeout;
@@ -298,6 +305,7 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
   if (retries_used_ >= pool().config->retries) return respond_error(502);
   ++retries_used_;
   tried_.insert(backend_index_);
+  last_failure_status_ = 502;
   attempt(false);
 }
 

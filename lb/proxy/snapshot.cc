@@ -48,6 +48,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
       } else {
         b = std::make_shared<balance::Backend>(bc.name, bc.address, bc.weight);
       }
+      b->set_slow_start(pc.slow_start);
       pr.backends.push_back(std::move(b));
     }
     if (pc.session.mode == config::SessionMode::sticky)

@@ -130,6 +130,7 @@ class Lbd:
         self.stdout_path = os.path.join(workdir, "stdout.log")
         self.stderr_path = os.path.join(workdir, "stderr.log")
         self.proc = None
+        self.admin_token = None  # sent to the admin listener when set
 
     def start(self, extra_env=None):
         with open(self.config_path, "w") as f:
@@ -153,7 +154,8 @@ class Lbd:
 
     def _healthz_ok(self):
         try:
-            return get(self.admin_port, "/healthz", host=f"127.0.0.1:{self.admin_port}").status == 200
+            auth = [("Authorization", f"Bearer {self.admin_token}")] if self.admin_token else []
+            return get(self.admin_port, "/healthz", auth, host=f"127.0.0.1:{self.admin_port}").status == 200
         except (OSError, ValueError):
             return False
 
@@ -227,8 +229,9 @@ class LbdTestCase(unittest.TestCase):
         self._seq = getattr(self, "_seq", 0) + 1
         return self._seq
 
-    def start_lbd(self, cfg, extra_env=None, expected_status=0):
+    def start_lbd(self, cfg, extra_env=None, expected_status=0, admin_token=None):
         lbd = Lbd(cfg, self.tmp.name)
+        lbd.admin_token = admin_token
         self.addCleanup(lbd.kill)
         self.addCleanup(lbd.stop, expected_status)
         lbd.start(extra_env)

@@ -6,7 +6,9 @@
 // a pool keeps a backend of the same name and address.
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include <sys/socket.h>
 
@@ -17,6 +19,20 @@ namespace lb::balance {
 
 // Operator-set state (admin API); health is tracked separately.
 enum class AdminState : uint8_t { ready, draining, maint };
+std::string_view to_string(AdminState s);
+
+// The one state an operator sees (lbd_backend_state, /api/pools), folded
+// from health, admin state and passive ejection by Backend::state_at.
+enum class BackendState : uint8_t { up, down, draining, maint, ejected };
+std::string_view to_string(BackendState s);
+
+// Outcome of one active health check (lbd_backend_health_checks_total).
+enum class CheckResult : uint8_t { success, failure, timeout };
+std::string_view to_string(CheckResult r);
+
+// Weights as strategies see them (Backend::weight_at) are in 1/kWeightScale
+// units, so slow start can ramp a weight of 1 smoothly.
+inline constexpr uint64_t kWeightScale = 1024;
 
 class Backend {
  public:
@@ -44,6 +60,43 @@ class Backend {
   // Passive ejection: not usable until `until`.
   void eject_until(TimePoint until);
   bool ejected_at(TimePoint now) const;
+  // Passive ejection in a pool with active checks: out until at least
+  // `earliest` AND an active check has passed since (end_ejection).
+  void eject_until_checked(TimePoint earliest);
+  bool awaiting_check() const;
+  TimePoint ejection_earliest_end() const {
+    return TimePoint(std::chrono::nanoseconds(eject_earliest_ns_.load(std::memory_order_relaxed)));
+  }
+  // Lets an ejected backend back in now (a check passed, or checks stopped).
+  void end_ejection(TimePoint now);
+
+  // The state an operator sees. Precedence: maint (the operator took it
+  // out), down, ejected (facts that stop all traffic), draining, up.
+  BackendState state_at(TimePoint now) const;
+  // May a request pinned here (sticky session) still come? Draining keeps
+  // its users; down, maint and ejected do not.
+  bool usable_for_pinned_at(TimePoint now) const;
+
+  // Why the active checker holds it up or down / why it was ejected. Written
+  // on transitions only (control thread; a worker when it ejects), read by
+  // the admin API and the status page: a mutex, never on the request path.
+  std::string active_reason() const;
+  void set_active_reason(std::string reason);
+  std::string passive_reason() const;
+  void set_passive_reason(std::string reason);
+
+  // Active health checks run against this backend, by result.
+  void count_check(CheckResult r) { checks_[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
+  uint64_t checks(CheckResult r) const { return checks_[static_cast<size_t>(r)].load(std::memory_order_relaxed); }
+
+  // Slow start: after coming back (health up, ejection over, maint ended)
+  // the weight strategies see ramps linearly from ~0 to weight() over the
+  // pool's slow_start. weight_at is in 1/kWeightScale units.
+  void set_slow_start(Duration d) {
+    slow_start_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), std::memory_order_relaxed);
+  }
+  void mark_recovered(TimePoint now);
+  uint64_t weight_at(TimePoint now) const;
 
   // Passive health: failures counted in a window that starts with the
   // first failure and lasts `window`. Returns the count including this one.
@@ -82,6 +135,13 @@ class Backend {
   std::atomic<int64_t> fail_window_start_ns_{0};
   std::atomic<double> ewma_us_{0};
   std::atomic<int64_t> ewma_at_ns_{0};
+  std::atomic<int64_t> eject_earliest_ns_{0};  // eject_until_checked: not before this
+  std::atomic<int64_t> recovered_at_ns_;       // last return to service (slow start)
+  std::atomic<int64_t> slow_start_ns_{0};
+  std::atomic<uint64_t> checks_[3] = {};
+  mutable std::mutex reasons_mutex_;
+  std::string active_reason_;
+  std::string passive_reason_;
 };
 
 }  // namespace lb::balance

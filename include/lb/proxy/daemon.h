@@ -11,6 +11,7 @@
 #include "lb/admin/admin_server.h"
 #include "lb/config/config.h"
 #include "lb/core/uv_handle.h"
+#include "lb/health/health_monitor.h"
 #include "lb/log/access_log.h"
 #include "lb/proxy/service_notifier.h"
 #include "lb/proxy/snapshot.h"
@@ -50,6 +51,7 @@ class Daemon {
   std::shared_ptr<log::AccessLogTarget> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<health::HealthMonitor> health_;  // active checks, state changes
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_;
   UvHandle<uv_timer_t> stop_poll_;
   ServiceNotifier notifier_{&loop_};

@@ -86,6 +86,7 @@ class Exchange final : public UpstreamEvents, public Retirable {
   std::shared_ptr<balance::Backend> backend_;
   size_t backend_index_ = 0;
   uint32_t retries_used_ = 0;
+  int last_failure_status_ = 502;  // answered when no backend is left for a retry
   UpstreamConnection* upstream_ = nullptr;
   bool upstream_reused_ = false;
   bool stale_retry_used_ = false;

@@ -382,6 +382,8 @@ const BadValue kBadValues[] = {
      "pools[0].timeouts.connect: invalid duration '1' (use ms, s, m or h, e.g. 250ms, 1.5s, 5m)"},
     {"negative_slow_start", {.pool = "    slow_start: -1s\n"},
      "pools[0].slow_start: invalid duration '-1s' (use ms, s, m or h, e.g. 250ms, 1.5s, 5m)"},
+    {"slow_start_without_weights", {.pool = "    slow_start: 10s\n"},
+     "pools[0].slow_start: needs a strategy that uses weights: weighted_round_robin, least_connections or p2c_ewma"},
     {"name_is_a_list", {.backend = "      - {name: [a], address: 127.0.0.1:9002}\n"},
      "pools[0].backends[1].name: must be a single value, not a list"},
 };

@@ -1,0 +1,77 @@
+#pragma once
+// One active health check (DESIGN.md §1 health_check): a fresh TCP
+// connection of its own — never a pooled client connection, so a check
+// tests what a new request would meet — sends
+//   GET <path> HTTP/1.1, Host: <host or the backend address>, Connection: close
+// and judges the response head: a status within expect_status passes; a
+// connect error, an unexpected status, a malformed response or a connection
+// closed before the head fails; nothing decided within `timeout` (connect
+// included) is a timeout. Runs on the control thread's loop.
+#include <uv.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lb/balance/backend.h"
+#include "lb/config/config.h"
+#include "lb/core/time.h"
+#include "lb/core/uv_handle.h"
+#include "lb/http/response_parser.h"
+
+namespace lb::health {
+
+struct CheckOutcome {
+  balance::CheckResult result = balance::CheckResult::failure;
+  int status = 0;      // the response status, 0 if none came
+  std::string detail;  // "HTTP 200", "connect: connection refused", ...
+  Duration took{0};
+};
+
+// Is `status` one of the expected ones?
+bool status_expected(const std::vector<config::StatusRange>& expected, int status);
+// "200-399" or "200, 300-302", as the operator wrote it.
+std::string describe_expected(const std::vector<config::StatusRange>& expected);
+
+class HttpCheck final : private http::ResponseEvents {
+ public:
+  using Done = std::function<void(const CheckOutcome&)>;
+
+  // Starts a check against `address`. `done` runs exactly once, from the
+  // loop (never inside start), unless cancel() comes first.
+  static HttpCheck* start(uv_loop_t* loop, const sockaddr_storage& address, const config::HealthCheck& cfg,
+                          const std::string& host, Done done);
+  // Abandons the check: `done` is not called; the object frees itself once
+  // libuv has let go of its handles.
+  void cancel();
+
+ private:
+  HttpCheck(const config::HealthCheck& cfg, const std::string& host, Done done);
+  ~HttpCheck() = default;  // only from the connection's close callback
+  void begin(uv_loop_t* loop, const sockaddr_storage& address);
+  void on_connected(int status);
+  void on_read(ssize_t n);
+  void finish(balance::CheckResult result, std::string detail);
+
+  // http::ResponseEvents
+  void on_response_head(http::ResponseHead& head) override;
+  void on_response_body(const char*, size_t) override {}
+  void on_response_complete() override {}
+
+  std::vector<config::StatusRange> expected_;
+  Duration timeout_;
+  std::string request_;
+  Done done_;
+  UvHandle<uv_tcp_t> tcp_;
+  UvHandle<uv_timer_t> timer_;
+  uv_connect_t connect_req_{};
+  uv_write_t write_req_{};
+  http::ResponseParser parser_;
+  TimePoint started_;
+  int status_ = 0;           // final (>= 200) status once its head is parsed
+  std::string early_error_;  // a failure known before the loop ran: reported by the timer
+  bool finished_ = false;
+  char buf_[4096];
+};
+
+}  // namespace lb::health

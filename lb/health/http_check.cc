@@ -1,0 +1,136 @@
+#include "lb/health/http_check.h"
+
+#include <fmt/format.h>
+
+namespace lb::health {
+
+using balance::CheckResult;
+
+bool status_expected(const std::vector<config::StatusRange>& expected, int status) {
+  for (const auto& r : expected)
+    if (status >= r.low && status <= r.high) return true;
+  return false;
+}
+
+std::string describe_expected(const std::vector<config::StatusRange>& expected) {
+  std::string out;
+  for (const auto& r : expected) {
+    if (!out.empty()) out += ", ";
+    out += r.low == r.high ? std::to_string(r.low) : fmt::format("{}-{}", r.low, r.high);
+  }
+  return out;
+}
+
+HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, Done done)
+    : expected_(cfg.expect_status),
+      timeout_(cfg.timeout),
+      request_(fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: lbd-health-check\r\nAccept: */*\r\n"
+                           "Connection: close\r\n\r\n",
+                           cfg.path, host)),
+      done_(std::move(done)),
+      parser_(*this),
+      started_(Clock::now()) {}
+
+HttpCheck* HttpCheck::start(uv_loop_t* loop, const sockaddr_storage& address, const config::HealthCheck& cfg,
+                            const std::string& host, Done done) {
+  auto* check = new HttpCheck(cfg, host, std::move(done));
+  check->begin(loop, address);
+  return check;
+}
+
+void HttpCheck::begin(uv_loop_t* loop, const sockaddr_storage& address) {
+  parser_.expect_response(false);
+  timer_.init(loop, uv_timer_init);
+  timer_->data = this;
+  int rc = tcp_.init(loop, uv_tcp_init);
+  if (rc == 0) {
+    tcp_->data = this;
+    connect_req_.data = this;
+    rc = address.ss_family == AF_UNSPEC
+             ? UV_EADDRNOTAVAIL
+             : uv_tcp_connect(&connect_req_, tcp_.get(), reinterpret_cast<const sockaddr*>(&address),
+                              [](uv_connect_t* req, int status) {
+                                static_cast<HttpCheck*>(req->data)->on_connected(status);
+                              });
+  }
+  // A failure known now is reported from the loop, like every other outcome.
+  if (rc != 0) early_error_ = fmt::format("connect: {}", address.ss_family == AF_UNSPEC ? "address did not resolve"
+                                                                                          : uv_strerror(rc));
+  uv_timer_start(
+      timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<HttpCheck*>(t->data);
+        if (!self->early_error_.empty()) return self->finish(CheckResult::failure, self->early_error_);
+        self->finish(CheckResult::timeout, fmt::format("no answer within {} ms", self->timeout_.count()));
+      },
+      rc != 0 ? 0 : to_uv_ms(timeout_), 0);
+}
+
+void HttpCheck::cancel() {
+  done_ = nullptr;
+  finish(CheckResult::failure, "cancelled");
+}
+
+void HttpCheck::on_connected(int status) {
+  if (finished_) return;  // cancelled or timed out: the handle is closing
+  if (status != 0) return finish(CheckResult::failure, fmt::format("connect: {}", uv_strerror(status)));
+  write_req_.data = this;
+  uv_buf_t buf = uv_buf_init(request_.data(), static_cast<unsigned>(request_.size()));
+  int rc = uv_write(&write_req_, tcp_.stream(), &buf, 1, [](uv_write_t* req, int status) {
+    auto* self = static_cast<HttpCheck*>(req->data);
+    if (!self->finished_ && status != 0) self->finish(CheckResult::failure, fmt::format("send: {}", uv_strerror(status)));
+  });
+  if (rc == 0)
+    rc = uv_read_start(
+        tcp_.stream(),
+        [](uv_handle_t* h, size_t, uv_buf_t* b) {
+          auto* self = static_cast<HttpCheck*>(h->data);
+          *b = uv_buf_init(self->buf_, sizeof self->buf_);
+        },
+        [](uv_stream_t* s, ssize_t n, const uv_buf_t*) { static_cast<HttpCheck*>(s->data)->on_read(n); });
+  if (rc != 0) finish(CheckResult::failure, fmt::format("send: {}", uv_strerror(rc)));
+}
+
+void HttpCheck::on_read(ssize_t n) {
+  if (finished_ || n == 0) return;
+  if (n < 0) {
+    return finish(CheckResult::failure, n == UV_EOF ? "connection closed before a complete response head"
+                                                    : fmt::format("read: {}", uv_strerror(int(n))));
+  }
+  const char* p = buf_;
+  size_t left = size_t(n);
+  while (left > 0 && status_ == 0) {
+    const auto r = parser_.execute(p, left);
+    if (status_ != 0) break;  // judged by its head; what follows does not matter
+    if (r.status == http::ResponseParser::Status::error)
+      return finish(CheckResult::failure, fmt::format("malformed response: {}", parser_.error_reason()));
+    if (r.status == http::ResponseParser::Status::ok) break;
+    p += r.consumed;  // a complete 1xx interim response: the final one follows
+    left -= r.consumed;
+    parser_.resume();
+  }
+  if (status_ == 0) return;
+  if (status_expected(expected_, status_)) return finish(CheckResult::success, fmt::format("HTTP {}", status_));
+  finish(CheckResult::failure, fmt::format("HTTP {} (expected {})", status_, describe_expected(expected_)));
+}
+
+void HttpCheck::on_response_head(http::ResponseHead& head) {
+  if (head.status >= 200) status_ = head.status;
+}
+
+void HttpCheck::finish(CheckResult result, std::string detail) {
+  if (finished_) return;
+  finished_ = true;
+  Done done = std::move(done_);
+  CheckOutcome outcome{result, status_, std::move(detail),
+                       std::chrono::duration_cast<Duration>(Clock::now() - started_)};
+  timer_.close();
+  const bool has_tcp = bool(tcp_);
+  // Pending connect/write requests are cancelled before the close callback
+  // runs; they find finished_ set and touch nothing else.
+  if (has_tcp) tcp_.close([](uv_handle_t* h) { delete static_cast<HttpCheck*>(h->data); });
+  if (done) done(outcome);
+  if (!has_tcp) delete this;
+}
+
+}  // namespace lb::health

@@ -1,0 +1,103 @@
+#include "lb/balance/backend.h"
+
+#include <gtest/gtest.h>
+
+namespace lb::balance {
+namespace {
+
+using namespace std::chrono_literals;
+
+Backend make(uint32_t weight = 1) { return Backend("a", config::Address{"127.0.0.1", 9000, "127.0.0.1:9000"}, weight); }
+
+TEST(BackendState, UpByDefault) {
+  Backend b = make();
+  const TimePoint now = Clock::now();
+  EXPECT_EQ(b.state_at(now), BackendState::up);
+  EXPECT_TRUE(b.usable_at(now));
+  EXPECT_TRUE(b.usable_for_pinned_at(now));
+}
+
+TEST(BackendState, DrainingKeepsPinnedUsersOnly) {
+  Backend b = make();
+  b.set_admin_state(AdminState::draining);
+  const TimePoint now = Clock::now();
+  EXPECT_EQ(b.state_at(now), BackendState::draining);
+  EXPECT_FALSE(b.usable_at(now));
+  EXPECT_TRUE(b.usable_for_pinned_at(now));
+}
+
+TEST(BackendState, MaintTakesNothingAndWinsOverHealth) {
+  Backend b = make();
+  b.set_admin_state(AdminState::maint);
+  b.set_healthy(false);
+  const TimePoint now = Clock::now();
+  EXPECT_EQ(b.state_at(now), BackendState::maint);
+  EXPECT_FALSE(b.usable_at(now));
+  EXPECT_FALSE(b.usable_for_pinned_at(now));
+}
+
+TEST(BackendState, DownAndEjectedStopPinnedUsersToo) {
+  const TimePoint now = Clock::now();
+  Backend down = make();
+  down.set_healthy(false);
+  down.set_admin_state(AdminState::draining);
+  EXPECT_EQ(down.state_at(now), BackendState::down);
+  EXPECT_FALSE(down.usable_for_pinned_at(now));
+
+  Backend ejected = make();
+  ejected.eject_until(now + 10s);
+  EXPECT_EQ(ejected.state_at(now), BackendState::ejected);
+  EXPECT_FALSE(ejected.usable_for_pinned_at(now));
+  EXPECT_EQ(ejected.state_at(now + 10s), BackendState::up);
+}
+
+TEST(BackendState, Names) {
+  EXPECT_EQ(to_string(BackendState::up), "up");
+  EXPECT_EQ(to_string(BackendState::down), "down");
+  EXPECT_EQ(to_string(BackendState::draining), "draining");
+  EXPECT_EQ(to_string(BackendState::maint), "maint");
+  EXPECT_EQ(to_string(BackendState::ejected), "ejected");
+  EXPECT_EQ(to_string(CheckResult::timeout), "timeout");
+}
+
+TEST(BackendChecks, CountedByResult) {
+  Backend b = make();
+  b.count_check(CheckResult::success);
+  b.count_check(CheckResult::success);
+  b.count_check(CheckResult::timeout);
+  EXPECT_EQ(b.checks(CheckResult::success), 2u);
+  EXPECT_EQ(b.checks(CheckResult::failure), 0u);
+  EXPECT_EQ(b.checks(CheckResult::timeout), 1u);
+}
+
+TEST(BackendSlowStart, FullWeightWithoutSlowStartOrRecovery) {
+  Backend b = make(3);
+  const TimePoint now = Clock::now();
+  EXPECT_EQ(b.weight_at(now), 3 * kWeightScale);
+  b.set_slow_start(30s);
+  EXPECT_EQ(b.weight_at(now), 3 * kWeightScale);  // never recovered: no ramp at start
+}
+
+TEST(BackendSlowStart, RampsLinearlyAfterRecovery) {
+  Backend b = make(2);
+  b.set_slow_start(10s);
+  const TimePoint t0 = Clock::now();
+  b.mark_recovered(t0);
+  EXPECT_EQ(b.weight_at(t0), 1u);  // a trickle, never zero
+  EXPECT_EQ(b.weight_at(t0 + 2500ms), 2 * kWeightScale / 4);
+  EXPECT_EQ(b.weight_at(t0 + 5s), 2 * kWeightScale / 2);
+  EXPECT_EQ(b.weight_at(t0 + 10s), 2 * kWeightScale);
+  EXPECT_EQ(b.weight_at(t0 + 1h), 2 * kWeightScale);
+}
+
+TEST(BackendSlowStart, RampsFromTheEndOfAnEjection) {
+  Backend b = make(1);
+  b.set_slow_start(10s);
+  const TimePoint t0 = Clock::now();
+  b.eject_until(t0 + 5s);
+  EXPECT_EQ(b.weight_at(t0 + 10s), kWeightScale / 2);
+  EXPECT_EQ(b.weight_at(t0 + 15s), kWeightScale);
+}
+
+}  // namespace
+}  // namespace lb::balance
