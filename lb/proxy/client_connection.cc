@@ -75,6 +75,7 @@ ClientConnection::ClientConnection(WorkerContext& worker, std::shared_ptr<Listen
   writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &ClientConnection::on_write_done,
                  &worker_.write_batches);
   identity_->state->connections.fetch_add(1, std::memory_order_relaxed);
+  identity_->state->stats.count_connection(worker_.index);
   next_client = worker_.clients;
   if (next_client) next_client->prev_client = this;
   worker_.clients = this;
@@ -315,6 +316,11 @@ void ClientConnection::answer_error(int status, const char* why) {
   scratch.clear();
   http::append_error_response(status, true, scratch);
   writer_.append_copy(scratch);
+  const bool head_seen = parser_ && phase_ != Phase::head && phase_ != Phase::idle;
+  identity_->state->stats.count_request(
+      worker_.index, status,
+      head_seen ? std::optional(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start_))
+                : std::nullopt);
   if (listener_rt_) {
     log::AccessRecord r;
     r.listener = identity_->name;
@@ -334,6 +340,8 @@ void ClientConnection::answer_error(int status, const char* why) {
 }
 
 void ClientConnection::log_request(int status, const char* pool, const char* backend, double upstream_ms) {
+  identity_->state->stats.count_request(
+      worker_.index, status, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start_));
   if (!worker_.access_log) return;
   const http::RequestHead& h = parser_->head();
   log::AccessRecord r;

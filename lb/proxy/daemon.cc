@@ -9,9 +9,11 @@
 
 #include <fmt/format.h>
 
+#include "lb/admin/status_page.h"
 #include "lb/config/loader.h"
 #include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
+#include "lb/metrics/exposition.h"
 
 namespace lb::proxy {
 
@@ -83,6 +85,13 @@ void Daemon::register_admin_routes() {
     if (stopping_) return admin::AdminResponse{503, "text/plain; charset=utf-8", "stopping\n"};
     return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
   });
+  admin_->route("GET", "/metrics", [this](const admin::AdminRequest&) {
+    return admin::AdminResponse{200, metrics::kTextContentType, metrics::scrape(*snapshot_, reload_stats_, Clock::now())};
+  });
+  admin_->route("GET", "/status", [this](const admin::AdminRequest&) {
+    return admin::AdminResponse{200, "text/html; charset=utf-8",
+                                admin::render_status_page(admin::collect_status(*snapshot_, reload_stats_, Clock::now()))};
+  });
 }
 
 int Daemon::run() {
@@ -120,6 +129,7 @@ void Daemon::reload() {
   if (r.ok()) r.errors = config::unimplemented_features(*r.config);
   if (!r.ok()) {
     for (const auto& e : r.errors) spdlog::error("reload refused: {}", e.to_string());
+    reload_stats_.record(false);
     sd_notify(0, "READY=1\nSTATUS=reload failed; serving the previous configuration");
     return;
   }
@@ -134,6 +144,7 @@ void Daemon::reload() {
     if (!same) {
       spdlog::error("reload refused: listener {} ({}) is new or moved; restart lbd to change listeners", l.name,
                     l.listen.text);
+      reload_stats_.record(false);
       sd_notify(0, "READY=1\nSTATUS=reload failed; serving the previous configuration");
       return;
     }
@@ -143,12 +154,14 @@ void Daemon::reload() {
     access_log = r.config->log.access_log == old.log.access_log ? access_log_ : open_access_log(*r.config);
   } catch (const std::exception& e) {
     spdlog::error("reload refused: {}", e.what());
+    reload_stats_.record(false);
     return;
   }
   snapshot_ = build_snapshot(std::make_shared<const config::Config>(std::move(*r.config)), snapshot_.get());
   access_log_ = access_log;
   log::set_level(snapshot_->config->log.level);
   for (auto& w : workers_) w->post_snapshot(snapshot_, access_log_);
+  reload_stats_.record(true);
   spdlog::info("reloaded {} (generation {})", config_path_, snapshot_->generation);
   sd_notify(0, "READY=1\nSTATUS=serving (reloaded)");
 }

@@ -12,6 +12,7 @@
 
 #include "lb/config/config.h"
 #include "lb/core/time.h"
+#include "lb/metrics/backend_stats.h"
 
 namespace lb::balance {
 
@@ -69,6 +70,10 @@ class Backend {
                       std::memory_order_relaxed);
   }
 
+  // Request counters and response times, per worker (lb/metrics).
+  metrics::BackendStats& stats() { return stats_; }
+  const metrics::BackendStats& stats() const { return stats_; }
+
  private:
   const std::string name_;
   const config::Address address_;
@@ -82,6 +87,7 @@ class Backend {
   std::atomic<int64_t> fail_window_start_ns_{0};
   std::atomic<double> ewma_us_{0};
   std::atomic<int64_t> ewma_at_ns_{0};
+  metrics::BackendStats stats_;
 };
 
 }  // namespace lb::balance

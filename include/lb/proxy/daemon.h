@@ -12,6 +12,7 @@
 #include "lb/config/config.h"
 #include "lb/core/uv_handle.h"
 #include "lb/log/access_log.h"
+#include "lb/metrics/reload_stats.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/worker.h"
 
@@ -41,6 +42,7 @@ class Daemon {
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_;
   UvHandle<uv_timer_t> stop_poll_;
   bool stopping_ = false;
+  metrics::ReloadStats reload_stats_;  // lbd_config_reloads_total, /status
 };
 
 }  // namespace lb::proxy

@@ -12,6 +12,8 @@
 #include "lb/balance/hash_key.h"
 #include "lb/balance/strategy.h"
 #include "lb/config/config.h"
+#include "lb/metrics/listener_stats.h"
+#include "lb/metrics/pool_stats.h"
 
 namespace lb::proxy {
 
@@ -19,11 +21,13 @@ struct PoolRuntime {
   const config::PoolConfig* config = nullptr;  // points into Snapshot::config
   balance::BackendList backends;
   balance::HashKey hash_key;  // consistent_hash: what a request is hashed by
+  std::shared_ptr<metrics::PoolStats> stats;  // carried across reloads by pool name
 };
 
 // Run-time state of a listener that outlives snapshots (connection count).
 struct ListenerState {
   std::atomic<uint64_t> connections{0};
+  metrics::ListenerStats stats;  // requests, durations, connections opened
 };
 
 struct RouteEntry {
