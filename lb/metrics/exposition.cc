@@ -93,10 +93,12 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
 }
 
 void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) {
-  auto requests = family("lbd_requests_total", "Requests answered by the listener, by status class.",
+  auto requests = family("lbd_requests_total",
+                         "Requests answered by the listener, by status class (lbd's own errors included; a client "
+                         "that gave up counts as 4xx).",
                          MetricType::Counter);
   auto duration = family("lbd_request_duration_seconds",
-                         "Time from the request's first byte to the end of lbd's answer.", MetricType::Histogram);
+                         "Time from reading the request head to the end of lbd's answer.", MetricType::Histogram);
   auto active = family("lbd_connections_active", "Client connections open on the listener.", MetricType::Gauge);
   auto total = family("lbd_connections_total", "Client connections accepted by the listener.", MetricType::Counter);
 

@@ -195,6 +195,7 @@ void ClientConnection::parse(Pending& in) {
 
 bool ClientConnection::on_request_head(http::RequestHead& head) {
   phase_ = Phase::body;
+  request_start_ = Clock::now();
   ws_ = worker_.current;
   listener_rt_ = ws_->snapshot->find_listener(identity_->name);
   if (!listener_rt_) {
@@ -202,7 +203,6 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
     return false;
   }
   const config::ListenerConfig& lc = *listener_rt_->config;
-  request_start_ = Clock::now();
   bytes_out_at_start_ = bytes_out_;
   body_bytes_ = 0;
   assign_request_id();

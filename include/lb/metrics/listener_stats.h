@@ -22,8 +22,8 @@ struct ListenerTotals {
 
 class ListenerStats {
  public:
-  // One answered request; `duration` from its first byte to the end of the
-  // answer, absent when lbd answered before a request head arrived (a
+  // One answered request; `duration` from reading its head to the end of
+  // the answer, absent when lbd answered before a request head arrived (a
   // malformed head, the header timeout): those are counted, not timed.
   void count_request(unsigned worker, int status, std::optional<std::chrono::microseconds> duration) {
     Slot& s = slots_.local(worker);
