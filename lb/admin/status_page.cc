@@ -45,6 +45,11 @@ std::string duration_text(double seconds, bool have) {
   return fmt::format("{:.2f} s", seconds);
 }
 
+std::string rate_text(const std::optional<double>& rate) {
+  if (!rate) return "&ndash;";
+  return *rate < 10 ? fmt::format("{:.1f}", *rate) : fmt::format("{:.0f}", *rate);
+}
+
 std::string percent_text(uint64_t part, uint64_t whole) {
   if (whole == 0) return "&ndash;";
   return fmt::format("{:.1f}%", 100.0 * double(part) / double(whole));
@@ -92,13 +97,14 @@ footer{color:var(--muted);font-size:12px;padding:0 24px 16px}
 void render_listeners(std::string& out, const StatusModel& m) {
   out += "<section class=\"listeners\"><h2>Listeners</h2><table><thead><tr>"
          "<th>Listener</th><th class=\"text\">Address</th><th>Connections</th><th>Accepted</th>"
-         "<th>Requests</th><th>4xx</th><th>5xx</th><th>p99</th></tr></thead><tbody>";
+         "<th>Req/s</th><th>Requests</th><th>4xx</th><th>5xx</th><th>p99</th></tr></thead><tbody>";
   for (const StatusListenerRow& l : m.listeners) {
     out += fmt::format(
         "<tr data-listener=\"{0}\"><td><b>{0}</b></td><td class=\"text\">{1}</td><td>{2}</td><td>{3}</td>"
-        "<td>{4}</td><td>{5}</td><td{6}>{7}</td><td>{8}</td></tr>",
+        "<td>{9}</td><td>{4}</td><td>{5}</td><td{6}>{7}</td><td>{8}</td></tr>",
         esc(l.name), esc(l.listen), l.connections_active, l.connections_total, l.requests, l.errors_4xx,
-        l.errors_5xx ? " class=\"err\"" : "", l.errors_5xx, duration_text(l.p99_seconds, l.requests > 0));
+        l.errors_5xx ? " class=\"err\"" : "", l.errors_5xx, duration_text(l.p99_seconds, l.requests > 0),
+        rate_text(l.rate));
   }
   out += "</tbody></table></section>";
 }
@@ -108,7 +114,7 @@ void render_pool(std::string& out, const StatusPoolRow& p) {
       "<section class=\"pool {0}\" data-pool=\"{1}\"><h2>{1} <span class=\"sub\">{2}</span>"
       "<span class=\"count\">{3}/{4} up</span></h2><table><thead><tr>"
       "<th>Backend</th><th class=\"text\">Address</th><th class=\"text\">State</th><th class=\"text\">Reason</th>"
-      "<th>Weight</th><th>In flight</th><th>Requests</th><th>5xx</th><th>Error rate</th>"
+      "<th>Weight</th><th>In flight</th><th>Req/s</th><th>Requests</th><th>5xx</th><th>Error rate</th>"
       "<th>Mean</th><th>p99</th></tr></thead><tbody>",
       pool_health_class(p), esc(p.name), esc(p.strategy), p.up_count(), p.backends.size());
   for (const StatusBackendRow& b : p.backends) {
@@ -116,11 +122,11 @@ void render_pool(std::string& out, const StatusPoolRow& p) {
     out += fmt::format(
         "<tr class=\"row-{2}\" data-backend=\"{0}\" data-state=\"{2}\"><td><b>{0}</b></td>"
         "<td class=\"text\">{1}</td><td class=\"text\"><span class=\"state state-{2}\">{2}</span></td>"
-        "<td class=\"text reason\">{3}</td><td>{4}</td><td>{5}</td><td>{6}</td><td{7}>{8}</td><td>{9}</td>"
-        "<td>{10}</td><td>{11}</td></tr>",
+        "<td class=\"text reason\">{3}</td><td>{4}</td><td>{5}</td><td>{12}</td><td>{6}</td><td{7}>{8}</td>"
+        "<td>{9}</td><td>{10}</td><td>{11}</td></tr>",
         esc(b.name), esc(b.address), state, esc(b.reason), b.weight, b.active, b.requests,
         b.errors ? " class=\"err\"" : "", b.errors, percent_text(b.errors, b.requests),
-        duration_text(b.mean_seconds, b.timed > 0), duration_text(b.p99_seconds, b.timed > 0));
+        duration_text(b.mean_seconds, b.timed > 0), duration_text(b.p99_seconds, b.timed > 0), rate_text(b.rate));
   }
   out += fmt::format(
       "</tbody></table><div class=\"foot\">retries: {} &middot; answered 503 for want of a backend: {}</div>"
@@ -136,7 +142,18 @@ size_t StatusPoolRow::up_count() const {
   return n;
 }
 
-StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::ReloadStats& reloads, TimePoint now) {
+StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::ReloadStats& reloads, TimePoint now,
+                           StatusRates* rates) {
+  // Keys with a NUL between parts: names may hold any other character.
+  const auto rate_of = [&](std::string_view kind, std::string_view a, std::string_view b,
+                           uint64_t count) -> std::optional<double> {
+    if (!rates) return std::nullopt;
+    std::string key;
+    key.append(kind).push_back('\0');
+    key.append(a).push_back('\0');
+    key.append(b);
+    return rates->rate(key, count, now);
+  };
   StatusModel m;
   m.version = LBD_VERSION;
   m.generation = snapshot.generation;
@@ -154,6 +171,7 @@ StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::Reloa
     row.errors_4xx = t.requests[metrics::status_class(400)];
     row.errors_5xx = t.requests[metrics::status_class(500)];
     row.p99_seconds = t.duration.quantile_seconds(0.99);
+    row.rate = rate_of("listener", row.name, "", row.requests);
     m.listeners.push_back(std::move(row));
   }
   for (const proxy::PoolRuntime& p : snapshot.pools) {
@@ -178,10 +196,12 @@ StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::Reloa
       row.timed = t.response_time.count();
       row.mean_seconds = t.response_time.mean_seconds();
       row.p99_seconds = t.response_time.quantile_seconds(0.99);
+      row.rate = rate_of("backend", pool.name, row.name, row.requests);
       pool.backends.push_back(std::move(row));
     }
     m.pools.push_back(std::move(pool));
   }
+  if (rates) rates->prune(now, std::chrono::minutes(10));
   return m;
 }
 
@@ -211,8 +231,8 @@ std::string render_status_page(const StatusModel& m) {
   render_listeners(out, m);
   for (const StatusPoolRow& p : m.pools) render_pool(out, p);
   out += fmt::format(
-      "</main><footer>Counts and latencies since lbd started (latency: time to the backend's complete "
-      "response). Refreshes every {} s. Metrics for Prometheus: <a href=\"metrics\">/metrics</a>.</footer>"
+      "</main><footer>Req/s: since the previous look at this page. Other counts and latencies: since lbd "
+      "started (latency: time to the backend's complete response). Refreshes every {} s. Metrics for Prometheus: <a href=\"metrics\">/metrics</a>.</footer>"
       "</body></html>\n",
       m.refresh_seconds);
   return out;

@@ -86,11 +86,12 @@ void Daemon::register_admin_routes() {
     return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
   });
   admin_->route("GET", "/metrics", [this](const admin::AdminRequest&) {
-    return admin::AdminResponse{200, metrics::kTextContentType, metrics::scrape(*snapshot_, reload_stats_, Clock::now())};
+    return admin::AdminResponse{200, metrics::kTextContentType,
+                                metrics::scrape(*snapshot_, reload_stats_, Clock::now())};
   });
   admin_->route("GET", "/status", [this](const admin::AdminRequest&) {
-    return admin::AdminResponse{200, "text/html; charset=utf-8",
-                                admin::render_status_page(admin::collect_status(*snapshot_, reload_stats_, Clock::now()))};
+    const auto model = admin::collect_status(*snapshot_, reload_stats_, Clock::now(), &status_rates_);
+    return admin::AdminResponse{200, "text/html; charset=utf-8", admin::render_status_page(model)};
   });
 }
 

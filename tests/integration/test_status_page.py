@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from lbd_harness import LbdTestCase, SOURCE_DIR, config, pool
@@ -119,20 +120,21 @@ class StatusPageTest(LbdTestCase):
         self.assertIn("least_connections", dom.pools["api"])
         self.assertEqual({k: v["state"] for k, v in dom.backends.items()}, {
             ("app", "app1"): "up", ("app", "app2"): "up", ("app", "app3"): "ejected", ("api", "api1"): "up"})
-        # Columns: backend, address, state, reason, weight, in flight, requests, 5xx, error rate, mean, p99
+        # Columns: backend, address, state, reason, weight, in flight, req/s, requests, 5xx, error rate, mean, p99
         app1_cells = dom.backends[("app", "app1")]["cells"]
         self.assertEqual(app1_cells[0], "app1")
         self.assertEqual(app1_cells[1], app1.address)
         self.assertEqual(app1_cells[2], "up")
         self.assertEqual(app1_cells[4], "5")
         self.assertEqual(app1_cells[5], "0")
-        self.assertGreaterEqual(int(app1_cells[6]), 1)
-        self.assertRegex(app1_cells[9], r"^\d+(\.\d+)? (ms|s)$")
+        self.assertRegex(app1_cells[6], r"^(\u2013|\d+(\.\d)?)$")  # a dash until a second look
+        self.assertGreaterEqual(int(app1_cells[7]), 1)
+        self.assertRegex(app1_cells[10], r"^\d+(\.\d+)? (ms|s)$")
         app3_cells = dom.backends[("app", "app3")]["cells"]
         self.assertEqual(app3_cells[2], "ejected")
-        self.assertEqual(app3_cells[7], "1")  # its one refused connection
+        self.assertEqual(app3_cells[8], "1")  # its one refused connection
         api_cells = dom.backends[("api", "api1")]["cells"]
-        self.assertEqual((api_cells[6], api_cells[7], api_cells[8]), ("2", "2", "100.0%"))
+        self.assertEqual((api_cells[7], api_cells[8], api_cells[9]), ("2", "2", "100.0%"))
         self.assertIn("3/4 backends up", dom.title)
 
         os.makedirs(ARTIFACT_DIR, exist_ok=True)
@@ -144,6 +146,15 @@ class StatusPageTest(LbdTestCase):
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         self.assertGreater(os.path.getsize(shot), 10_000, "a blank screenshot")
         print(f"\nscreenshot: {shot}")
+
+        # A later look shows the request rate since the previous one.
+        time.sleep(1.1)
+        for i in range(4):
+            self.assertEqual(self.client().request("GET", f"/later/{i}").status, 200)
+        later = Dom()
+        later.feed(get(self.lbd.admin_port, "/status", host=f"127.0.0.1:{self.lbd.admin_port}").body.decode())
+        self.assertGreater(float(later.backends[("app", "app1")]["cells"][6]), 0)
+        self.assertEqual(float(later.backends[("api", "api1")]["cells"][6]), 0)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@
 // tests can check the model without parsing HTML: collect_status() reads
 // the snapshot and the counters, render_status_page() only formats.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "lb/admin/status_rates.h"
 #include "lb/core/time.h"
 #include "lb/metrics/backend_state.h"
 #include "lb/metrics/reload_stats.h"
@@ -25,6 +27,7 @@ struct StatusBackendRow {
   std::string reason;
   uint32_t weight = 0;
   int active = 0;             // in flight
+  std::optional<double> rate;  // requests per second since the previous render
   uint64_t requests = 0;      // responses + failed attempts since start
   uint64_t errors = 0;        // of those, 5xx (incl. failed attempts)
   uint64_t timed = 0;         // responses with a response time
@@ -48,6 +51,7 @@ struct StatusListenerRow {
   uint64_t connections_active = 0;
   uint64_t connections_total = 0;
   uint64_t requests = 0;
+  std::optional<double> rate;  // requests per second since the previous render
   uint64_t errors_4xx = 0;
   uint64_t errors_5xx = 0;
   double p99_seconds = 0;
@@ -64,7 +68,9 @@ struct StatusModel {
   int refresh_seconds = 5;
 };
 
-StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::ReloadStats& reloads, TimePoint now);
+// `rates` (may be null) keeps the counters between renders for the req/s column.
+StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::ReloadStats& reloads, TimePoint now,
+                           StatusRates* rates = nullptr);
 std::string render_status_page(const StatusModel& model);
 
 }  // namespace lb::admin

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lb/admin/admin_server.h"
+#include "lb/admin/status_rates.h"
 #include "lb/config/config.h"
 #include "lb/core/uv_handle.h"
 #include "lb/log/access_log.h"
@@ -43,6 +44,7 @@ class Daemon {
   UvHandle<uv_timer_t> stop_poll_;
   bool stopping_ = false;
   metrics::ReloadStats reload_stats_;  // lbd_config_reloads_total, /status
+  admin::StatusRates status_rates_;    // /status req/s between renders
 };
 
 }  // namespace lb::proxy

@@ -82,5 +82,27 @@ TEST(StatusPage, HtmlIsSelfContainedRefreshingAndEscaped) {
   EXPECT_THAT(html, Not(HasSubstr("https://")));
 }
 
+TEST(StatusPage, RequestRatesBetweenRenders) {
+  const auto snap = snapshot();
+  StatusRates rates;
+  const TimePoint t0 = Clock::now();
+  auto& app1 = *snap->pools[0].backends[0];
+  snap->listeners[0].state->stats.count_request(0, 200, std::chrono::microseconds(100));
+  const StatusModel first = collect_status(*snap, metrics::ReloadStats{}, t0, &rates);
+  EXPECT_EQ(first.pools[0].backends[0].rate, std::nullopt);
+  EXPECT_EQ(first.listeners[0].rate, std::nullopt);
+  EXPECT_THAT(render_status_page(first), HasSubstr("<td>&ndash;</td>"));
+
+  for (int i = 0; i < 20; ++i) {
+    app1.stats().count_response(0, 200);
+    snap->listeners[0].state->stats.count_request(0, 200, std::chrono::microseconds(100));
+  }
+  const StatusModel second = collect_status(*snap, metrics::ReloadStats{}, t0 + std::chrono::seconds(4), &rates);
+  EXPECT_EQ(second.pools[0].backends[0].rate, 5.0);
+  EXPECT_EQ(second.pools[0].backends[1].rate, 0.0);
+  EXPECT_EQ(second.listeners[0].rate, 5.0);
+  EXPECT_THAT(render_status_page(second), HasSubstr("<td>5.0</td>"));
+}
+
 }  // namespace
 }  // namespace lb::admin
