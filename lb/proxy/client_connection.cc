@@ -75,6 +75,7 @@ ClientConnection::ClientConnection(WorkerContext& worker, std::shared_ptr<Listen
   writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &ClientConnection::on_write_done,
                  &worker_.write_batches);
   identity_->state->connections.fetch_add(1, std::memory_order_relaxed);
+  identity_->state->stats.count_connection(worker_.index);
   next_client = worker_.clients;
   if (next_client) next_client->prev_client = this;
   worker_.clients = this;
@@ -194,6 +195,7 @@ void ClientConnection::parse(Pending& in) {
 
 bool ClientConnection::on_request_head(http::RequestHead& head) {
   phase_ = Phase::body;
+  request_start_ = Clock::now();
   // A retired listener's connection finishes on the snapshot it has.
   if (!identity_->retired) ws_ = worker_.current;
   listener_rt_ = ws_->snapshot->find_listener(identity_->name);
@@ -202,7 +204,6 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
     return false;
   }
   const config::ListenerConfig& lc = *listener_rt_->config;
-  request_start_ = Clock::now();
   bytes_out_at_start_ = bytes_out_;
   body_bytes_ = 0;
   assign_request_id();
@@ -316,6 +317,11 @@ void ClientConnection::answer_error(int status, const char* why) {
   scratch.clear();
   http::append_error_response(status, true, scratch);
   writer_.append_copy(scratch);
+  const bool head_seen = parser_ && phase_ != Phase::head && phase_ != Phase::idle;
+  identity_->state->stats.count_request(
+      worker_.index, status,
+      head_seen ? std::optional(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start_))
+                : std::nullopt);
   if (listener_rt_) {
     log::AccessRecord r;
     r.listener = identity_->name;
@@ -335,6 +341,8 @@ void ClientConnection::answer_error(int status, const char* why) {
 }
 
 void ClientConnection::log_request(int status, const char* pool, const char* backend, double upstream_ms) {
+  identity_->state->stats.count_request(
+      worker_.index, status, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start_));
   if (!worker_.access_log) return;
   const http::RequestHead& h = parser_->head();
   log::AccessRecord r;

@@ -8,10 +8,12 @@
 #include <fmt/format.h>
 
 #include "lb/admin/pools_api.h"
+#include "lb/admin/status_page.h"
 #include "lb/admin/token_file.h"
 #include "lb/config/loader.h"
 #include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
+#include "lb/metrics/exposition.h"
 #include "lb/proxy/listener_set.h"
 
 namespace lb::proxy {
@@ -94,6 +96,14 @@ void Daemon::register_admin_routes() {
     return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
   });
   admin::register_pools_api(*admin_, *health_);
+  admin_->route("GET", "/metrics", [this](const admin::AdminRequest&) {
+    return admin::AdminResponse{200, metrics::kTextContentType,
+                                metrics::scrape(*snapshot_, reload_stats_, Clock::now())};
+  });
+  admin_->route("GET", "/status", [this](const admin::AdminRequest&) {
+    const auto model = admin::collect_status(*snapshot_, reload_stats_, Clock::now(), &status_rates_);
+    return admin::AdminResponse{200, "text/html; charset=utf-8", admin::render_status_page(model)};
+  });
 }
 
 int Daemon::run() {
@@ -170,8 +180,7 @@ void Daemon::reload() {
   }
   health_->update(snapshot_);
   admin_->set_token(admin_token.value_or(""));
-  ++reloads_succeeded_;
-  last_reload_ok_ = true;
+  reload_stats_.record(true);
   last_reload_error_.clear();
   for (const auto* l : added) spdlog::info("reload: listener {} added on {}", l->name, l->listen.text);
   for (const auto& l : old.listeners) {
@@ -187,8 +196,7 @@ void Daemon::reload_failed(const std::vector<std::string>& errors) {
   for (const auto& e : errors) spdlog::error("reload refused: {}", e);
   spdlog::error("reload of {} failed with {} error(s); still serving generation {}", config_path_, errors.size(),
                 snapshot_->generation);
-  ++reloads_failed_;
-  last_reload_ok_ = false;
+  reload_stats_.record(false);
   last_reload_error_ = errors.empty() ? "unknown error" : errors.front();
   if (errors.size() > 1) last_reload_error_ += fmt::format(" (and {} more)", errors.size() - 1);
   notifier_.ready(serving_status());
@@ -210,7 +218,7 @@ std::string Daemon::serving_status() const {
   std::string s = fmt::format("serving {} with {} worker(s); {} connection(s) open; config generation {}",
                               listeners.empty() ? "no listeners" : listeners, workers_.size(), open_connections(),
                               snapshot_->generation);
-  if (!last_reload_ok_) s += "; LAST RELOAD FAILED: " + last_reload_error_;
+  if (!reload_stats_.last_successful) s += "; LAST RELOAD FAILED: " + last_reload_error_;
   return s;
 }
 

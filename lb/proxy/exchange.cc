@@ -20,8 +20,6 @@ constexpr size_t kReplayLimit = 64 * 1024;
 constexpr size_t kHighWater = 256 * 1024;
 constexpr size_t kLowWater = 64 * 1024;
 
-double ms_since(TimePoint t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
 // Lends the parsed request headers to balance::hash_request.
 class RequestHeaders final : public balance::HeaderLookup {
  public:
@@ -90,6 +88,7 @@ void Exchange::attempt(bool same_backend) {
     if (!b) {
       if (retries_used_ == 0 && tried_.empty()) {
         spdlog::warn("pool {}: no usable backend for {} {}", pool_name(), request_.method_name(), request_.url);
+        pool().stats->count_no_backend(client_.worker().index);
         respond_error(503);
       } else {
         respond_error(last_failure_status_);  // every other backend tried or out
@@ -224,6 +223,7 @@ void Exchange::on_response_head(http::ResponseHead& head) {
   }
   response_started_ = true;
   health::record_success(*backend_);
+  backend_->stats().count_response(client_.worker().index, head.status);
   status_ = head.status;
   upstream_keep_alive_ = head.keep_alive;
   framing_ = http::choose_client_framing(request_, head);
@@ -256,7 +256,10 @@ void Exchange::on_response_body(const char* data, size_t len) {
 
 void Exchange::on_upstream_response_done() {
   if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
-  upstream_ms_ = ms_since(attempt_start_);
+  const auto took = Clock::now() - attempt_start_;
+  upstream_ms_ = std::chrono::duration<double, std::milli>(took).count();
+  backend_->stats().observe_response_time(client_.worker().index,
+                                          std::chrono::duration_cast<std::chrono::microseconds>(took));
   // Reusable only if the backend keeps it open and got our whole request.
   release_upstream(upstream_->reusable() && upstream_keep_alive_ && request_complete_, true);
   finish();
@@ -264,6 +267,9 @@ void Exchange::on_upstream_response_done() {
 
 void Exchange::on_upstream_failed(UpstreamFailure why) {
   const bool reused = upstream_reused_;
+  // A stale pooled connection is not the backend's failure (see below).
+  if (!response_started_ && !(reused && why == UpstreamFailure::closed_early))
+    backend_->stats().count_failure(client_.worker().index);
   release_upstream(false, false);
   if (response_started_) {
     spdlog::warn("pool {} backend {}: {} after the response started; dropping the client", pool_name(),
@@ -304,6 +310,7 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
   }
   if (retries_used_ >= pool().config->retries) return respond_error(502);
   ++retries_used_;
+  pool().stats->count_retry(client_.worker().index);
   tried_.insert(backend_index_);
   last_failure_status_ = 502;
   attempt(false);

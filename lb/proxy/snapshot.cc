@@ -22,6 +22,13 @@ std::shared_ptr<balance::Backend> carried_backend(const Snapshot* previous, cons
   return nullptr;
 }
 
+std::shared_ptr<metrics::PoolStats> carried_pool_stats(const Snapshot* previous, const std::string& pool) {
+  if (previous)
+    for (const PoolRuntime& p : previous->pools)
+      if (p.config->name == pool) return p.stats;
+  return std::make_shared<metrics::PoolStats>();
+}
+
 }  // namespace
 
 const ListenerRuntime* Snapshot::find_listener(std::string_view name) const {
@@ -41,6 +48,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     pr.config = &pc;
     // The loader has validated the spec; the default stands for safety only.
     pr.hash_key = balance::parse_hash_key(pc.hash_key).value_or(balance::HashKey{});
+    pr.stats = carried_pool_stats(previous, pc.name);
     for (const config::BackendConfig& bc : pc.backends) {
       auto b = carried_backend(previous, pc.name, bc);
       if (b) {

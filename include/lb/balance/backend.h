@@ -14,6 +14,7 @@
 
 #include "lb/config/config.h"
 #include "lb/core/time.h"
+#include "lb/metrics/backend_stats.h"
 
 namespace lb::balance {
 
@@ -122,6 +123,10 @@ class Backend {
                       std::memory_order_relaxed);
   }
 
+  // Request counters and response times, per worker (lb/metrics).
+  metrics::BackendStats& stats() { return stats_; }
+  const metrics::BackendStats& stats() const { return stats_; }
+
  private:
   const std::string name_;
   const config::Address address_;
@@ -142,6 +147,7 @@ class Backend {
   mutable std::mutex reasons_mutex_;
   std::string active_reason_;
   std::string passive_reason_;
+  metrics::BackendStats stats_;
 };
 
 }  // namespace lb::balance

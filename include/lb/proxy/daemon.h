@@ -9,11 +9,13 @@
 #include <vector>
 
 #include "lb/admin/admin_server.h"
+#include "lb/admin/status_rates.h"
 #include "lb/config/config.h"
 #include "lb/core/uv_handle.h"
 #include "lb/health/health_monitor.h"
 #include "lb/log/access_log.h"
 #include "lb/proxy/service_notifier.h"
+#include "lb/metrics/reload_stats.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/worker.h"
 
@@ -25,12 +27,6 @@ class Daemon {
   ~Daemon();
   // Binds, starts the workers, runs until stopped. Returns the exit code.
   int run();
-
-  // Reload outcomes since start (lbd_config_reloads_total{result},
-  // lbd_config_last_reload_successful). Control thread only.
-  uint64_t reloads_succeeded() const { return reloads_succeeded_; }
-  uint64_t reloads_failed() const { return reloads_failed_; }
-  bool last_reload_successful() const { return last_reload_ok_; }
 
  private:
   bool start(std::string* error);
@@ -56,11 +52,10 @@ class Daemon {
   UvHandle<uv_timer_t> stop_poll_;
   ServiceNotifier notifier_{&loop_};
   bool stopping_ = false;
-  uint64_t reloads_succeeded_ = 0;
-  uint64_t reloads_failed_ = 0;
-  bool last_reload_ok_ = true;
   std::string last_reload_error_;  // for STATUS=, empty after a good reload
   uint64_t ping_seq_ = 0;          // watchdog probes sent to the workers
+  metrics::ReloadStats reload_stats_;  // lbd_config_reloads_total, /status
+  admin::StatusRates status_rates_;    // /status req/s between renders
 };
 
 }  // namespace lb::proxy

@@ -13,6 +13,8 @@
 #include "lb/balance/strategy.h"
 #include "lb/config/config.h"
 #include "lb/session/sticky_affinity.h"
+#include "lb/metrics/listener_stats.h"
+#include "lb/metrics/pool_stats.h"
 
 namespace lb::proxy {
 
@@ -21,11 +23,13 @@ struct PoolRuntime {
   balance::BackendList backends;
   balance::HashKey hash_key;  // consistent_hash: what a request is hashed by
   std::shared_ptr<const session::StickyAffinity> sticky;  // session.mode sticky, else null
+  std::shared_ptr<metrics::PoolStats> stats;  // carried across reloads by pool name
 };
 
 // Run-time state of a listener that outlives snapshots (connection count).
 struct ListenerState {
   std::atomic<uint64_t> connections{0};
+  metrics::ListenerStats stats;  // requests, durations, connections opened
 };
 
 struct RouteEntry {

@@ -1,0 +1,173 @@
+#include "lb/metrics/exposition.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+#include "lb/metrics/backend_state.h"
+
+namespace lb::metrics {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+void add_gauge(MetricFamily& f, Labels labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+void add_counter(MetricFamily& f, Labels labels, uint64_t value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.counter.value = double(value);
+  f.metric.push_back(std::move(m));
+}
+
+void add_histogram(MetricFamily& f, Labels labels, const HistogramTotals& h) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  uint64_t cumulative = 0;
+  m.histogram.bucket.reserve(kLatencyBuckets);
+  for (size_t i = 0; i < kLatencyBounds.size(); ++i) {
+    cumulative += h.buckets[i];
+    m.histogram.bucket.push_back({cumulative, kLatencyBounds[i]});
+  }
+  // The serializer adds le="+Inf" with the sample count.
+  m.histogram.sample_count = cumulative + h.buckets[kLatencyBounds.size()];
+  m.histogram.sample_sum = h.sum_seconds();
+  f.metric.push_back(std::move(m));
+}
+
+void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<MetricFamily>& out) {
+  auto up = family("lbd_backend_up", "1 if the backend is healthy and not passively ejected, else 0.",
+                   MetricType::Gauge);
+  auto state = family("lbd_backend_state",
+                      "1 for the backend's current state (up, down, draining, maint, ejected), 0 for the others.",
+                      MetricType::Gauge);
+  auto requests = family("lbd_backend_requests_total",
+                         "Responses from the backend by status class; attempts that failed without a response "
+                         "count as 5xx.",
+                         MetricType::Counter);
+  auto response = family("lbd_backend_response_seconds",
+                         "Time from sending the request to the end of the backend's response.",
+                         MetricType::Histogram);
+  auto active = family("lbd_backend_active_requests", "Requests in flight to the backend, over all workers.",
+                       MetricType::Gauge);
+
+  for (const proxy::PoolRuntime& pool : snap.pools) {
+    const std::string& pool_name = pool.config->name;
+    for (const auto& b : pool.backends) {
+      const Labels id = {{"pool", pool_name}, {"backend", b->name()}};
+      add_gauge(up, id, backend_up(*b, now) ? 1 : 0);
+      const BackendState current = backend_state(*b, now);
+      for (BackendState s : kAllBackendStates) {
+        Labels l = id;
+        l.push_back({"state", std::string(state_name(s))});
+        add_gauge(state, std::move(l), s == current ? 1 : 0);
+      }
+      const BackendTotals t = b->stats().totals();
+      for (size_t c = 0; c < kStatusClasses; ++c) {
+        Labels l = id;
+        l.push_back({"code", std::string(kStatusClassNames[c])});
+        add_counter(requests, std::move(l), t.responses[c]);
+      }
+      add_histogram(response, id, t.response_time);
+      add_gauge(active, id, b->active_requests());
+    }
+  }
+  for (auto* f : {&up, &state, &requests, &response, &active}) out.push_back(std::move(*f));
+}
+
+void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) {
+  auto requests = family("lbd_requests_total",
+                         "Requests answered by the listener, by status class (lbd's own errors included; a client "
+                         "that gave up counts as 4xx).",
+                         MetricType::Counter);
+  auto duration = family("lbd_request_duration_seconds",
+                         "Time from reading the request head to the end of lbd's answer.", MetricType::Histogram);
+  auto active = family("lbd_connections_active", "Client connections open on the listener.", MetricType::Gauge);
+  auto total = family("lbd_connections_total", "Client connections accepted by the listener.", MetricType::Counter);
+
+  for (const proxy::ListenerRuntime& l : snap.listeners) {
+    const Labels id = {{"listener", l.config->name}};
+    const ListenerTotals t = l.state->stats.totals();
+    for (size_t c = 0; c < kStatusClasses; ++c) {
+      Labels labels = id;
+      labels.push_back({"code", std::string(kStatusClassNames[c])});
+      add_counter(requests, std::move(labels), t.requests[c]);
+    }
+    add_histogram(duration, id, t.duration);
+    add_gauge(active, id, double(l.state->connections.load(std::memory_order_relaxed)));
+    add_counter(total, id, t.connections);
+  }
+  for (auto* f : {&requests, &duration, &active, &total}) out.push_back(std::move(*f));
+}
+
+void collect_pools(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) {
+  auto retries = family("lbd_retries_total", "Requests sent again to another backend after a failed attempt.",
+                        MetricType::Counter);
+  auto no_backend = family("lbd_no_backend_total", "Requests answered 503 because no backend was usable.",
+                           MetricType::Counter);
+  for (const proxy::PoolRuntime& p : snap.pools) {
+    const PoolTotals t = p.stats ? p.stats->totals() : PoolTotals{};
+    const Labels id = {{"pool", p.config->name}};
+    add_counter(retries, id, t.retries);
+    add_counter(no_backend, id, t.no_backend);
+  }
+  out.push_back(std::move(retries));
+  out.push_back(std::move(no_backend));
+}
+
+void collect_process(const ReloadStats& reloads, std::vector<MetricFamily>& out) {
+  auto total = family("lbd_config_reloads_total", "Configuration reloads (SIGHUP) by result.", MetricType::Counter);
+  add_counter(total, {{"result", "success"}}, reloads.successes);
+  add_counter(total, {{"result", "failure"}}, reloads.failures);
+  out.push_back(std::move(total));
+
+  auto last = family("lbd_config_last_reload_successful",
+                     "1 if the last reload (or the start-up load) succeeded, 0 if lbd runs an older config.",
+                     MetricType::Gauge);
+  add_gauge(last, {}, reloads.last_successful ? 1 : 0);
+  out.push_back(std::move(last));
+
+  auto build = family("lbd_build_info", "Always 1; the version label names the running lbd.", MetricType::Gauge);
+  add_gauge(build, {{"version", LBD_VERSION}}, 1);
+  out.push_back(std::move(build));
+}
+
+}  // namespace
+
+std::vector<MetricFamily> collect(const proxy::Snapshot& snapshot, const ReloadStats& reloads, TimePoint now) {
+  std::vector<MetricFamily> out;
+  collect_backends(snapshot, now, out);
+  collect_listeners(snapshot, out);
+  collect_pools(snapshot, out);
+  collect_process(reloads, out);
+  return out;
+}
+
+std::string render_text(const std::vector<MetricFamily>& families) {
+  std::ostringstream os;
+  prometheus::TextSerializer().Serialize(os, families);
+  return std::move(os).str();
+}
+
+std::string scrape(const proxy::Snapshot& snapshot, const ReloadStats& reloads, TimePoint now) {
+  return render_text(collect(snapshot, reloads, now));
+}
+
+}  // namespace lb::metrics
