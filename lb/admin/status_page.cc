@@ -143,7 +143,7 @@ size_t StatusPoolRow::up_count() const {
 }
 
 StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::ReloadStats& reloads, TimePoint now,
-                           StatusRates* rates) {
+                           StatusRates* rates, const health::HealthMonitor* health) {
   // Keys with a NUL between parts: names may hold any other character.
   const auto rate_of = [&](std::string_view kind, std::string_view a, std::string_view b,
                            uint64_t count) -> std::optional<double> {
@@ -189,6 +189,7 @@ StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::Reloa
       row.name = b->name();
       row.address = b->address().text;
       row.state = metrics::backend_state(*b, now);
+      if (const health::TrackedBackend* t = health ? health->find(pool.name, row.name) : nullptr) row.reason = t->reason;
       row.weight = b->weight();
       row.active = b->active_requests();
       row.requests = t.requests();

@@ -1,5 +1,7 @@
 #include "lb/health/health_monitor.h"
 
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
@@ -50,7 +52,11 @@ void HealthMonitor::stop() {
 }
 
 TrackedBackend* HealthMonitor::find(std::string_view pool, std::string_view backend) {
-  for (auto& t : tracked_)
+  return const_cast<TrackedBackend*>(std::as_const(*this).find(pool, backend));
+}
+
+const TrackedBackend* HealthMonitor::find(std::string_view pool, std::string_view backend) const {
+  for (const auto& t : tracked_)
     if (t->pool == pool && t->backend->name() == backend) return t.get();
   return nullptr;
 }

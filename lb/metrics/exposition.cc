@@ -67,6 +67,9 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
                          MetricType::Histogram);
   auto active = family("lbd_backend_active_requests", "Requests in flight to the backend, over all workers.",
                        MetricType::Gauge);
+  auto checks = family("lbd_backend_health_checks_total",
+                       "Active health checks of the backend by result (success, failure, timeout).",
+                       MetricType::Counter);
 
   for (const proxy::PoolRuntime& pool : snap.pools) {
     const std::string& pool_name = pool.config->name;
@@ -87,9 +90,15 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
       }
       add_histogram(response, id, t.response_time);
       add_gauge(active, id, b->active_requests());
+      for (balance::CheckResult r :
+           {balance::CheckResult::success, balance::CheckResult::failure, balance::CheckResult::timeout}) {
+        Labels l = id;
+        l.push_back({"result", std::string(balance::to_string(r))});
+        add_counter(checks, std::move(l), b->checks(r));
+      }
     }
   }
-  for (auto* f : {&up, &state, &requests, &response, &active}) out.push_back(std::move(*f));
+  for (auto* f : {&up, &state, &requests, &response, &active, &checks}) out.push_back(std::move(*f));
 }
 
 void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) {

@@ -101,7 +101,7 @@ void Daemon::register_admin_routes() {
                                 metrics::scrape(*snapshot_, reload_stats_, Clock::now())};
   });
   admin_->route("GET", "/status", [this](const admin::AdminRequest&) {
-    const auto model = admin::collect_status(*snapshot_, reload_stats_, Clock::now(), &status_rates_);
+    const auto model = admin::collect_status(*snapshot_, reload_stats_, Clock::now(), &status_rates_, health_.get());
     return admin::AdminResponse{200, "text/html; charset=utf-8", admin::render_status_page(model)};
   });
 }

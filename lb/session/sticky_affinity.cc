@@ -71,7 +71,7 @@ std::optional<StickyAffinity::Pin> StickyAffinity::find_pin(const http::HeaderLi
 }
 
 bool StickyAffinity::accepts_pinned(const balance::Backend& b, TimePoint now) {
-  return b.healthy() && b.admin_state() != balance::AdminState::maint && !b.ejected_at(now);
+  return b.usable_for_pinned_at(now);
 }
 
 bool StickyAffinity::needs_cookie(const std::optional<Pin>& pin, size_t served, int64_t now_unix) const {

@@ -16,7 +16,8 @@ import fake_backend as fb
 DESIGN_METRICS = {
     "lbd_backend_up": "gauge", "lbd_backend_state": "gauge",
     "lbd_backend_requests_total": "counter", "lbd_backend_response_seconds": "histogram",
-    "lbd_backend_active_requests": "gauge", "lbd_requests_total": "counter",
+    "lbd_backend_active_requests": "gauge", "lbd_backend_health_checks_total": "counter",
+    "lbd_requests_total": "counter",
     "lbd_request_duration_seconds": "histogram", "lbd_connections_active": "gauge",
     "lbd_connections_total": "counter", "lbd_retries_total": "counter",
     "lbd_no_backend_total": "counter", "lbd_config_reloads_total": "counter",
@@ -114,6 +115,24 @@ class MetricsTest(LbdTestCase):
         # A 1.5 s response lands in the (1 s, 2.5 s] bucket.
         self.assertEqual(s.value("lbd_backend_response_seconds_bucket", pool="app", backend="slow", le="1"), 0)
         self.assertEqual(s.value("lbd_backend_response_seconds_bucket", pool="app", backend="slow", le="2.5"), 1)
+
+    def test_active_checks_count_by_result_and_take_a_failing_backend_down(self):
+        good = self.backend(name="good")
+        sick = self.backend(fb.respond(503, b"sick"), name="sick")
+        check = {"path": "/healthz", "interval": "200ms", "timeout": "150ms", "rise": 1, "fall": 1}
+        self.start_lbd(config([pool("app", [good, sick], health_check=check)]))
+
+        def checked():
+            s = scrape(self.lbd.admin_port)
+            return (s.value("lbd_backend_health_checks_total", pool="app", backend="good", result="success") >= 2
+                    and s.value("lbd_backend_health_checks_total", pool="app", backend="sick", result="failure") >= 2)
+        self.assertTrue(wait_until(checked, 10))
+        s = scrape(self.lbd.admin_port)
+        self.assertEqual(s.value("lbd_backend_health_checks_total", pool="app", backend="good", result="failure"), 0)
+        self.assertEqual(s.value("lbd_backend_health_checks_total", pool="app", backend="sick", result="success"), 0)
+        self.assertEqual(s.value("lbd_backend_up", pool="app", backend="sick"), 0)
+        self.assertEqual(s.value("lbd_backend_state", pool="app", backend="sick", state="down"), 1)
+        self.assertEqual(s.value("lbd_backend_up", pool="app", backend="good"), 1)
 
     def test_backend_up_follows_a_backend_going_down_and_up(self):
         steady = self.backend(name="steady")

@@ -13,6 +13,7 @@ from collections import Counter
 from demo_backends import DemoBackend
 from httpwire import ConnectionClosed, HttpClient, build_request, get, wait_until
 from lbd_harness import LbdTestCase, config, free_port, pool, to_yaml
+from prom_text import scrape
 import fake_backend as fb
 
 LOAD_SECONDS = 20.0
@@ -184,10 +185,17 @@ class ReloadTest(ReloadCase):
             self.assertEqual(get(lbd.port).header("X-Backend"), "old")
         self.assertEqual(new.request_count, 0)
         self.assertTrue(lbd.running())
+        metrics = scrape(lbd.admin_port)
+        self.assertEqual(metrics.value("lbd_config_reloads_total", result="failure"), 1)
+        self.assertEqual(metrics.value("lbd_config_reloads_total", result="success"), 0)
+        self.assertEqual(metrics.value("lbd_config_last_reload_successful"), 0)
 
         fixed = dict(broken, pools=[pool("app", [new])])
         self.reload(lbd, fixed)
         self.assertEqual(get(lbd.port).header("X-Backend"), "new")
+        metrics = scrape(lbd.admin_port)
+        self.assertEqual(metrics.value("lbd_config_reloads_total", result="success"), 1)
+        self.assertEqual(metrics.value("lbd_config_last_reload_successful"), 1)
 
     def test_routes_and_listener_limits_change_on_a_kept_listener(self):
         app, api = self.backend(name="app"), self.backend(name="api")

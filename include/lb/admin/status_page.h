@@ -12,6 +12,7 @@
 
 #include "lb/admin/status_rates.h"
 #include "lb/core/time.h"
+#include "lb/health/health_monitor.h"
 #include "lb/metrics/backend_state.h"
 #include "lb/metrics/reload_stats.h"
 #include "lb/proxy/snapshot.h"
@@ -22,8 +23,7 @@ struct StatusBackendRow {
   std::string name;
   std::string address;
   metrics::BackendState state = metrics::BackendState::up;
-  // Why the backend is in its state, when something says so. Empty for now:
-  // filled once active health checks report their reasons.
+  // Why the backend is in its state (the health monitor's last transition).
   std::string reason;
   uint32_t weight = 0;
   int active = 0;             // in flight
@@ -68,9 +68,10 @@ struct StatusModel {
   int refresh_seconds = 5;
 };
 
-// `rates` (may be null) keeps the counters between renders for the req/s column.
+// `rates` (may be null) keeps the counters between renders for the req/s
+// column; `health` (may be null) gives each backend's reason.
 StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::ReloadStats& reloads, TimePoint now,
-                           StatusRates* rates = nullptr);
+                           StatusRates* rates = nullptr, const health::HealthMonitor* health = nullptr);
 std::string render_status_page(const StatusModel& model);
 
 }  // namespace lb::admin

@@ -70,6 +70,7 @@ class HealthMonitor {
   const proxy::Snapshot* snapshot() const { return snapshot_.get(); }
   const std::vector<std::unique_ptr<TrackedBackend>>& backends() const { return tracked_; }
   TrackedBackend* find(std::string_view pool, std::string_view backend);
+  const TrackedBackend* find(std::string_view pool, std::string_view backend) const;
 
   // The admin API's drain / maint / ready.
   void set_admin_state(TrackedBackend& t, balance::AdminState state);

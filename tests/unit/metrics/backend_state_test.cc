@@ -31,15 +31,18 @@ TEST(BackendState, PassiveEjectionLastsUntilItsDeadline) {
   EXPECT_TRUE(backend_up(b, now + std::chrono::seconds(11)));
 }
 
-TEST(BackendState, OperatorStatesWinOverHealth) {
+TEST(BackendState, MaintWinsOverHealthAndDrainingShowsOnlyWhileHealthy) {
   auto b = make();
   b.set_healthy(false);
   b.set_admin_state(balance::AdminState::maint);
   EXPECT_EQ(backend_state(b, Clock::now()), BackendState::maint);
+  // A draining backend that fails its checks keeps no pinned users either:
+  // the operator needs to see "down".
   b.set_admin_state(balance::AdminState::draining);
+  EXPECT_EQ(backend_state(b, Clock::now()), BackendState::down);
+  b.set_healthy(true);
   EXPECT_EQ(backend_state(b, Clock::now()), BackendState::draining);
   // lbd_backend_up is about health: a draining healthy backend is up.
-  b.set_healthy(true);
   EXPECT_TRUE(backend_up(b, Clock::now()));
 }
 

@@ -69,6 +69,7 @@ TEST(Exposition, EveryDesignMetricWithItsTypeAndLabelNames) {
       {"lbd_backend_requests_total", {T::Counter, {"pool", "backend", "code"}}},
       {"lbd_backend_response_seconds", {T::Histogram, {"pool", "backend"}}},
       {"lbd_backend_active_requests", {T::Gauge, {"pool", "backend"}}},
+      {"lbd_backend_health_checks_total", {T::Counter, {"pool", "backend", "result"}}},
       {"lbd_requests_total", {T::Counter, {"listener", "code"}}},
       {"lbd_request_duration_seconds", {T::Histogram, {"listener"}}},
       {"lbd_connections_active", {T::Gauge, {"listener"}}},
