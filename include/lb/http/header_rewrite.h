@@ -15,6 +15,7 @@ struct ForwardContext {
   std::string_view proto;         // "http" | "https"
   std::string_view backend_host;  // used as Host when an HTTP/1.0 client sent none
   std::string_view request_id;    // X-Request-Id to add when the client sent none ("" = none)
+  std::string_view upgrade;       // Upgrade value to pass on with Connection: upgrade ("" = none)
 };
 
 // Appends the upstream request head (HTTP/1.1, keep-alive) to `out`.
