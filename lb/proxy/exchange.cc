@@ -6,6 +6,7 @@
 
 #include "lb/health/passive_check.h"
 #include "lb/http/error_response.h"
+#include "lb/http/upgrade.h"
 #include "lb/proxy/client_connection.h"
 #include "lb/proxy/upstream_pool.h"
 
@@ -51,6 +52,8 @@ void Exchange::start() {
   ctx.client_ip = client_.client_ip();
   ctx.proto = listener.config->tls ? "https" : "http";
   ctx.request_id = client_.request_id();
+  upgrade_ = http::forwarded_upgrade(request_);
+  ctx.upgrade = upgrade_;
   upstream_head_.reserve(request_.headers.size() * 40 + request_.url.size() + 128);
   // Host for HTTP/1.0 clients that sent none: filled per backend in send_request.
   http::write_upstream_request_head(request_, ctx, upstream_head_);
@@ -198,6 +201,20 @@ void Exchange::on_upstream_read_done() {
 }
 
 void Exchange::on_response_head(http::ResponseHead& head) {
+  if (head.status == 101) {
+    // Relayed only if it answers our upgrade; on_upstream_switched then
+    // turns the connection into a tunnel, or fails it (502).
+    if (upgrade_.empty() || !http::accepts_upgrade(head)) return;
+    switching_ = true;
+    response_started_ = true;
+    status_ = 101;
+    health::record_success(*backend_);
+    std::string& scratch = client_.worker().scratch;
+    scratch.clear();
+    http::write_switching_protocols_head(head, scratch);
+    client_.writer().append_copy(scratch);
+    return;
+  }
   if (head.status < 200) {
     // Interim responses: lbd answered Expect itself; pass on others (103)
     // to HTTP/1.1 clients only. 101 belongs to upgrades (not forwarded yet).
@@ -242,6 +259,22 @@ void Exchange::on_upstream_response_done() {
   // Reusable only if the backend keeps it open and got our whole request.
   release_upstream(upstream_->reusable() && upstream_keep_alive_ && request_complete_, true);
   finish();
+}
+
+void Exchange::on_upstream_switched(const BlockRef& block, const char* rest, size_t len) {
+  if (!switching_) {
+    spdlog::warn("pool {} backend {}: 101 without a WebSocket upgrade to accept", pool_name(), backend_name());
+    return on_upstream_failed(UpstreamFailure::invalid_response);
+  }
+  upstream_ms_ = ms_since(attempt_start_);
+  // The handshake is this exchange's whole request: it ends here for the
+  // strategy; the connection leaves for the tunnel and never returns to the pool.
+  UpstreamConnection* up = std::exchange(upstream_, nullptr);
+  backend_->add_active(-1);
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - attempt_start_);
+  ws_->strategies[pool_index_]->on_finish(*backend_, took, true);
+  done_ = true;
+  client_.start_tunnel(up, pool_name(), upstream_ms_, block, rest, len);  // retires this object
 }
 
 void Exchange::on_upstream_failed(UpstreamFailure why) {

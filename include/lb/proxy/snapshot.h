@@ -24,6 +24,9 @@ struct PoolRuntime {
 // Run-time state of a listener that outlives snapshots (connection count).
 struct ListenerState {
   std::atomic<uint64_t> connections{0};
+  // WebSocket tunnels (lb/proxy/tunnel.h): open now / opened since start.
+  std::atomic<uint64_t> tunnels_active{0};
+  std::atomic<uint64_t> tunnels_total{0};
 };
 
 struct RouteEntry {
