@@ -13,6 +13,8 @@
 //   /chunked?n=N&size=S&interval_ms=I   N chunks of S bytes, I ms apart
 //   /sse?n=N&interval_ms=I              N events "data: NAME i\n\n", I ms apart
 //   /status/CODE        answers with status CODE (200..599)
+//   /ws?close_after=N   WebSocket echo (websocket.h); the server closes after
+//                       N data frames if N > 0. Without a handshake: 426
 #include <string>
 
 #include "request.h"
