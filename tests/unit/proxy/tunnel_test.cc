@@ -132,6 +132,7 @@ TEST_F(TunnelTest, IdleTimeoutEndsASilentTunnelAndTrafficPostponesIt) {
       &nudge, [](uv_timer_t* t) { static_cast<TunnelTest*>(t->data)->send(Tunnel::upstream, "ping"); }, 40, 0);
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_close(reinterpret_cast<uv_handle_t*>(&nudge), nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);  // finish the close while `nudge` is in scope
   const uint64_t elapsed = uv_now(&loop_) - t0;
   ASSERT_EQ(owner_.ends.size(), 1u);
   EXPECT_EQ(owner_.ends[0], "idle timeout");
