@@ -97,6 +97,8 @@ class WebSocketTest(LbdTestCase):
         self.assertEqual(ws.close(1000), 1000)
         self.assertTrue(ws.wait_eof(3), "lbd kept the client open after the close handshake")
         sent = sum(len(m.encode() if isinstance(m, str) else m) for m in messages)
+        ws.abandon()  # our half: the tunnel is closed both ways now
+        time.sleep(0.2)
         self.lbd.stop()  # flushes the access log
         lines = [e for e in self.lbd.access_log() if e["status"] == 101]
         self.assertEqual(len(lines), 1, self.lbd.stdout())
@@ -104,7 +106,9 @@ class WebSocketTest(LbdTestCase):
         self.assertEqual((line["method"], line["path"], line["backend"]), ("GET", "/ws", "ws1"))
         self.assertGreater(line["bytes_in"], sent)   # masked frames plus the handshake
         self.assertGreater(line["bytes_out"], sent)  # frames plus the 101 head
+        # Ended by the close, not by timeouts.idle (5 s) or the stop.
         self.assertGreater(line["duration_ms"], 0)
+        self.assertLess(line["duration_ms"], 4000)
 
     def test_backend_receives_the_upgrade_headers(self):
         backend = GreetingBackend()
