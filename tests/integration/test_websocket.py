@@ -73,6 +73,40 @@ class GreetingBackend:
         self.listener.close()
 
 
+class FloodBackend(GreetingBackend):
+    """After the 101, sends as fast as the tunnel takes it, until a send has
+    been blocked for a second; counts what it got rid of."""
+
+    def __init__(self):
+        self.sent = 0
+        self.blocked = threading.Event()
+        super().__init__()
+
+    def _serve(self):
+        conn, _ = self.listener.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            key = [l.split(b":", 1)[1].strip().decode() for l in data.split(b"\r\n")
+                   if l.lower().startswith(b"sec-websocket-key:")][0]
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                         + wsclient.accept_value(key).encode() + b"\r\n\r\n")
+            conn.settimeout(1.0)
+            chunk = b"f" * 65536
+            deadline = time.monotonic() + 20
+            try:
+                while time.monotonic() < deadline:
+                    self.sent += conn.send(chunk)
+            except socket.timeout:
+                pass
+            self.blocked.set()
+            conn.shutdown(socket.SHUT_WR)
+            while conn.recv(65536):
+                pass
+
+
 class WebSocketTest(LbdTestCase):
     def demo_backend(self, name="ws1"):
         b = DemoBackend(name)
@@ -167,6 +201,32 @@ class WebSocketTest(LbdTestCase):
         ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         ws.sock.close()  # a reset, not a FIN
         self.assertTrue(backend.saw_eof.wait(3), "the backend connection outlived the client")
+
+    def test_a_client_that_does_not_read_holds_the_backend_back(self):
+        backend = FloodBackend()
+        self.addCleanup(backend.stop)
+        self.proxy([backend])
+
+        def small_buffers():
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", self.lbd.port))
+            return sock
+
+        ws = WebSocket.open(small_buffers)
+        self.addCleanup(ws.abandon)
+        self.assertTrue(backend.blocked.wait(25), "the backend was never held back")
+        # Socket buffers on the way hold a few MiB; lbd queues at most 256 KiB.
+        self.assertLess(backend.sent, 32 * 1024 * 1024, "lbd kept reading the backend for a client that does not read")
+        received = len(ws._buf)
+        ws.sock.settimeout(5)
+        while True:  # everything that left the backend arrives, then its FIN
+            chunk = ws.sock.recv(1 << 20)
+            if not chunk:
+                break
+            received += len(chunk)
+        self.assertEqual(received, backend.sent)
 
     def test_refused_upgrade_is_relayed_as_a_normal_response(self):
         self.proxy([self.demo_backend()])
