@@ -217,7 +217,7 @@ void Exchange::on_response_head(http::ResponseHead& head) {
   }
   if (head.status < 200) {
     // Interim responses: lbd answered Expect itself; pass on others (103)
-    // to HTTP/1.1 clients only. 101 belongs to upgrades (not forwarded yet).
+    // to HTTP/1.1 clients only (101 is handled above).
     if (head.status != 100 && head.status != 101 && request_.minor >= 1) {
       std::string& scratch = client_.worker().scratch;
       scratch.clear();

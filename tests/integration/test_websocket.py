@@ -236,6 +236,24 @@ class WebSocketTest(LbdTestCase):
         self.assertNotIn("upgrade", refused.exception.head)
         self.assertEqual(refused.exception.rest, b"403 Forbidden\n")
 
+    def test_a_101_nobody_asked_for_is_a_502(self):
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+
+        def serve():
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                             b"Connection: Upgrade\r\n\r\nnot http")
+                conn.recv(65536)
+
+        threading.Thread(target=serve, daemon=True).start()
+        self.proxy(["127.0.0.1:%d" % listener.getsockname()[1]], retries=0)
+        client = self.client()
+        client.send(build_request("GET", "/plain"))
+        self.assertEqual(client.read_response().status, 502)
+
     def test_h2c_upgrade_is_not_forwarded(self):
         self.proxy([self.backend()])
         client = self.client()
