@@ -126,6 +126,10 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
   }
   if (!has_host && !ctx.backend_host.empty()) append_field(out, "Host", ctx.backend_host);
   if (req.chunked) append_field(out, "Transfer-Encoding", "chunked");
+  if (!ctx.upgrade.empty()) {  // the one hop-by-hop pair a tunnel needs (lb/http/upgrade.h)
+    append_field(out, "Connection", "upgrade");
+    append_field(out, "Upgrade", ctx.upgrade);
+  }
 
   // X-Forwarded-For: every earlier hop, then this client (RFC 7239 order).
   out.append("X-Forwarded-For: ");

@@ -13,6 +13,7 @@
 #include "lb/log/access_log.h"
 #include "lb/proxy/exchange.h"
 #include "lb/proxy/router.h"
+#include "lb/proxy/upstream_connection.h"
 
 namespace lb::proxy {
 
@@ -108,6 +109,17 @@ void ClientConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* bu
 
 void ClientConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
+  if (phase_ == Phase::tunnel) {
+    if (nread < 0) {
+      reading_.reset();
+      if (nread != UV_EOF) return tunnel_->on_error(Tunnel::client, "client read error");
+      read_eof_ = true;
+      return tunnel_->on_eof(Tunnel::client);
+    }
+    bytes_in_ += size_t(nread);
+    const BlockRef block = std::move(reading_);
+    return tunnel_->on_data(Tunnel::client, block, buf->base, size_t(nread));
+  }
   if (nread < 0) {
     reading_.reset();
     if (nread != UV_EOF) return abort();  // reset by peer
@@ -123,6 +135,8 @@ void ClientConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
         break;  // half-close: answer, then close
       case Phase::closing:
         return close_now();  // lingering close done
+      case Phase::tunnel:
+        break;  // handled above
     }
     update_reading();
     return;
@@ -380,6 +394,10 @@ void ClientConnection::after_upstream_io() {
 void ClientConnection::on_write_done(void* p, int status) {
   auto* self = static_cast<ClientConnection*>(p);
   if (self->closed_) return;
+  if (self->phase_ == Phase::tunnel) {
+    if (status != 0) return self->tunnel_->on_error(Tunnel::client, "client write error");
+    return self->tunnel_->on_drained(Tunnel::client);
+  }
   if (status != 0) return self->abort();
   if (self->phase_ == Phase::closing) {
     if (self->writer_.idle()) self->start_lingering_close();
@@ -396,7 +414,8 @@ void ClientConnection::on_write_done(void* p, int status) {
 void ClientConnection::update_reading() {
   if (closed_) return;
   bool want = !read_eof_;
-  if (phase_ == Phase::closing) want = want && shut_down_;  // linger: drain until FIN
+  if (phase_ == Phase::tunnel) want = want && tunnel_reading_;
+  else if (phase_ == Phase::closing) want = want && shut_down_;  // linger: drain until FIN
   else if (input_bytes_ > kMaxPendingInput) want = false;
   else if (exchange_ && exchange_->upstream_backlog() > kUpstreamHighWater) want = false;
   if (want == reading_active_) return;
@@ -435,6 +454,8 @@ void ClientConnection::on_timer(void* p) {
       return self->abort();
     case Phase::closing:
       return self->close_now();
+    case Phase::tunnel:
+      return;  // the tunnel keeps its own idle timer
   }
 }
 
@@ -478,6 +499,7 @@ void ClientConnection::abort() {
 void ClientConnection::close_now() {
   if (closed_) return;
   closed_ = true;
+  if (tunnel_ && !tunnel_->ended()) tunnel_->on_error(Tunnel::client, "connection closed");
   if (exchange_) {
     exchange_->abort();
     worker_.deferred->retire(std::move(exchange_));
@@ -488,6 +510,73 @@ void ClientConnection::close_now() {
   writer_.discard();
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
            [](uv_handle_t* h) { delete static_cast<ClientConnection*>(h->data); });
+}
+
+// ---- tunnel (after 101 Switching Protocols) ------------------------------
+
+void ClientConnection::start_tunnel(UpstreamConnection* upstream, const char* pool, double upstream_ms,
+                                    const BlockRef& block, const char* rest, size_t len) {
+  phase_ = Phase::tunnel;
+  timer_.cancel();
+  tunnel_pool_ = pool;
+  tunnel_upstream_ms_ = upstream_ms;
+  tunnel_upstream_ = upstream;
+  TunnelSide& client_side = *this;  // private bases: converted here, where that is allowed
+  TunnelOwner& owner = *this;
+  tunnel_ = std::make_unique<Tunnel>(client_side, *upstream, *worker_.timers, listener_rt_->config->timeouts.idle, owner);
+  upstream->start_tunnel(tunnel_.get());
+  identity_->state->tunnels_active.fetch_add(1, std::memory_order_relaxed);
+  identity_->state->tunnels_total.fetch_add(1, std::memory_order_relaxed);
+  if (exchange_) worker_.deferred->retire(std::move(exchange_));  // it is calling us: freed after this turn
+  flush();  // the 101 head goes first
+  // Bytes that arrived right behind either head belong to the new protocol.
+  if (len > 0) tunnel_->on_data(Tunnel::upstream, block, rest, len);
+  std::vector<Pending> early = std::move(input_);
+  input_.clear();
+  input_bytes_ = 0;
+  for (Pending& in : early) {
+    if (tunnel_->ended()) return;
+    tunnel_->on_data(Tunnel::client, in.block, in.data, in.len);
+  }
+  if (tunnel_->ended()) return;
+  if (read_eof_) tunnel_->on_eof(Tunnel::client);
+  tunnel_->start();
+}
+
+void ClientConnection::tunnel_send(const BlockRef& block, const char* data, size_t len) {
+  writer_.append_ref(block, data, len);
+  flush();
+}
+
+void ClientConnection::tunnel_reading(bool on) {
+  tunnel_reading_ = on;
+  update_reading();
+}
+
+void ClientConnection::tunnel_shutdown() {
+  if (closed_) return;
+  flush();
+  auto* req = new uv_shutdown_t;
+  req->data = this;
+  // libuv sends the FIN after the queued writes.
+  const int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* r, int status) {
+    auto* self = static_cast<ClientConnection*>(r->data);
+    delete r;
+    if (!self->closed_) self->tunnel_->on_shutdown_done(Tunnel::client, status);
+  });
+  if (rc != 0) {
+    delete req;
+    tunnel_->on_shutdown_done(Tunnel::client, rc);
+  }
+}
+
+void ClientConnection::on_tunnel_end(const char* why) {
+  identity_->state->tunnels_active.fetch_sub(1, std::memory_order_relaxed);
+  spdlog::debug("{} {}: tunnel {} ended: {}", identity_->name, client_ip_, request_id(), why);
+  const char* backend = tunnel_upstream_ ? tunnel_upstream_->backend().name().c_str() : "-";
+  log_request(101, tunnel_pool_, backend, tunnel_upstream_ms_);
+  if (tunnel_upstream_) std::exchange(tunnel_upstream_, nullptr)->close();
+  close_now();
 }
 
 }  // namespace lb::proxy

@@ -6,6 +6,7 @@
 
 #include "lb/health/passive_check.h"
 #include "lb/http/error_response.h"
+#include "lb/http/upgrade.h"
 #include "lb/proxy/client_connection.h"
 #include "lb/proxy/upstream_pool.h"
 
@@ -53,6 +54,8 @@ void Exchange::start() {
     pin_ = pool().sticky->find_pin(request_.headers, session::unix_now());
     ctx.strip_cookie = pool().sticky->cookie_name();
   }
+  upgrade_ = http::forwarded_upgrade(request_);
+  ctx.upgrade = upgrade_;
   upstream_head_.reserve(request_.headers.size() * 40 + request_.url.size() + 128);
   // Host for HTTP/1.0 clients that sent none: filled per backend in send_request.
   http::write_upstream_request_head(request_, ctx, upstream_head_);
@@ -210,9 +213,23 @@ void Exchange::on_upstream_read_done() {
 }
 
 void Exchange::on_response_head(http::ResponseHead& head) {
+  if (head.status == 101) {
+    // Relayed only if it answers our upgrade; on_upstream_switched then
+    // turns the connection into a tunnel, or fails it (502).
+    if (upgrade_.empty() || !http::accepts_upgrade(head)) return;
+    switching_ = true;
+    response_started_ = true;
+    status_ = 101;
+    health::record_success(*backend_);
+    std::string& scratch = client_.worker().scratch;
+    scratch.clear();
+    http::write_switching_protocols_head(head, scratch);
+    client_.writer().append_copy(scratch);
+    return;
+  }
   if (head.status < 200) {
     // Interim responses: lbd answered Expect itself; pass on others (103)
-    // to HTTP/1.1 clients only. 101 belongs to upgrades (not forwarded yet).
+    // to HTTP/1.1 clients only (101 is handled above).
     if (head.status != 100 && head.status != 101 && request_.minor >= 1) {
       std::string& scratch = client_.worker().scratch;
       scratch.clear();
@@ -263,6 +280,23 @@ void Exchange::on_upstream_response_done() {
   // Reusable only if the backend keeps it open and got our whole request.
   release_upstream(upstream_->reusable() && upstream_keep_alive_ && request_complete_, true);
   finish();
+}
+
+void Exchange::on_upstream_switched(const BlockRef& block, const char* rest, size_t len) {
+  if (!switching_) {
+    spdlog::warn("pool {} backend {}: 101 without a WebSocket upgrade to accept", pool_name(), backend_name());
+    return on_upstream_failed(UpstreamFailure::invalid_response);
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - attempt_start_);
+  upstream_ms_ = std::chrono::duration<double, std::milli>(took).count();
+  backend_->stats().observe_response_time(client_.worker().index, took);
+  // The handshake is this exchange's whole request: it ends here for the
+  // strategy; the connection leaves for the tunnel and never returns to the pool.
+  UpstreamConnection* up = std::exchange(upstream_, nullptr);
+  backend_->add_active(-1);
+  ws_->strategies[pool_index_]->on_finish(*backend_, took, true);
+  done_ = true;
+  client_.start_tunnel(up, pool_name(), upstream_ms_, block, rest, len);  // retires this object
 }
 
 void Exchange::on_upstream_failed(UpstreamFailure why) {

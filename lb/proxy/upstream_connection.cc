@@ -109,6 +109,7 @@ void UpstreamConnection::close() {
   if (state_ == State::closed) return;
   state_ = State::closed;
   owner_ = nullptr;
+  tunnel_ = nullptr;
   if (pool) pool->remove(this);
   timer_.cancel();
   reading_.reset();
@@ -132,6 +133,15 @@ void UpstreamConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
     // The backend closed (or spoke) while we held the connection idle.
     close();
     return;
+  }
+  if (tunnel_) {
+    if (nread == UV_EOF) {
+      reading_.reset();
+      return tunnel_->on_eof(Tunnel::upstream);
+    }
+    if (nread < 0) return tunnel_->on_error(Tunnel::upstream, "backend read error");
+    BlockRef block = std::move(reading_);
+    return tunnel_->on_data(Tunnel::upstream, block, buf->base, size_t(nread));
   }
   if (nread < 0) {
     reading_.reset();
@@ -173,6 +183,14 @@ void UpstreamConnection::parse_response(const BlockRef& block, const char* p, si
     left -= r.consumed;
     parser_.resume();
     if (last_status_ >= 100 && last_status_ < 200 && last_status_ != 101) continue;
+    if (last_status_ == 101) {
+      // The protocol switched: what follows the head is no longer HTTP.
+      reusable_ = false;
+      timer_.cancel();
+      response_timeout_ = Duration(0);
+      owner_->on_upstream_switched(block, p, left);
+      return;
+    }
     if (left > 0) reusable_ = false;  // bytes after the response: never reuse
     timer_.cancel();
     response_timeout_ = Duration(0);
@@ -201,6 +219,10 @@ void UpstreamConnection::on_timer(void* p) {
 void UpstreamConnection::on_write_done(void* p, int status) {
   auto* self = static_cast<UpstreamConnection*>(p);
   if (self->state_ != State::bound) return;
+  if (self->tunnel_) {
+    if (status != 0) return self->tunnel_->on_error(Tunnel::upstream, "backend write error");
+    return self->tunnel_->on_drained(Tunnel::upstream);
+  }
   if (status != 0) self->reusable_ = false;  // the read side reports what happened
   if (self->writer_.pending() < kLowWater) self->owner_->on_upstream_drained();
 }
@@ -210,6 +232,50 @@ void UpstreamConnection::fail(UpstreamFailure why) {
   reusable_ = false;
   UpstreamEvents* owner = owner_;
   if (owner) owner->on_upstream_failed(why);
+}
+
+}  // namespace lb::proxy
+
+namespace lb::proxy {
+
+void UpstreamConnection::start_tunnel(Tunnel* tunnel) {
+  tunnel_ = tunnel;
+  owner_ = nullptr;
+  reusable_ = false;
+  timer_.cancel();
+  response_timeout_ = Duration(0);
+}
+
+void UpstreamConnection::tunnel_send(const BlockRef& block, const char* data, size_t len) {
+  writer_.append_ref(block, data, len);
+  if (state_ == State::bound && writer_.flush() != 0 && tunnel_) tunnel_->on_error(Tunnel::upstream, "backend write error");
+}
+
+void UpstreamConnection::tunnel_reading(bool on) {
+  if (state_ != State::bound) return;
+  auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
+  reading_paused_ = !on;
+  if (on) {
+    uv_read_start(s, &UpstreamConnection::on_alloc, &UpstreamConnection::on_read);
+  } else {
+    uv_read_stop(s);
+  }
+}
+
+void UpstreamConnection::tunnel_shutdown() {
+  if (state_ != State::bound) return;
+  auto* req = new uv_shutdown_t;
+  req->data = this;
+  const int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* r, int status) {
+    auto* self = static_cast<UpstreamConnection*>(r->data);
+    delete r;
+    // Cancelled by close(): the tunnel is gone already (tunnel_ is null).
+    if (self->tunnel_) self->tunnel_->on_shutdown_done(Tunnel::upstream, status);
+  });
+  if (rc != 0) {
+    delete req;
+    if (tunnel_) tunnel_->on_shutdown_done(Tunnel::upstream, rc);
+  }
 }
 
 }  // namespace lb::proxy

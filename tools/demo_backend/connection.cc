@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "handlers.h"
+#include "query.h"
 #include "server.h"
 
 namespace demo {
@@ -16,6 +17,8 @@ constexpr size_t kMaxPending = 64 * 1024;
 constexpr uint64_t kLingerMs = 2000;
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
+// A WebSocket peer that does not read its echo stops being read past this.
+constexpr size_t kMaxWebSocketQueue = 1 << 20;
 
 }  // namespace
 
@@ -74,6 +77,7 @@ void Connection::handle_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread < 0) return handle_read_end(nread);
   std::string_view data(buf->base, static_cast<size_t>(nread));
   if (lingering_ || data.empty()) return;
+  if (websocket_) return websocket_input(data);
   if (!busy_) return parse(data);
   pending_.append(data);
   if (pending_.size() >= kMaxPending) stop_reading();
@@ -81,6 +85,11 @@ void Connection::handle_read(ssize_t nread, const uv_buf_t* buf) {
 
 void Connection::handle_read_end(ssize_t status) {
   reading_ = false;  // libuv stops reading at EOF and on errors
+  if (websocket_ && status == UV_EOF && !lingering_) {
+    // The peer half-closed its side of the tunnel: send what is queued, then FIN.
+    peer_closed_ = true;
+    return close_gracefully();
+  }
   if (status != UV_EOF || lingering_ || !busy_) return close();
   // Half-close (e.g. `printf ... | nc`): the requests already received are
   // still answered; finish_response closes after the last one.
@@ -102,6 +111,7 @@ void Connection::parse(std::string_view data) {
       case RequestParser::Event::request: {
         pending_.append(data);
         Request req = parser_.take_request();
+        if (std::string_view key = websocket_key(req); !key.empty()) return begin_websocket(req, key);
         Response resp = route(req, server_.app());
         return begin(std::move(req), std::move(resp));
       }
@@ -171,6 +181,35 @@ void Connection::finish_response() {
   if (pending_.size() < kMaxPending) start_reading();
 }
 
+// ---- WebSocket echo -------------------------------------------------------
+
+void Connection::begin_websocket(const Request& request, std::string_view key) {
+  busy_ = true;  // no HTTP from here on
+  const auto close_after = query_number(request.query(), "close_after", 0, 0, uint64_t{1} << 40);
+  websocket_ = std::make_unique<WebSocketEcho>(close_after.value_or(0));
+  std::string head =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " + websocket_accept(key) + "\r\nX-Backend: " + server_.app().name + "\r\n\r\n";
+  write(std::move(head), {}, {}, nullptr);
+  // Frames the client sent right behind its handshake.
+  std::string early = std::move(pending_);
+  pending_.clear();
+  if (!early.empty()) websocket_input(early);
+}
+
+void Connection::websocket_input(std::string_view data) {
+  std::string out;
+  const bool open = websocket_->feed(data, out);
+  if (!out.empty()) write(std::move(out), {}, {}, &Connection::websocket_written);
+  if (closing_) return;
+  if (!open) return close_gracefully();  // FIN goes after the queued close frame
+  if (uv_stream_get_write_queue_size(tcp_.stream()) > kMaxWebSocketQueue) stop_reading();
+}
+
+void Connection::websocket_written() {
+  if (!shutting_down_ && uv_stream_get_write_queue_size(tcp_.stream()) < kMaxWebSocketQueue / 4) start_reading();
+}
+
 // ---- writing, timers, closing ---------------------------------------------
 
 void Connection::write(std::string owned, std::string_view borrowed, std::string_view tail, Step then) {
@@ -206,6 +245,8 @@ void Connection::after(uint64_t ms, Step then) {
 }
 
 void Connection::close_gracefully() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
   auto* req = new uv_shutdown_t{};
   req->data = this;
   int rc = uv_shutdown(req, tcp_.stream(), [](uv_shutdown_t* r, int status) {

@@ -4,6 +4,7 @@
 // gracefully. The Server owns it and frees it once its socket is closed.
 #include <uv.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 #include "request.h"
 #include "request_parser.h"
 #include "response.h"
+#include "websocket.h"
 
 namespace demo {
 
@@ -47,6 +49,11 @@ class Connection {
   void after_piece();
   void finish_response();
 
+  // After a WebSocket handshake to /ws: echo frames until either side closes.
+  void begin_websocket(const Request& request, std::string_view key);
+  void websocket_input(std::string_view data);
+  void websocket_written();
+
   // Writing, timers, closing.
   void write(std::string owned, std::string_view borrowed, std::string_view tail, Step then);
   static void on_write(uv_write_t* req, int status);
@@ -68,6 +75,8 @@ class Connection {
   bool peer_closed_ = false;  // the client half-closed: answer what we have, then close
   bool lingering_ = false;    // FIN sent: drain the client's last bytes, then close
   bool closing_ = false;
+  std::unique_ptr<WebSocketEcho> websocket_;  // set once upgraded
+  bool shutting_down_ = false;                // close_gracefully in progress
 };
 
 }  // namespace demo

@@ -159,6 +159,11 @@ Response route(const Request& req, AppState& app) {
   if (path == "/sse") return sse(req, app);
   if (path.starts_with("/status/")) return status(path.substr(8));
   if (path == "/session") return session(req, app);
+  if (path == "/ws") {  // a WebSocket handshake never gets here (Connection::parse)
+    Response r = text(426, "/ws speaks WebSocket only\n");
+    r.extra_headers.emplace_back("Upgrade", "websocket");
+    return r;
+  }
   return text(200, app.name + "\n");
 }
 

@@ -17,6 +17,8 @@
 //                       demo_sid_memory or demo_sid_redis after the store,
 //                       issued when absent or unknown to the store): JSON
 //                       backend, store (memory | redis), session, visits, new
+//   /ws?close_after=N   WebSocket echo (websocket.h); the server closes after
+//                       N data frames if N > 0. Without a handshake: 426
 #include <memory>
 #include <string>
 

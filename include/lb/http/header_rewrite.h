@@ -16,6 +16,7 @@ struct ForwardContext {
   std::string_view backend_host;  // used as Host when an HTTP/1.0 client sent none
   std::string_view request_id;    // X-Request-Id to add when the client sent none ("" = none)
   std::string_view strip_cookie;  // a cookie of lbd's own (sticky sessions) the backend must not see
+  std::string_view upgrade;       // Upgrade value to pass on with Connection: upgrade ("" = none)
 };
 
 // Appends the upstream request head (HTTP/1.1, keep-alive) to `out`.

@@ -16,12 +16,14 @@
 #include "lb/core/uv_handle.h"
 #include "lb/http/request_parser.h"
 #include "lb/proxy/snapshot.h"
+#include "lb/proxy/tunnel.h"
 #include "lb/proxy/worker_context.h"
 #include "lb/proxy/worker_snapshot.h"
 
 namespace lb::proxy {
 
 class Exchange;
+class UpstreamConnection;
 
 // What a connection needs of the listener that accepted it.
 struct ListenerIdentity {
@@ -32,7 +34,7 @@ struct ListenerIdentity {
   bool retired = false;
 };
 
-class ClientConnection final : private http::RequestEvents {
+class ClientConnection final : private http::RequestEvents, private TunnelSide, private TunnelOwner {
  public:
   // Accepts one connection from `server`; returns false if accept failed.
   static bool accept_from(uv_stream_t* server, WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener);
@@ -51,6 +53,10 @@ class ClientConnection final : private http::RequestEvents {
   // Graceful stop: closes the connection if no request is in progress;
   // otherwise the current response carries Connection: close.
   void close_if_idle();
+  // The backend switched protocols (101): the connection becomes a Tunnel
+  // to `upstream`; `len` bytes at `rest` in `block` came after its head.
+  void start_tunnel(UpstreamConnection* upstream, const char* pool, double upstream_ms, const BlockRef& block,
+                    const char* rest, size_t len);
   const ListenerIdentity* listener_identity() const { return identity_.get(); }
   // Stopping, or the listener is gone: responses say Connection: close.
   bool draining() const { return worker_.stopping || identity_->retired; }
@@ -59,7 +65,7 @@ class ClientConnection final : private http::RequestEvents {
   ClientConnection* prev_client = nullptr;
 
  private:
-  enum class Phase { idle, head, body, waiting, closing };
+  enum class Phase { idle, head, body, waiting, closing, tunnel };
   struct Pending {
     BlockRef block;
     char* data;  // inside block
@@ -73,6 +79,15 @@ class ClientConnection final : private http::RequestEvents {
   bool on_request_head(http::RequestHead& head) override;
   bool on_request_body(const char* data, size_t len) override;
   void on_request_complete() override;
+
+  // TunnelSide: the tunnel reads through handle_read and writes through
+  // writer_/flush(), the same seam the HTTP path uses.
+  void tunnel_send(const BlockRef& block, const char* data, size_t len) override;
+  size_t tunnel_backlog() const override { return writer_.pending(); }
+  void tunnel_reading(bool on) override;
+  void tunnel_shutdown() override;
+  // TunnelOwner
+  void on_tunnel_end(const char* why) override;
 
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
@@ -103,6 +118,11 @@ class ClientConnection final : private http::RequestEvents {
   std::shared_ptr<const WorkerSnapshot> ws_;  // of the current request
   const ListenerRuntime* listener_rt_ = nullptr;
   std::unique_ptr<Exchange> exchange_;
+  std::unique_ptr<Tunnel> tunnel_;                 // after 101
+  UpstreamConnection* tunnel_upstream_ = nullptr;  // owned: closed when the tunnel ends
+  const char* tunnel_pool_ = "-";                  // in the snapshot ws_ holds
+  double tunnel_upstream_ms_ = -1;
+  bool tunnel_reading_ = false;
   BlockRef reading_;        // offered to the next read
   BlockRef current_block_;  // being parsed
   std::vector<Pending> input_;  // read but not yet parsed

@@ -58,6 +58,7 @@ class Exchange final : public UpstreamEvents, public Retirable {
   void on_response_head(http::ResponseHead& head) override;
   void on_response_body(const char* data, size_t len) override;
   void on_response_complete() override {}
+  void on_upstream_switched(const BlockRef& block, const char* rest, size_t len) override;
 
   std::optional<uint64_t> request_hash() const;
   balance::Backend* pinned_backend() const;  // sticky: the cookie's backend if it may take the request
@@ -79,6 +80,8 @@ class Exchange final : public UpstreamEvents, public Retirable {
   std::string replay_;         // body bytes as sent upstream, while they fit
   bool replayable_ = true;     // replay_ holds every body byte sent so far
   bool request_complete_ = false;
+  std::string_view upgrade_;  // forwarded Upgrade value (in request_), "" = plain HTTP
+  bool switching_ = false;    // the backend accepted the upgrade (101 relayed)
 
   std::optional<uint64_t> hash_;  // ip_hash / consistent_hash key
   std::optional<session::StickyAffinity::Pin> pin_;  // sticky pool: the request's valid cookie

@@ -30,6 +30,9 @@ struct PoolRuntime {
 struct ListenerState {
   std::atomic<uint64_t> connections{0};
   metrics::ListenerStats stats;  // requests, durations, connections opened
+  // WebSocket tunnels (lb/proxy/tunnel.h): open now / opened since start.
+  std::atomic<uint64_t> tunnels_active{0};
+  std::atomic<uint64_t> tunnels_total{0};
 };
 
 struct RouteEntry {

@@ -15,6 +15,7 @@
 #include "lb/core/time.h"
 #include "lb/core/uv_handle.h"
 #include "lb/http/response_parser.h"
+#include "lb/proxy/tunnel.h"
 #include "lb/proxy/worker_context.h"
 
 namespace lb::proxy {
@@ -40,9 +41,15 @@ class UpstreamEvents : public http::ResponseEvents {
   virtual void on_upstream_drained() = 0;
   // A read from the backend has been fully handled (time to flush).
   virtual void on_upstream_read_done() = 0;
+  // The backend answered 101 Switching Protocols; `len` bytes at `rest`
+  // (inside `block`) followed the head and belong to the new protocol. The
+  // owner hands the connection to a Tunnel or closes it.
+  virtual void on_upstream_switched(const BlockRef& block, const char* rest, size_t len) {
+    on_upstream_failed(UpstreamFailure::invalid_response);
+  }
 };
 
-class UpstreamConnection final : private http::ResponseEvents {
+class UpstreamConnection final : private http::ResponseEvents, public TunnelSide {
  public:
   UpstreamConnection(WorkerContext& worker, std::shared_ptr<balance::Backend> backend);
   UpstreamConnection(const UpstreamConnection&) = delete;
@@ -68,6 +75,15 @@ class UpstreamConnection final : private http::ResponseEvents {
   void release_to_pool(UpstreamPool& pool, size_t max_idle, Duration idle_timeout);
   // Closes; the object deletes itself once libuv is done with it.
   void close();
+
+  // After 101: bytes go raw to and from `tunnel` (no parsing, no response
+  // timeout); the connection never returns to the pool. close() ends it.
+  void start_tunnel(Tunnel* tunnel);
+  // TunnelSide
+  void tunnel_send(const BlockRef& block, const char* data, size_t len) override;
+  size_t tunnel_backlog() const override { return writer_.pending(); }
+  void tunnel_reading(bool on) override;
+  void tunnel_shutdown() override;
 
   balance::Backend& backend() const { return *backend_; }
   const std::shared_ptr<balance::Backend>& backend_ptr() const { return backend_; }
@@ -119,6 +135,7 @@ class UpstreamConnection final : private http::ResponseEvents {
   Duration response_timeout_{0};
   bool reading_paused_ = false;
   bool reusable_ = true;
+  Tunnel* tunnel_ = nullptr;  // set once upgraded
 };
 
 }  // namespace lb::proxy
