@@ -110,6 +110,10 @@ void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& o
                          "Time from reading the request head to the end of lbd's answer.", MetricType::Histogram);
   auto active = family("lbd_connections_active", "Client connections open on the listener.", MetricType::Gauge);
   auto total = family("lbd_connections_total", "Client connections accepted by the listener.", MetricType::Counter);
+  // Not in DESIGN.md's table: WebSocket tunnels outlive their request, so
+  // requests_total (which counts each as one 1xx) cannot show how many are open.
+  auto tunnels_active = family("lbd_tunnels_active", "WebSocket tunnels open on the listener.", MetricType::Gauge);
+  auto tunnels_total = family("lbd_tunnels_total", "WebSocket tunnels opened on the listener.", MetricType::Counter);
 
   for (const proxy::ListenerRuntime& l : snap.listeners) {
     const Labels id = {{"listener", l.config->name}};
@@ -122,8 +126,10 @@ void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& o
     add_histogram(duration, id, t.duration);
     add_gauge(active, id, double(l.state->connections.load(std::memory_order_relaxed)));
     add_counter(total, id, t.connections);
+    add_gauge(tunnels_active, id, double(l.state->tunnels_active.load(std::memory_order_relaxed)));
+    add_counter(tunnels_total, id, l.state->tunnels_total.load(std::memory_order_relaxed));
   }
-  for (auto* f : {&requests, &duration, &active, &total}) out.push_back(std::move(*f));
+  for (auto* f : {&requests, &duration, &active, &total, &tunnels_active, &tunnels_total}) out.push_back(std::move(*f));
 }
 
 void collect_pools(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) {

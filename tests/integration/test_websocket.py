@@ -13,8 +13,9 @@ import time
 import unittest
 
 from demo_backends import DemoBackend
-from httpwire import build_request
+from httpwire import build_request, wait_until
 from lbd_harness import LbdTestCase, config, pool, echoed, header_values
+from prom_text import scrape
 import wsclient
 from wsclient import WebSocket
 
@@ -128,11 +129,19 @@ class WebSocketTest(LbdTestCase):
         for m in messages:
             ws.send(m)
             self.assertEqual(ws.recv(), m)
+        metrics = scrape(self.lbd.admin_port)
+        self.assertEqual(metrics.value("lbd_tunnels_active", listener="web"), 1)
+        self.assertEqual(metrics.value("lbd_tunnels_total", listener="web"), 1)
+        self.assertEqual(metrics.value("lbd_requests_total", listener="web", code="1xx"), 0)  # counted at its end
         self.assertEqual(ws.close(1000), 1000)
         self.assertTrue(ws.wait_eof(3), "lbd kept the client open after the close handshake")
         sent = sum(len(m.encode() if isinstance(m, str) else m) for m in messages)
         ws.abandon()  # our half: the tunnel is closed both ways now
-        time.sleep(0.2)
+        self.assertTrue(wait_until(
+            lambda: scrape(self.lbd.admin_port).value("lbd_tunnels_active", listener="web") == 0, 5))
+        metrics = scrape(self.lbd.admin_port)
+        self.assertEqual(metrics.value("lbd_tunnels_total", listener="web"), 1)
+        self.assertEqual(metrics.value("lbd_requests_total", listener="web", code="1xx"), 1)
         self.lbd.stop()  # flushes the access log
         lines = [e for e in self.lbd.access_log() if e["status"] == 101]
         self.assertEqual(len(lines), 1, self.lbd.stdout())

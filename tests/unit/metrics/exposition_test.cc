@@ -74,6 +74,8 @@ TEST(Exposition, EveryDesignMetricWithItsTypeAndLabelNames) {
       {"lbd_request_duration_seconds", {T::Histogram, {"listener"}}},
       {"lbd_connections_active", {T::Gauge, {"listener"}}},
       {"lbd_connections_total", {T::Counter, {"listener"}}},
+      {"lbd_tunnels_active", {T::Gauge, {"listener"}}},  // beyond DESIGN.md: WebSocket
+      {"lbd_tunnels_total", {T::Counter, {"listener"}}},
       {"lbd_retries_total", {T::Counter, {"pool"}}},
       {"lbd_no_backend_total", {T::Counter, {"pool"}}},
       {"lbd_config_reloads_total", {T::Counter, {"result"}}},
