@@ -9,6 +9,7 @@
 #include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
 #include "lb/proxy/daemon.h"
+#include "lb/tls/tls_context.h"
 
 namespace {
 
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
   // A peer that closes while we write must cost an EPIPE, not the process.
   std::signal(SIGPIPE, SIG_IGN);
   lb::log::setup_logging();
-  lb::proxy::Daemon daemon(config_path, std::move(*loaded.config));
-  return daemon.run();
+  try {  // the loader checked the certificates; they may have changed since
+    lb::proxy::Daemon daemon(config_path, std::move(*loaded.config));
+    return daemon.run();
+  } catch (const lb::tls::TlsError& e) {
+    std::fprintf(stderr, "lbd: %s\n", e.what());
+    return 2;
+  }
 }

@@ -7,13 +7,14 @@
 #include <limits>
 
 #include "lb/config/sections.h"
+#include "lb/tls/tls_context.h"
 
 namespace lb::config::yaml {
 namespace {
 
 // TLS files are opened by the TLS module later; checking them here lets
 // `lbd --check` and a reload refuse a file that could never start.
-void check_readable_file(const Field& f, const std::string& path) {
+bool check_readable_file(const Field& f, const std::string& path) {
   struct stat st {};
   std::string why;
   if (::stat(path.c_str(), &st) != 0 || ::access(path.c_str(), R_OK) != 0)
@@ -21,13 +22,20 @@ void check_readable_file(const Field& f, const std::string& path) {
   else if (!S_ISREG(st.st_mode))
     why = "not a regular file";
   if (!why.empty()) f.error("cannot read '" + path + "': " + why);
+  return why.empty();
 }
 
 TlsCertificate read_certificate(const Field& field) {
   TlsCertificate c;
   MapReader m(field);
-  if (auto f = assign(m.require("cert"), c.cert, as_non_empty_string)) check_readable_file(*f, c.cert);
-  if (auto f = assign(m.require("key"), c.key, as_non_empty_string)) check_readable_file(*f, c.key);
+  auto cert = assign(m.require("cert"), c.cert, as_non_empty_string);
+  auto key = assign(m.require("key"), c.key, as_non_empty_string);
+  const bool cert_ok = cert && check_readable_file(*cert, c.cert);
+  const bool key_ok = key && check_readable_file(*key, c.key);
+  // Parse them as the listener will: bad PEM, an encrypted key or a key of
+  // another certificate is reported at the key or cert that is wrong.
+  if (cert_ok && key_ok)
+    if (auto problem = tls::check_certificate_pair(c.cert, c.key)) (problem->in_key ? *key : *cert).error(problem->message);
   return c;
 }
 

@@ -12,7 +12,6 @@ std::vector<ConfigError> unimplemented_features(const Config& c) {
   for (size_t i = 0; i < c.listeners.size(); ++i) {
     const ListenerConfig& l = c.listeners[i];
     const std::string at = "listeners[" + std::to_string(i) + "]";
-    if (l.tls) refuse(at + ".tls", "TLS termination");
     if (l.rate_limit.rps > 0) refuse(at + ".rate_limit", "rate limiting");
   }
   return errors;

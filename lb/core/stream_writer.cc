@@ -105,7 +105,22 @@ void StreamWriter::discard() {
   if (batch_) batch_->reset();
 }
 
+// Replaces the gathered batch by its encoded form (one owned segment).
+void StreamWriter::encode_batch() {
+  const bool have_plain = batch_ && batch_->bytes > 0;
+  if (!have_plain && !encoder_->has_output()) return;
+  WriteBatch* plain = batch_;
+  batch_ = nullptr;
+  WriteBatch& out = current();
+  if (have_plain) plain->build_bufs();
+  encoder_->encode(have_plain ? plain->bufs.data() : nullptr, have_plain ? plain->bufs.size() : 0, out.owned);
+  if (plain) release_batch(plain);
+  if (!out.owned.empty()) out.segments.push_back({BlockRef(), nullptr, 0, out.owned.size()});
+  out.bytes = out.owned.size();
+}
+
 int StreamWriter::flush() {
+  if (encoder_ && stream_) encode_batch();
   if (!batch_ || batch_->bytes == 0 || !stream_) return 0;
   WriteBatch* b = batch_;
   b->build_bufs();

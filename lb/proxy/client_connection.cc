@@ -62,6 +62,10 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
   // listener_rt_ points into the snapshot: hold it for as long as we use it.
   c->ws_ = worker.current;
   c->listener_rt_ = lr;
+  if (lr->tls) {
+    c->tls_ = std::make_unique<tls::TlsSession>(lr->tls);
+    c->writer_.set_encoder(c->tls_.get());
+  }
   // The first request head must arrive within timeouts.header (slowloris).
   c->arm_timer(lr->config->timeouts.header);
   c->update_reading();
@@ -104,7 +108,55 @@ void ClientConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 }
 
 void ClientConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-  static_cast<ClientConnection*>(s->data)->handle_read(nread, buf);
+  auto* self = static_cast<ClientConnection*>(s->data);
+  if (self->tls_) return self->handle_tls_read(nread, buf);
+  self->handle_read(nread, buf);
+}
+
+void ClientConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread <= 0) return handle_read(nread, buf);  // EOF and errors are the socket's
+  const BlockRef cipher = std::move(reading_);  // kept alive while OpenSSL reads it
+  tls_->feed(buf->base, size_t(nread));
+  while (!closed_) {
+    // Records are at most 16 KiB: fill the block with several of them.
+    BlockRef plain = worker_.blocks.take();
+    size_t filled = 0;
+    auto r = tls::TlsSession::Read::data;
+    while (r == tls::TlsSession::Read::data && filled < Block::kSize) {
+      size_t n = 0;
+      r = tls_->read(plain.data() + filled, Block::kSize - filled, &n);
+      filled += n;
+    }
+    if (filled) {
+      reading_ = std::move(plain);
+      const uv_buf_t b = uv_buf_init(reading_.data(), unsigned(filled));
+      handle_read(ssize_t(filled), &b);
+      if (closed_) return;
+    }
+    if (r == tls::TlsSession::Read::data) continue;  // the block is full; more may follow
+    if (r == tls::TlsSession::Read::closed) {
+      handle_read(UV_EOF, nullptr);  // close_notify: the client's end of input
+      break;
+    }
+    if (r == tls::TlsSession::Read::failed) {
+      if (phase_ == Phase::closing) break;  // lingering close: input is discarded anyway
+      spdlog::info("{} {}: TLS {}: {}", identity_->name, client_ip_,
+                   tls_->handshake_done() ? "error" : "handshake failed", tls_->error());
+      if (tls_->plain_http() && phase_ == Phase::idle) {
+        // Plain HTTP on the TLS port: say so in plain HTTP (nginx's 497
+        // idea, as a 400), instead of bytes the client cannot read.
+        writer_.set_encoder(nullptr);
+        answer_error(400, "plain HTTP request sent to a TLS port");
+        flush();
+        return;
+      }
+      flush();  // the alert OpenSSL queued tells the client why
+      return abort();
+    }
+    break;  // want more input
+  }
+  // Handshake flights, session tickets, alerts.
+  if (!closed_) flush();
 }
 
 void ClientConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
@@ -443,6 +495,11 @@ void ClientConnection::on_timer(void* p) {
       self->flush();
       return;
     case Phase::idle:
+      if (self->tls_ && !self->tls_->handshake_done()) {
+        spdlog::info("{} {}: TLS handshake not done within timeouts.header; closing", self->identity_->name,
+                     self->client_ip_);
+        return self->close_now();
+      }
       if (self->input_.empty()) return self->close_now();  // idle keep-alive ends quietly
       self->answer_error(408, "request head timeout");
       self->flush();
@@ -472,6 +529,10 @@ void ClientConnection::close_after_write() {
 void ClientConnection::start_lingering_close() {
   if (shut_down_ || closed_) return;
   shut_down_ = true;
+  if (tls_) {  // a clean TLS end, so clients can tell it from a truncation
+    tls_->close_notify();
+    writer_.flush();
+  }
   // Send FIN, then read and discard until the client's FIN or the linger
   // timer, so unread request bytes cannot turn our answer into a reset.
   auto* req = new uv_shutdown_t;

@@ -171,7 +171,13 @@ void Daemon::reload() {
     return reload_failed({e.what()});
   }
 
-  snapshot_ = build_snapshot(std::make_shared<const config::Config>(std::move(*r.config)), snapshot_.get());
+  std::shared_ptr<const Snapshot> next;
+  try {  // re-reads TLS certificates
+    next = build_snapshot(std::make_shared<const config::Config>(std::move(*r.config)), snapshot_.get());
+  } catch (const tls::TlsError& e) {
+    return reload_failed({e.what()});
+  }
+  snapshot_ = std::move(next);
   access_log_ = access_log;
   log::set_level(snapshot_->config->log.level);
   for (size_t i = 0; i < workers_.size(); ++i) {

@@ -69,6 +69,8 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     lr.config = &lc;
     const ListenerRuntime* old = previous ? previous->find_listener(lc.name) : nullptr;
     lr.state = old ? old->state : std::make_shared<ListenerState>();
+    // Ticket keys carry over so clients still resume after a reload.
+    if (lc.tls) lr.tls = tls::TlsContext::create(*lc.tls, old && old->tls ? old->tls->ticket_keys() : nullptr);
     for (const config::Route& r : lc.routes) {
       for (size_t i = 0; i < config->pools.size(); ++i) {
         if (config->pools[i].name != r.pool) continue;

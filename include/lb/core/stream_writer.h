@@ -32,6 +32,16 @@ class WriteBatchPool {
   std::vector<WriteBatch*> free_;
 };
 
+// Transforms what a StreamWriter sends (TLS encryption, lb/tls). encode()
+// consumes the gathered bytes of one flush and appends to `out` what goes
+// on the wire, including output it produced by itself since (has_output).
+class StreamEncoder {
+ public:
+  virtual ~StreamEncoder() = default;
+  virtual void encode(const uv_buf_t* bufs, size_t count, std::string& out) = 0;
+  virtual bool has_output() const = 0;
+};
+
 class StreamWriter {
  public:
   // Called after each completed write with its status (0 or a uv error).
@@ -49,6 +59,9 @@ class StreamWriter {
     done_ = done;
     pool_ = pool;
   }
+
+  // Everything flushed from now on passes through `e` (null: sent as is).
+  void set_encoder(StreamEncoder* e) { encoder_ = e; }
 
   // Copies `bytes` (heads, framing).
   void append_copy(std::string_view bytes);
@@ -68,12 +81,14 @@ class StreamWriter {
  private:
   static void on_write(uv_write_t* req, int status);
   WriteBatch& current();
+  void encode_batch();
 
   uv_stream_t* stream_ = nullptr;
   void* owner_ = nullptr;
   DoneFn done_ = nullptr;
   WriteBatchPool* pool_ = nullptr;
   WriteBatch* batch_ = nullptr;  // being gathered
+  StreamEncoder* encoder_ = nullptr;
   size_t in_flight_ = 0;
   int writes_in_flight_ = 0;
 };

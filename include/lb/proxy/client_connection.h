@@ -19,6 +19,7 @@
 #include "lb/proxy/tunnel.h"
 #include "lb/proxy/worker_context.h"
 #include "lb/proxy/worker_snapshot.h"
+#include "lb/tls/tls_session.h"
 
 namespace lb::proxy {
 
@@ -95,6 +96,8 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   static void on_timer(void* self);
 
   void handle_read(ssize_t nread, const uv_buf_t* buf);
+  // TLS listeners: decrypts, then hands plaintext to handle_read.
+  void handle_tls_read(ssize_t nread, const uv_buf_t* buf);
   void drive();  // parse pending input while the phase allows
   void parse(Pending& in);
   void release_parser_if_idle();
@@ -115,6 +118,9 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   DeadlineTimer timer_;
   std::unique_ptr<http::RequestParser> parser_;  // lent by the worker while a request is active
   StreamWriter writer_;
+  // Below the read/write seam: set on TLS listeners, null (and never looked
+  // at past the null check) on plain ones.
+  std::unique_ptr<tls::TlsSession> tls_;
   std::shared_ptr<const WorkerSnapshot> ws_;  // of the current request
   const ListenerRuntime* listener_rt_ = nullptr;
   std::unique_ptr<Exchange> exchange_;

@@ -15,6 +15,7 @@
 #include "lb/session/sticky_affinity.h"
 #include "lb/metrics/listener_stats.h"
 #include "lb/metrics/pool_stats.h"
+#include "lb/tls/tls_context.h"
 
 namespace lb::proxy {
 
@@ -45,6 +46,7 @@ struct ListenerRuntime {
   const config::ListenerConfig* config = nullptr;
   std::shared_ptr<ListenerState> state;
   std::vector<RouteEntry> routes;
+  std::shared_ptr<const tls::TlsContext> tls;  // null: plain HTTP
 };
 
 struct Snapshot {
@@ -58,7 +60,9 @@ struct Snapshot {
 
 // Builds a snapshot; Backend objects and listener states of `previous` are
 // carried over where a pool keeps a backend of the same name and address
-// (so health, counters and connection pools survive a reload).
+// (so health, counters and connection pools survive a reload). TLS
+// listeners get a new context, re-reading their certificate files; throws
+// tls::TlsError when one cannot be used.
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
                                                const Snapshot* previous);
 

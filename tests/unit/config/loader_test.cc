@@ -19,6 +19,7 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 const std::string kDataDir = std::string(LBD_TEST_DATA_DIR) + "/config";
 
@@ -472,6 +473,26 @@ TEST(ConfigLoader, TlsFilesThatExistAreAccepted) {
   const LoadResult old = load(config_with(
       {.listener = "    tls: {certificates: [{cert: " + tls + "/cert.pem, key: " + tls + "/key.pem}], min_version: 1.1}\n"}));
   EXPECT_THAT(messages(old), ElementsAre(HasSubstr("listeners[0].tls.min_version: unknown value '1.1' (valid: 1.2, 1.3)")));
+}
+
+// The files are parsed as the listener will use them; the error names the
+// file and sits on the key whose file is wrong.
+TEST(ConfigLoader, UnusableTlsFilesAreErrorsNamingTheFile) {
+  const std::string certs = std::string(LBD_TEST_DATA_DIR) + "/tls";
+  auto with_pair = [&](const std::string& cert, const std::string& key) {
+    return messages(load(config_with(
+        {.listener = "    tls: {certificates: [{cert: " + certs + "/" + cert + ", key: " + certs + "/" + key + "}]}\n"})));
+  };
+  EXPECT_THAT(with_pair("site.pem", "other.key"),
+              ElementsAre(HasSubstr("listeners[0].tls.certificates[0].key: private key '" + certs +
+                                          "/other.key' does not match certificate '" + certs + "/site.pem'")));
+  EXPECT_THAT(with_pair("README", "site.key"),
+              ElementsAre(HasSubstr("listeners[0].tls.certificates[0].cert: cannot use certificate '" + certs +
+                                    "/README': ")));
+  EXPECT_THAT(with_pair("site.pem", "encrypted.key"),
+              ElementsAre(HasSubstr("listeners[0].tls.certificates[0].key: cannot use private key '" + certs +
+                                    "/encrypted.key': ")));
+  EXPECT_THAT(with_pair("site.pem", "site.key"), IsEmpty());
 }
 
 TEST(ConfigLoader, DuplicateListenerAndPoolNames) {

@@ -88,6 +88,46 @@ class StreamWriterTest : public ::testing::Test {
   bool timed_out_ = false;
 };
 
+// Stands in for TLS: frames each flush as "[<bytes>]" and may have output of
+// its own (a handshake flight) to send with no application bytes at all.
+struct BracketEncoder : StreamEncoder {
+  std::string own_output;
+  int calls = 0;
+  void encode(const uv_buf_t* bufs, size_t count, std::string& out) override {
+    ++calls;
+    out += own_output;
+    own_output.clear();
+    if (count == 0) return;
+    out += '[';
+    for (size_t i = 0; i < count; ++i) out.append(bufs[i].base, bufs[i].len);
+    out += ']';
+  }
+  bool has_output() const override { return !own_output.empty(); }
+};
+
+TEST_F(StreamWriterTest, EncoderSeesEachFlushWholeAndCanSendOnItsOwn) {
+  BracketEncoder enc;
+  writer_.set_encoder(&enc);
+  ASSERT_EQ(writer_.flush(), 0);  // nothing gathered, nothing of its own: no call
+  EXPECT_EQ(enc.calls, 0);
+
+  enc.own_output = "HELLO";
+  ASSERT_EQ(writer_.flush(), 0);
+  BlockRef body = block_with("chunk one");
+  writer_.append_copy("1;");
+  writer_.append_ref(body, body.data(), 9);
+  ASSERT_EQ(writer_.flush(), 0);  // one flush, one encoded piece: no holding back
+  writer_.append_copy("chunk two");
+  ASSERT_EQ(writer_.flush(), 0);
+  body.reset();
+  EXPECT_EQ(pool_.outstanding(), 0u);  // the plaintext batch let go of its blocks
+
+  const std::string expected = "HELLO[1;chunk one][chunk two]";
+  receive(expected.size());
+  EXPECT_EQ(received_, expected);
+  EXPECT_EQ(enc.calls, 3);
+}
+
 TEST_F(StreamWriterTest, GatheredCopiesAndBlockSlicesGoOutInOrderWithOneWrite) {
   BlockRef body = block_with("xxhello worldxx");
   BlockRef tail = block_with("the end");
