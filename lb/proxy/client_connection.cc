@@ -616,6 +616,7 @@ void ClientConnection::tunnel_reading(bool on) {
 
 void ClientConnection::tunnel_shutdown() {
   if (closed_) return;
+  if (tls_) tls_->close_notify();  // the TLS end of this direction, before the FIN
   flush();
   auto* req = new uv_shutdown_t;
   req->data = this;

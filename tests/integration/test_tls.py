@@ -17,6 +17,9 @@ import unittest
 from httpwire import HttpClient, SocketReader, build_request, wait_until
 from lbd_harness import LbdTestCase, config, echoed, free_port, header_values, pool, to_yaml
 import fake_backend as fb
+from demo_backends import DemoBackend
+import wsclient
+from wsclient import WebSocket
 
 HEADER_TIMEOUT = 2.0  # the harness config's listener timeouts.header
 
@@ -340,6 +343,42 @@ class TlsCheckTest(TlsCase):
         self.assertEqual(out.returncode, 2, out.stdout)
         self.assertRegex(out.stdout, rf"check\.yaml:\d+:\d+: listeners\[0\]\.tls\.certificates\[0\]\.key: "
                                      rf"private key '{self.wild[1]}' does not match certificate '{self.site[0]}'")
+
+
+class TlsWebSocketTest(TlsCase):
+    """WebSocket tunnels over a TLS listener: the tunnel relays plaintext
+    while TLS stays below the client connection."""
+
+    def open_ws(self, path):
+        factory = lambda: self.context().wrap_socket(
+            socket.create_connection(("127.0.0.1", self.lbd.port), timeout=5), server_hostname="www.example.com")
+        ws = WebSocket.open(factory, path)
+        self.addCleanup(ws.abandon)
+        return ws
+
+    def start_with_echo_backend(self):
+        backend = DemoBackend("ws1")
+        self.addCleanup(backend.stop)
+        self.start_lbd(self.tls_config([backend]))
+
+    def test_messages_echo_through_tls(self):
+        self.start_with_echo_backend()
+        ws = self.open_ws("/ws")
+        for m in ["hello", "x" * 70000, bytes(range(256)) * 512]:
+            ws.send(m)
+            self.assertEqual(ws.recv(), m)
+        self.assertEqual(ws.close(1000), 1000)
+        self.assertTrue(ws.wait_eof(3), "lbd kept the TLS client open after the close handshake")
+
+    def test_backend_close_closes_the_tls_client(self):
+        self.start_with_echo_backend()
+        ws = self.open_ws("/ws?close_after=2")
+        ws.send("one")
+        ws.send("two")
+        self.assertEqual(ws.recv(), "one")
+        self.assertEqual(ws.recv(), "two")
+        self.assertEqual(ws.recv_frame(), (wsclient.CLOSE, b"\x03\xe8"))
+        self.assertTrue(ws.wait_eof(3), "the backend closed but the TLS client was kept open")
 
 
 if __name__ == "__main__":
