@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import fake_backend as fb
+from health_helpers import admin_request
 from httpwire import HttpClient, get, wait_until
 from lbd_harness import LBD_BIN, Lbd, free_port, LbdTestCase, config, echoed, header_values, pool, to_yaml
 from session_helpers import (CookieJar, DemoApp, backend_id, make_cookie, parse_set_cookie,
@@ -247,6 +248,44 @@ class StickyFailoverTest(StickyTestCase):
         r = self.client().request()
         self.assertEqual(r.status, 502)
         self.assertEqual(r.header_values("Set-Cookie"), [])
+
+
+class StickyAdminStateTest(StickyTestCase):
+    """Drain and maint through the admin API, as an operator does them."""
+
+    def pin_to(self, name):
+        return make_cookie(self.key, "app", name, time.time() + 1700)  # ttl 30m: no renewal due
+
+    def set_state(self, backend, state):
+        self.assertEqual(admin_request(self.lbd, "POST", f"/api/pools/app/backends/{backend}/{state}").status, 200)
+
+    def test_draining_keeps_pinned_users_and_takes_no_new_ones(self):
+        backends = self.backends(3)
+        self.sticky(backends)
+        drained = backends[0].name
+        pinned = self.pin_to(drained)
+        self.set_state(drained, "drain")
+        for _ in range(5):
+            r = self.request_with(f"{COOKIE}={pinned}")
+            self.assertEqual(echoed(r)["backend"], drained)
+            self.assertIsNone(self.lbd_cookie(r), "a valid pin to a draining backend needs no new cookie")
+        for _ in range(9):  # new users: balanced over the other two, each pinned there
+            r = self.request_with(None)
+            self.assertNotEqual(echoed(r)["backend"], drained)
+            self.assertEqual(self.pinned_name(self.lbd_cookie(r), [b.name for b in backends]), echoed(r)["backend"])
+
+    def test_maint_re_pins_its_users_and_ready_brings_it_back(self):
+        backends = self.backends(2)
+        self.sticky(backends)
+        held = backends[0].name
+        pinned = self.pin_to(held)
+        self.set_state(held, "maint")
+        r = self.request_with(f"{COOKIE}={pinned}")
+        moved_to = echoed(r)["backend"]
+        self.assertNotEqual(moved_to, held)
+        self.assertEqual(self.pinned_name(self.lbd_cookie(r), [b.name for b in backends]), moved_to)
+        self.set_state(held, "ready")
+        self.assertEqual(echoed(self.request_with(f"{COOKIE}={pinned}"))["backend"], held)
 
 
 class StickyReplicasTest(StickyTestCase):
