@@ -26,10 +26,19 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
 
 
+_handed_out = set()
+
+
 def free_port():
-    """A loopback port free right now (the kernel picks it)."""
-    with socket.create_server(("127.0.0.1", 0)) as s:
-        return s.getsockname()[1]
+    """A loopback port free right now (the kernel picks it), never one this
+    process was given before: the kernel may hand a just-closed port out
+    again, and two calls for one config (listener, admin) must differ."""
+    while True:
+        with socket.create_server(("127.0.0.1", 0)) as s:
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def port_accepts(port):
