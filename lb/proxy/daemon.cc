@@ -145,7 +145,11 @@ void Daemon::reload() {
     for (const auto& e : r.errors) errors.push_back(e.to_string());
     return reload_failed(errors);
   }
-  const config::Config& old = *snapshot_->config;
+  // Hold the running snapshot for the whole reload: once the new one is
+  // posted, a worker may drop the last other reference at any moment, and
+  // `old` is still read below to log removed listeners.
+  const std::shared_ptr<const Snapshot> previous = snapshot_;
+  const config::Config& old = *previous->config;
   // Parts the control thread sets up once; say so rather than pretend.
   if (r.config->workers != old.workers)
     spdlog::warn("reload: workers changed; the number of worker threads changes at restart");
