@@ -1,56 +1,11 @@
-"""Helpers for the health, failover and admin API tests: lbd-demo-backend
-processes a test can SIGKILL or SIGSTOP (real processes, not threads of the
-test), the admin API's JSON, and a bounded load of concurrent requests."""
+"""Helpers for the health, failover and admin API tests: the admin API's
+JSON and a bounded load of concurrent requests (backends a test can SIGKILL
+or SIGSTOP are demo_backends.DemoBackend processes)."""
 import json
-import os
-import signal
-import subprocess
 import threading
 import time
 
-from httpwire import HttpClient, build_request, get, wait_until
-from lbd_harness import SOURCE_DIR, free_port, port_accepts, to_yaml
-
-DEMO_BACKEND = os.environ.get(
-    "LBD_DEMO_BACKEND", os.path.join(SOURCE_DIR, "build", "default", "lbd-demo-backend"))
-
-
-class DemoBackend:
-    """lbd-demo-backend --name NAME on a free loopback port."""
-
-    def __init__(self, name, workdir):
-        self.name = name
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.log_path = os.path.join(workdir, f"backend-{name}.log")
-        self.proc = None
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [DEMO_BACKEND, "--name", self.name, "--listen", self.address],
-                stdout=log, stderr=log)
-        if not wait_until(lambda: port_accepts(self.port) or self.proc.poll() is not None, 10):
-            raise AssertionError(f"{self.name} not listening on {self.address}")
-        if self.proc.poll() is not None:
-            raise AssertionError(f"{self.name} exited with {self.proc.returncode}")
-        return self
-
-    def set_healthy(self, healthy):
-        """Its /healthz answers 200 (True) or 503 (False) from now on."""
-        path = "/admin/health/ok" if healthy else "/admin/health/fail"
-        resp = get(self.port, path, host=self.address)
-        assert resp.status == 200, resp
-
-    def signal(self, sig):
-        self.proc.send_signal(sig)
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGCONT)  # in case a test stopped it
-        self.proc.kill()
-        self.proc.wait(5)
+from httpwire import HttpClient, wait_until
 
 
 # ---- the admin API ----
@@ -113,15 +68,6 @@ def fully_up(lbd, names, pool_name="app"):
     return wait_until(check, 10)
 
 
-def reload_config(lbd, timeout=5.0):
-    """Writes lbd.cfg to its file, SIGHUP, waits for the reload to be logged."""
-    done_before = lbd.stderr().count("reloaded ")
-    with open(lbd.config_path, "w") as f:
-        f.write(to_yaml(lbd.cfg) + "\n")
-    lbd.signal(signal.SIGHUP)
-    if not wait_until(lambda: lbd.stderr().count("reloaded ") > done_before, timeout):
-        raise AssertionError(f"no reload logged within {timeout}s:\n{lbd.stderr()}")
-    time.sleep(0.2)  # workers take the new snapshot on their next loop turn
 
 
 # ---- load ----

@@ -17,7 +17,7 @@ import time
 import unittest
 
 from fake_backend import FakeBackend, echo
-from httpwire import HttpClient, get
+from httpwire import HttpClient, get, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("LBD_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
@@ -216,6 +216,17 @@ class Lbd:
             if line.startswith("{"):
                 entries.append(json.loads(line))
         return entries
+
+
+def reload_config(lbd, timeout=5.0):
+    """Writes lbd.cfg to its file, SIGHUP, waits for the reload to be logged."""
+    done_before = lbd.stderr().count("reloaded ")
+    with open(lbd.config_path, "w") as f:
+        f.write(to_yaml(lbd.cfg) + "\n")
+    lbd.signal(signal.SIGHUP)
+    if not wait_until(lambda: lbd.stderr().count("reloaded ") > done_before, timeout):
+        raise AssertionError(f"no reload logged within {timeout}s:\n{lbd.stderr()}")
+    time.sleep(0.2)  # workers take the new snapshot on their next loop turn
 
 
 class LbdTestCase(unittest.TestCase):

@@ -7,17 +7,14 @@ import base64
 import hashlib
 import hmac
 import os
-import re
 import shutil
 import socket
 import struct
 import subprocess
 import time
 
-from lbd_harness import SOURCE_DIR, free_port
+from lbd_harness import free_port
 
-DEMO_BACKEND = os.environ.get("LBD_DEMO_BACKEND",
-                              os.path.join(SOURCE_DIR, "build", "default", "lbd-demo-backend"))
 
 # ---- XXH64 (seed 0), the backend id's hash ----
 
@@ -145,41 +142,6 @@ class CookieJar:
 
 
 # ---- processes ----
-
-class DemoApp:
-    """tools/demo_backend on a free loopback port; sessions in memory, or
-    in Redis when redis_port is given."""
-
-    def __init__(self, name, redis_port=None, log_dir="."):
-        self.name = name
-        args = [DEMO_BACKEND, "--name", name, "--listen", "127.0.0.1:0"]
-        if redis_port:
-            args += ["--redis", f"127.0.0.1:{redis_port}"]
-        self.log_path = os.path.join(log_dir, f"{name}.log")
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
-        deadline = time.monotonic() + 10
-        while True:
-            with open(self.log_path, errors="replace") as f:
-                m = re.search(r"listening on 127\.0\.0\.1:(\d+)", f.read())
-            if m:
-                self.port = int(m.group(1))
-                break
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"demo backend {name} did not start: {open(self.log_path).read()}")
-            time.sleep(0.02)
-        self.address = f"127.0.0.1:{self.port}"
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
-
 
 class RedisServer:
     """A throw-away redis-server on a free loopback port, nothing persisted."""

@@ -7,7 +7,6 @@ With `workers: 1` one strategy instance sees every request, so sequences are
 exact; with more workers each rotates on its own and only proportions hold."""
 import collections
 import itertools
-import signal
 import socket
 import sys
 import threading
@@ -15,7 +14,7 @@ import time
 import unittest
 
 from httpwire import HttpClient, SocketReader, build_request, get, wait_until
-from lbd_harness import LbdTestCase, config, echoed, pool, to_yaml
+from lbd_harness import LbdTestCase, config, echoed, pool, reload_config
 import fake_backend as fb
 
 LOAD_THREADS = 20
@@ -101,16 +100,6 @@ def concurrent_load(port, threads=LOAD_THREADS, seconds=LOAD_SECONDS,
     return counts, failures
 
 
-def reload(lbd, timeout=5.0):
-    """Rewrite lbd's config file from lbd.cfg, SIGHUP, and wait until lbd
-    logs the reload (the workers pick the snapshot up right after)."""
-    done_before = lbd.stderr().count("reloaded ")
-    with open(lbd.config_path, "w") as f:
-        f.write(to_yaml(lbd.cfg) + "\n")
-    lbd.signal(signal.SIGHUP)
-    if not wait_until(lambda: lbd.stderr().count("reloaded ") > done_before, timeout):
-        raise AssertionError(f"no reload logged within {timeout}s:\n{lbd.stderr()}")
-    time.sleep(0.2)  # the workers apply the new snapshot on their next loop turn
 
 
 def weighted(backends, *weights):
@@ -328,7 +317,7 @@ class ReloadTest(BalancingTestCase):
         self.assertTrue(wait_until(lambda: sum(b.heads for b in bs) > heads_before, 3),
                         "the slow request never reached a backend")
         lbd.cfg["pools"][0].update(strategy="weighted_round_robin", backends=weighted(bs, 10, 1, 1))
-        reload(lbd)
+        reload_config(lbd)
 
         after = collections.Counter(sequence(lbd.port, 120))
         report("round_robin -> weighted_round_robin 10,1,1 on reload, 120 requests", after)
@@ -341,7 +330,7 @@ class ReloadTest(BalancingTestCase):
         lbd = self.start(bs, strategy="weighted_round_robin", weights=(1, 1, 1))
         self.assertEqual(collections.Counter(sequence(lbd.port, 60)), {"b1": 20, "b2": 20, "b3": 20})
         lbd.cfg["pools"][0]["backends"] = weighted(bs, 1, 1, 10)
-        reload(lbd)
+        reload_config(lbd)
         after = collections.Counter(sequence(lbd.port, 120))
         report("weighted_round_robin 1,1,1 -> 1,1,10 on reload, 120 requests", after)
         self.assertEqual(after, {"b1": 10, "b2": 10, "b3": 100})
@@ -353,7 +342,7 @@ class ReloadTest(BalancingTestCase):
         before = collections.Counter(backend_of(client.request()) for _ in range(30))
         self.assertEqual(before, {"b1": 10, "b2": 10, "b3": 10})
         lbd.cfg["pools"][0].update(strategy="weighted_round_robin", backends=weighted(bs, 10, 1, 1))
-        reload(lbd)
+        reload_config(lbd)
         after = collections.Counter(backend_of(client.request()) for _ in range(120))
         self.assertEqual(after, {"b1": 100, "b2": 10, "b3": 10})
 

@@ -11,8 +11,8 @@ import time
 import unittest
 
 import fake_backend as fb
-from health_helpers import (DemoBackend, Load, api_backend, fully_up,
-                            set_admin_state, wait_for_state)
+from demo_backends import DemoBackend
+from health_helpers import Load, api_backend, fully_up, set_admin_state, wait_for_state
 from httpwire import wait_until
 from lbd_harness import LbdTestCase
 
@@ -24,7 +24,7 @@ class FailoverTest(LbdTestCase):
     def demo_pool(self, **pool_overrides):
         apps = []
         for i in (1, 2, 3):
-            b = DemoBackend(f"app{i}", self.tmp.name).start()
+            b = DemoBackend(f"app{i}", log_dir=self.tmp.name)
             self.addCleanup(b.stop)
             apps.append(b)
         lbd = self.proxy(apps, **pool_overrides)

@@ -9,10 +9,10 @@ import time
 import unittest
 
 import fake_backend as fb
-from health_helpers import (DemoBackend, api_backend, fully_up, reload_config,
-                            wait_for_state)
+from demo_backends import DemoBackend
+from health_helpers import api_backend, fully_up, wait_for_state
 from httpwire import wait_until
-from lbd_harness import LbdTestCase, config, pool
+from lbd_harness import LbdTestCase, reload_config
 
 INTERVAL, TIMEOUT, RISE, FALL = 0.5, 0.3, 2, 2
 CHECK = {"path": "/healthz", "interval": "500ms", "timeout": "300ms",
@@ -22,7 +22,7 @@ POLL_SLACK = 0.25  # the test polls the API every 20 ms on a shared machine
 
 class HealthCheckTest(LbdTestCase):
     def demo(self, name):
-        b = DemoBackend(name, self.tmp.name).start()
+        b = DemoBackend(name, log_dir=self.tmp.name)
         self.addCleanup(b.stop)
         return b
 

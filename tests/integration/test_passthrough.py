@@ -8,7 +8,8 @@ import json
 import fake_backend as fb
 from httpwire import get
 from lbd_harness import LbdTestCase, config, echoed, header_values, pool
-from session_helpers import CookieJar, DemoApp, RedisServer
+from demo_backends import DemoBackend
+from session_helpers import CookieJar, RedisServer
 
 APP_SET_COOKIES = [
     "LBSTICKY=from-the-app; Path=/",           # lbd's default sticky name: still the app's here
@@ -59,7 +60,7 @@ class PassthroughTest(LbdTestCase):
 
 class PassthroughRedisTest(LbdTestCase):
     def start_apps(self, redis_port=None):
-        apps = [DemoApp(f"app{i}", redis_port=redis_port, log_dir=self.tmp.name) for i in range(1, 4)]
+        apps = [DemoBackend(f"app{i}", redis_port=redis_port, log_dir=self.tmp.name) for i in range(1, 4)]
         for a in apps:
             self.addCleanup(a.stop)
         self.start_lbd(config([passthrough_pool(apps)]))

@@ -15,7 +15,8 @@ import fake_backend as fb
 from health_helpers import admin_request
 from httpwire import HttpClient, get, wait_until
 from lbd_harness import LBD_BIN, Lbd, free_port, LbdTestCase, config, echoed, header_values, pool, to_yaml
-from session_helpers import (CookieJar, DemoApp, backend_id, make_cookie, parse_set_cookie,
+from demo_backends import DemoBackend
+from session_helpers import (CookieJar, backend_id, make_cookie, parse_set_cookie,
                              read_cookie, write_key)
 
 COOKIE = "LBSTICKY"
@@ -201,7 +202,7 @@ class StickyCookieTest(StickyTestCase):
 
 class StickyFailoverTest(StickyTestCase):
     def test_pinned_backend_going_down_repins_and_the_session_continues(self):
-        backends = [DemoApp(f"app{i}", log_dir=self.tmp.name) for i in range(1, 4)]
+        backends = [DemoBackend(f"app{i}", log_dir=self.tmp.name) for i in range(1, 4)]
         for b in backends:
             self.addCleanup(b.stop)
         self.sticky(backends)
