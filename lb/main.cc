@@ -6,7 +6,6 @@
 #include <string>
 
 #include "lb/config/loader.h"
-#include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
 #include "lb/proxy/daemon.h"
 #include "lb/tls/tls_context.h"
@@ -49,7 +48,6 @@ int main(int argc, char** argv) {
   }
 
   lb::config::LoadResult loaded = lb::config::load_file(config_path);
-  if (loaded.ok()) loaded.errors = lb::config::unimplemented_features(*loaded.config);
   if (check) {
     if (loaded.ok()) {
       std::printf("%s: ok\n", config_path.c_str());

@@ -81,8 +81,12 @@ ListenerConfig read_listener(const Field& field, FileScope& scope) {
   if (auto f = m.get("rate_limit")) {
     MapReader rl(*f);
     auto rps = assign(rl.get("rps"), l.rate_limit.rps, as_number);
-    if (rps && l.rate_limit.rps < 0) rps->error("must be 0 (off) or more");
-    assign(rl.get("burst"), l.rate_limit.burst, integer_in(0, std::numeric_limits<int64_t>::max()));
+    // A million a second is past what one client can get through lbd, and
+    // keeps the limiter's microsecond schedule exact enough.
+    if (rps && (l.rate_limit.rps < 0 || l.rate_limit.rps > 1e6)) rps->error("must be 0 (off) to 1000000 requests a second");
+    auto burst = assign(rl.get("burst"), l.rate_limit.burst, integer_in(0, 1'000'000));
+    if (burst && l.rate_limit.burst > 0 && l.rate_limit.rps == 0)
+      burst->error("has no effect without rps; set rps, or remove burst");
   }
   if (auto f = m.require("routes"))
     for_each_item(*f, Empty::refused, [&](const Field& item) { l.routes.push_back(read_route(item, scope)); });

@@ -114,6 +114,10 @@ void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& o
   // requests_total (which counts each as one 1xx) cannot show how many are open.
   auto tunnels_active = family("lbd_tunnels_active", "WebSocket tunnels open on the listener.", MetricType::Gauge);
   auto tunnels_total = family("lbd_tunnels_total", "WebSocket tunnels opened on the listener.", MetricType::Counter);
+  // Also not in the table: 429s are inside requests_total's 4xx with 404s
+  // and client timeouts; an operator tuning rate_limit needs them alone.
+  auto rate_limited = family("lbd_rate_limited_total", "Requests refused with 429 by the listener's rate_limit.",
+                             MetricType::Counter);
 
   for (const proxy::ListenerRuntime& l : snap.listeners) {
     const Labels id = {{"listener", l.config->name}};
@@ -128,8 +132,10 @@ void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& o
     add_counter(total, id, t.connections);
     add_gauge(tunnels_active, id, double(l.state->tunnels_active.load(std::memory_order_relaxed)));
     add_counter(tunnels_total, id, l.state->tunnels_total.load(std::memory_order_relaxed));
+    add_counter(rate_limited, id, l.state->rate_limited.load(std::memory_order_relaxed));
   }
-  for (auto* f : {&requests, &duration, &active, &total, &tunnels_active, &tunnels_total}) out.push_back(std::move(*f));
+  for (auto* f : {&requests, &duration, &active, &total, &tunnels_active, &tunnels_total, &rate_limited})
+    out.push_back(std::move(*f));
 }
 
 void collect_pools(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) {

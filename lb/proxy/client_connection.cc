@@ -275,6 +275,7 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
   assign_request_id();
   arm_timer(lc.timeouts.idle);  // from here on, a stalled client is idle
 
+  if (listener_rt_->rate_limiter && !admit_by_rate_limit(*listener_rt_->rate_limiter)) return false;
   if (lc.limits.max_body_bytes && head.content_length.value_or(0) > lc.limits.max_body_bytes) {
     answer_error(413, "Content-Length over max_body_bytes");
     return false;
@@ -292,6 +293,20 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
   exchange_ = std::make_unique<Exchange>(*this, ws_, *pool, head);
   exchange_->start();
   return phase_ != Phase::closing;
+}
+
+// Refused requests get 429 with Retry-After in whole seconds, rounded up so
+// that a client which waits as told is admitted, and the connection closes:
+// a client over its rate has no claim on an open connection.
+bool ClientConnection::admit_by_rate_limit(RateLimiter& limiter) {
+  const RateLimiter::Verdict v = limiter.admit(client_address(), request_start_);
+  if (v.admitted) return true;
+  identity_->state->rate_limited.fetch_add(1, std::memory_order_relaxed);
+  const auto wait_s = std::max<int64_t>(1, (v.retry_after.count() + 999'999) / 1'000'000);
+  char header[40];
+  const int n = snprintf(header, sizeof header, "Retry-After: %lld\r\n", static_cast<long long>(wait_s));
+  answer_error(429, "over the listener's rate_limit", std::string_view(header, size_t(n)));
+  return false;
 }
 
 bool ClientConnection::on_request_body(const char* data, size_t len) {
@@ -377,11 +392,11 @@ void ClientConnection::finish_request_and_close() {
   close_after_write();
 }
 
-void ClientConnection::answer_error(int status, const char* why) {
+void ClientConnection::answer_error(int status, const char* why, std::string_view extra_headers) {
   spdlog::info("{} {}: {} {}", identity_->name, client_ip_, status, why);
   std::string& scratch = worker_.scratch;
   scratch.clear();
-  http::append_error_response(status, true, scratch);
+  http::append_error_response(status, true, scratch, extra_headers);
   writer_.append_copy(scratch);
   const bool head_seen = parser_ && phase_ != Phase::head && phase_ != Phase::idle;
   identity_->state->stats.count_request(

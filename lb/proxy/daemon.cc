@@ -11,7 +11,6 @@
 #include "lb/admin/status_page.h"
 #include "lb/admin/token_file.h"
 #include "lb/config/loader.h"
-#include "lb/config/unimplemented.h"
 #include "lb/log/log.h"
 #include "lb/metrics/exposition.h"
 #include "lb/proxy/listener_set.h"
@@ -139,7 +138,6 @@ void Daemon::reload() {
   notifier_.reloading("reloading " + config_path_);
   spdlog::info("reloading {}", config_path_);
   config::LoadResult r = config::load_file(config_path_);
-  if (r.ok()) r.errors = config::unimplemented_features(*r.config);
   if (!r.ok()) {
     std::vector<std::string> errors;
     for (const auto& e : r.errors) errors.push_back(e.to_string());

@@ -70,6 +70,12 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     const ListenerRuntime* old = previous ? previous->find_listener(lc.name) : nullptr;
     lr.state = old ? old->state : std::make_shared<ListenerState>();
     // Ticket keys carry over so clients still resume after a reload.
+    if (lc.rate_limit.rps > 0) {
+      const auto& kept = old ? old->rate_limiter : nullptr;
+      lr.rate_limiter = kept && kept->rps() == lc.rate_limit.rps && kept->burst() == lc.rate_limit.burst
+                            ? kept
+                            : std::make_shared<RateLimiter>(lc.rate_limit.rps, lc.rate_limit.burst);
+    }
     if (lc.tls) lr.tls = tls::TlsContext::create(*lc.tls, old && old->tls ? old->tls->ticket_keys() : nullptr);
     for (const config::Route& r : lc.routes) {
       for (size_t i = 0; i < config->pools.size(); ++i) {

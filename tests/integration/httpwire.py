@@ -188,14 +188,17 @@ def build_request(method="GET", target="/", headers=(), body=b"",
 
 
 class HttpClient:
-    """One client connection to 127.0.0.1:port."""
+    """One client connection to 127.0.0.1:port; `source` is the client's
+    own address (any of 127.0.0.0/8), to look like another client."""
 
-    def __init__(self, port, timeout=DEFAULT_TIMEOUT, rcvbuf=None):
+    def __init__(self, port, timeout=DEFAULT_TIMEOUT, rcvbuf=None, source=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         try:
+            if source:
+                self.sock.bind((source, 0))
             self.sock.connect(("127.0.0.1", port))
         except OSError:
             self.sock.close()

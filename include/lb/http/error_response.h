@@ -8,7 +8,8 @@ namespace lb::http {
 std::string_view status_reason(int status);
 
 // A complete response: status line, text/plain body "<code> <reason>\n".
-// `close` adds Connection: close (always after a framing error).
-void append_error_response(int status, bool close, std::string& out);
+// `close` adds Connection: close (always after a framing error);
+// `extra_headers` are complete "Name: value\r\n" lines (Retry-After).
+void append_error_response(int status, bool close, std::string& out, std::string_view extra_headers = {});
 
 }  // namespace lb::http

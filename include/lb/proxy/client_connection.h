@@ -102,10 +102,12 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   void parse(Pending& in);
   void release_parser_if_idle();
   void assign_request_id();
+  bool admit_by_rate_limit(RateLimiter& limiter);  // false: answered 429
   void update_reading();
   void flush();
   void arm_timer(Duration d);
-  void answer_error(int status, const char* why);  // then close
+  // Then close; `extra_headers` as for http::append_error_response.
+  void answer_error(int status, const char* why, std::string_view extra_headers = {});
   void finish_request_and_close();
   void close_after_write();
   void start_lingering_close();

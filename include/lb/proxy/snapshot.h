@@ -15,6 +15,7 @@
 #include "lb/session/sticky_affinity.h"
 #include "lb/metrics/listener_stats.h"
 #include "lb/metrics/pool_stats.h"
+#include "lb/proxy/rate_limiter.h"
 #include "lb/tls/tls_context.h"
 
 namespace lb::proxy {
@@ -34,6 +35,8 @@ struct ListenerState {
   // WebSocket tunnels (lb/proxy/tunnel.h): open now / opened since start.
   std::atomic<uint64_t> tunnels_active{0};
   std::atomic<uint64_t> tunnels_total{0};
+  // Requests answered 429 by the listener's rate_limit.
+  std::atomic<uint64_t> rate_limited{0};
 };
 
 struct RouteEntry {
@@ -47,6 +50,9 @@ struct ListenerRuntime {
   std::shared_ptr<ListenerState> state;
   std::vector<RouteEntry> routes;
   std::shared_ptr<const tls::TlsContext> tls;  // null: plain HTTP
+  // Shared by every worker; carried over a reload that keeps rps and burst,
+  // so clients keep their place. Null: rate_limit off.
+  std::shared_ptr<RateLimiter> rate_limiter;
 };
 
 struct Snapshot {

@@ -65,6 +65,17 @@ TEST(HttpErrorResponse, CloseAddsConnectionClose) {
   EXPECT_FALSE(p.head.keep_alive);
 }
 
+TEST(HttpErrorResponse, CarriesExtraHeaders) {
+  std::string out;
+  append_error_response(429, true, out, "Retry-After: 2\r\n");
+  const Parsed p = parse(out);
+  EXPECT_TRUE(p.complete);
+  EXPECT_EQ(p.head.status, 429);
+  EXPECT_EQ(p.head.headers.find("Retry-After"), "2");
+  EXPECT_EQ(p.head.headers.find("Connection"), "close");
+  EXPECT_EQ(p.body, "429 Too Many Requests\n");
+}
+
 TEST(HttpErrorResponse, AppendsAfterExistingBytes) {
   std::string out = "HTTP/1.1 100 Continue\r\n\r\n";
   append_error_response(413, true, out);

@@ -76,6 +76,7 @@ TEST(Exposition, EveryDesignMetricWithItsTypeAndLabelNames) {
       {"lbd_connections_total", {T::Counter, {"listener"}}},
       {"lbd_tunnels_active", {T::Gauge, {"listener"}}},  // beyond DESIGN.md: WebSocket
       {"lbd_tunnels_total", {T::Counter, {"listener"}}},
+      {"lbd_rate_limited_total", {T::Counter, {"listener"}}},  // beyond DESIGN.md: 429s alone
       {"lbd_retries_total", {T::Counter, {"pool"}}},
       {"lbd_no_backend_total", {T::Counter, {"pool"}}},
       {"lbd_config_reloads_total", {T::Counter, {"result"}}},

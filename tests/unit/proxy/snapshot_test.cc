@@ -124,6 +124,28 @@ TEST(SnapshotBuild, ListenerStateCarriedOverByName) {
   EXPECT_EQ(second->find_listener("other")->state->connections.load(), 0u);
 }
 
+TEST(SnapshotBuild, RateLimiterOnlyWhenRpsIsSetAndKeptWhileUnchanged) {
+  const auto off = build_snapshot(share(base_config()), nullptr);
+  EXPECT_EQ(off->listeners[0].rate_limiter, nullptr);
+
+  config::Config limited = base_config();
+  limited.listeners[0].rate_limit = {10, 5};
+  const auto first = build_snapshot(share(limited), off.get());
+  ASSERT_NE(first->listeners[0].rate_limiter, nullptr);
+  EXPECT_EQ(first->listeners[0].rate_limiter->rps(), 10);
+  EXPECT_EQ(first->listeners[0].rate_limiter->burst(), 5u);
+
+  // Clients keep their place in the schedule across a reload that keeps it.
+  const auto same = build_snapshot(share(limited), first.get());
+  EXPECT_EQ(same->listeners[0].rate_limiter, first->listeners[0].rate_limiter);
+
+  limited.listeners[0].rate_limit.burst = 50;
+  const auto changed = build_snapshot(share(limited), same.get());
+  ASSERT_NE(changed->listeners[0].rate_limiter, nullptr);
+  EXPECT_NE(changed->listeners[0].rate_limiter, first->listeners[0].rate_limiter);
+  EXPECT_EQ(changed->listeners[0].rate_limiter->burst(), 50u);
+}
+
 TEST(SnapshotBuild, ASnapshotOutlivesTheNextOne) {
   auto first = build_snapshot(share(base_config()), nullptr);
   const auto app1 = pool_named(*first, "app").backends[0];
