@@ -393,7 +393,10 @@ void ClientConnection::finish_request_and_close() {
 }
 
 void ClientConnection::answer_error(int status, const char* why, std::string_view extra_headers) {
-  spdlog::info("{} {}: {} {}", identity_->name, client_ip_, status, why);
+  // A client held to its rate_limit may send thousands of these a second;
+  // the access log and lbd_rate_limited_total already say so.
+  spdlog::log(status == 429 ? spdlog::level::debug : spdlog::level::info, "{} {}: {} {}", identity_->name, client_ip_,
+              status, why);
   std::string& scratch = worker_.scratch;
   scratch.clear();
   http::append_error_response(status, true, scratch, extra_headers);

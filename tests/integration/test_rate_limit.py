@@ -41,6 +41,8 @@ class RateLimitTest(LbdTestCase):
         self.assertEqual(metrics.value("lbd_rate_limited_total", listener="web"), 4)
         self.assertEqual(metrics.value("lbd_requests_total", listener="web", code="4xx"), 4)
         self.assertEqual([e["status"] for e in self.lbd.access_log()], [200, 200, 200, 429, 429, 429, 429])
+        # At log.level info, a flood of refusals does not flood the error log.
+        self.assertNotIn("over the listener's rate_limit", self.lbd.stderr())
 
     def test_each_client_address_has_its_own_limit(self):
         app = self.backend(name="app")
