@@ -59,7 +59,7 @@ class RateLimitTest(LbdTestCase):
         self.assertClosedPromptly(client)
 
     def test_waiting_as_told_is_admitted(self):
-        self.start_lbd(limited(config([pool("app", [self.backend()])]), rps=2, burst=0))
+        self.start_lbd(limited(config([pool("app", [self.backend()])]), rps=0.5, burst=0))
         self.assertEqual(self.statuses(1), [200])
         refused = self.client().request("GET", "/", host="x")
         self.assertEqual(refused.status, 429)
