@@ -251,7 +251,16 @@ class FakeBackend:
             self.body_arrivals.append((time.monotonic(), len(data)))
 
 
+_closed_port_holders = []
+
+
 def closed_port():
-    """A loopback port with nothing listening (connect gets ECONNREFUSED)."""
-    with socket.create_server(("127.0.0.1", 0)) as s:
-        return s.getsockname()[1]
+    """A loopback port with nothing listening (connect gets ECONNREFUSED),
+    and none to come: the port stays bound, not listening, by a socket
+    without SO_REUSEADDR/SO_REUSEPORT for the rest of this process. Closing
+    it at once let a test running beside this one (an lbd admin listener,
+    say) take the port, and "refused" backends answered 404."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    _closed_port_holders.append(s)
+    return s.getsockname()[1]
