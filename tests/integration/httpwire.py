@@ -239,6 +239,25 @@ class HttpClient:
         self.sock.close()
 
 
+def read_with_arrivals(client, pieces_in, method="GET"):
+    """The next response on `client`, and when (time.monotonic) each piece of
+    its body was complete, as counted by pieces_in(body bytes so far): to
+    tell a streamed body from one held back and sent at once."""
+    stream, arrived = bytearray(), []
+
+    def on_data(data):
+        stream.extend(data)
+        while len(arrived) < pieces_in(stream):
+            arrived.append(time.monotonic())
+
+    return client.read_response(method, on_data=on_data), arrived
+
+
+def sse_events(stream):
+    """How many server-sent events `stream` holds (each ends in a blank line)."""
+    return stream.count(b"\n\n")
+
+
 def get(port, target="/", headers=(), **kw):
     """One request on a fresh connection."""
     client = HttpClient(port)

@@ -10,7 +10,7 @@ import time
 import unittest
 
 from demo_backends import DemoBackend
-from httpwire import build_request
+from httpwire import build_request, read_with_arrivals, sse_events
 from lbd_harness import LbdTestCase
 
 INTERVAL = 0.1
@@ -30,14 +30,7 @@ class SseTest(LbdTestCase):
         client = self.client()
         start = time.monotonic()
         client.send(build_request("GET", target, [("Accept", accept)]))
-        stream, arrived = bytearray(), []
-
-        def on_data(data):
-            stream.extend(data)
-            while len(arrived) < pieces_in(stream):
-                arrived.append(time.monotonic())
-
-        resp = client.read_response(on_data=on_data)
+        resp, arrived = read_with_arrivals(client, pieces_in)
         return resp, start, arrived
 
     def assertPaced(self, start, arrived):
@@ -51,7 +44,7 @@ class SseTest(LbdTestCase):
 
     def test_server_sent_events_arrive_as_they_are_sent(self):
         resp, start, arrived = self.arrivals(f"/sse?n={COUNT}&interval_ms={int(INTERVAL * 1000)}",
-                                             lambda s: s.count(b"\n\n"), accept="text/event-stream")
+                                             sse_events, accept="text/event-stream")
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.header("Content-Type"), "text/event-stream")
         self.assertEqual(resp.body, b"".join(b"data: sse1 %d\n\n" % i for i in range(1, COUNT + 1)))

@@ -7,7 +7,7 @@ import threading
 import time
 import unittest
 
-from httpwire import build_request
+from httpwire import build_request, read_with_arrivals, sse_events
 from lbd_harness import LbdTestCase, echoed, memory_test_env
 import fake_backend as fb
 
@@ -22,14 +22,7 @@ class StreamingTest(LbdTestCase):
         self.proxy([backend])
         client = self.client()
         client.send(build_request("GET", "/events", [("Accept", "text/event-stream")]))
-        stream, arrived = bytearray(), []
-
-        def on_data(data):
-            stream.extend(data)
-            while len(arrived) < stream.count(b"\n\n"):
-                arrived.append(time.monotonic())
-
-        resp = client.read_response(on_data=on_data)
+        resp, arrived = read_with_arrivals(client, sse_events)
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.body, b"".join(b"id: %d\ndata: event %d\n\n" % (i, i)
                                              for i in range(EVENTS)))

@@ -14,7 +14,7 @@ import threading
 import time
 import unittest
 
-from httpwire import HttpClient, SocketReader, build_request, wait_until
+from httpwire import HttpClient, SocketReader, build_request, read_with_arrivals, sse_events, wait_until
 from lbd_harness import LbdTestCase, config, echoed, free_port, header_values, pool, to_yaml
 import fake_backend as fb
 from demo_backends import DemoBackend
@@ -279,14 +279,7 @@ class TlsTest(TlsCase):
         self.start_lbd(self.tls_config([backend]))
         c = self.tls_client()
         c.send(build_request("GET", "/events", [("Accept", "text/event-stream")]))
-        stream, arrived = bytearray(), []
-
-        def on_data(data):
-            stream.extend(data)
-            while len(arrived) < stream.count(b"\n\n"):
-                arrived.append(time.monotonic())
-
-        resp = c.read_response(on_data=on_data)
+        resp, arrived = read_with_arrivals(c, sse_events)
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.body, b"".join(b"id: %d\ndata: event %d\n\n" % (i, i) for i in range(events)))
         for i in range(events - 1):
