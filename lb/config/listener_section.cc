@@ -71,6 +71,7 @@ ListenerConfig read_listener(const Field& field, FileScope& scope) {
     MapReader t(*f);
     assign(t.get("header"), l.timeouts.header, as_positive_duration);
     assign(t.get("idle"), l.timeouts.idle, as_positive_duration);
+    assign(t.get("send"), l.timeouts.send, as_positive_duration);
   }
   if (auto f = m.get("limits")) {
     MapReader lim(*f);

@@ -44,6 +44,9 @@ struct TlsConfig {
 struct ListenerTimeouts {
   Duration header{std::chrono::seconds(10)};
   Duration idle{std::chrono::seconds(60)};
+  // No write progress towards the client for this long closes the
+  // connection (nginx send_timeout): a client that stops reading.
+  Duration send{std::chrono::seconds(60)};
 };
 
 struct ListenerLimits {

@@ -75,6 +75,7 @@ TEST(ConfigLoader, SmallestFileGetsTheDefaultsOfConfigH) {
   EXPECT_FALSE(l.tls.has_value());
   EXPECT_EQ(l.timeouts.header, ListenerTimeouts{}.header);
   EXPECT_EQ(l.timeouts.idle, ListenerTimeouts{}.idle);
+  EXPECT_EQ(l.timeouts.send, seconds(60));
   EXPECT_EQ(l.limits.max_header_bytes, ListenerLimits{}.max_header_bytes);
   EXPECT_EQ(l.limits.max_body_bytes, ListenerLimits{}.max_body_bytes);
   EXPECT_EQ(l.limits.max_connections, ListenerLimits{}.max_connections);
@@ -139,6 +140,7 @@ TEST(ConfigLoader, FullFileSetsEveryKey) {
   EXPECT_EQ(l.listen.text, "[::1]:8443");
   EXPECT_EQ(l.timeouts.header, seconds(5));
   EXPECT_EQ(l.timeouts.idle, minutes(2));
+  EXPECT_EQ(l.timeouts.send, seconds(90));
   EXPECT_EQ(l.limits.max_header_bytes, 16u * 1024);
   EXPECT_EQ(l.limits.max_body_bytes, 0u);
   EXPECT_EQ(l.limits.max_connections, 100u);
