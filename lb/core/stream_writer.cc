@@ -1,5 +1,7 @@
 #include "lb/core/stream_writer.h"
 
+#include <algorithm>
+
 namespace lb {
 
 // One uv_write: owned bytes plus referenced block slices, in order.
@@ -17,6 +19,8 @@ class WriteBatch {
   std::vector<Segment> segments;
   std::vector<uv_buf_t> bufs;
   size_t bytes = 0;
+  size_t blocks = 0;                  // distinct Blocks referenced (runs of one Block count once)
+  const Block* last_block = nullptr;  // of the last referenced slice
   StreamWriter* writer = nullptr;
   WriteBatchPool* pool = nullptr;  // where it returns after the write
 
@@ -32,6 +36,41 @@ class WriteBatch {
     bytes += b.size();
   }
 
+  void add_ref(const BlockRef& block, const char* p, size_t len) {
+    bytes += len;
+    if (!segments.empty()) {
+      Segment& last = segments.back();
+      if (last.block.get() == block.get() && last.ptr + last.len == p) {
+        last.len += len;  // continues the previous slice
+        return;
+      }
+    }
+    segments.push_back({block, p, 0, len});
+    if (block.get() != last_block) {
+      ++blocks;
+      last_block = block.get();
+    }
+  }
+
+  // Drops everything past the first `keep` bytes.
+  void truncate(size_t keep) {
+    while (bytes > keep) {
+      Segment& last = segments.back();
+      const size_t drop = std::min(last.len, bytes - keep);
+      last.len -= drop;
+      bytes -= drop;
+      if (!last.block) owned.resize(last.offset + last.len);
+      if (last.len == 0) segments.pop_back();
+    }
+    blocks = 0;
+    last_block = nullptr;
+    for (const Segment& seg : segments)
+      if (seg.block && seg.block.get() != last_block) {
+        ++blocks;
+        last_block = seg.block.get();
+      }
+  }
+
   void build_bufs() {
     bufs.clear();
     for (const Segment& s : segments) {
@@ -45,6 +84,8 @@ class WriteBatch {
     segments.clear();
     bufs.clear();
     bytes = 0;
+    blocks = 0;
+    last_block = nullptr;
   }
 };
 
@@ -94,12 +135,16 @@ void StreamWriter::append_copy(std::string_view bytes) { current().add_owned(byt
 
 void StreamWriter::append_ref(const BlockRef& block, const char* p, size_t len) {
   if (len == 0) return;
-  WriteBatch& b = current();
-  b.segments.push_back({block, p, 0, len});
-  b.bytes += len;
+  current().add_ref(block, p, len);
 }
 
 size_t StreamWriter::gathered() const { return batch_ ? batch_->bytes : 0; }
+
+size_t StreamWriter::blocks_held() const { return (batch_ ? batch_->blocks : 0) + blocks_in_flight_; }
+
+void StreamWriter::rollback(size_t gathered_bytes) {
+  if (batch_ && batch_->bytes > gathered_bytes) batch_->truncate(gathered_bytes);
+}
 
 void StreamWriter::discard() {
   if (batch_) batch_->reset();
@@ -135,6 +180,7 @@ int StreamWriter::flush() {
       return n;
     }
     size_t written = n > 0 ? size_t(n) : 0;
+    flushed_ += written;
     if (written == b->bytes) {
       // Done. The batch goes back to the worker's pool rather than staying
       // with this connection: an idle connection holds no buffers.
@@ -159,6 +205,8 @@ int StreamWriter::flush() {
   }
   batch_ = nullptr;
   in_flight_ += b->bytes;
+  flushed_ += b->bytes;
+  blocks_in_flight_ += b->blocks;
   ++writes_in_flight_;
   return 0;
 }
@@ -167,9 +215,11 @@ void StreamWriter::on_write(uv_write_t* req, int status) {
   auto* b = static_cast<WriteBatch*>(req->data);
   StreamWriter* w = b->writer;
   const size_t bytes = b->bytes;
+  const size_t blocks = b->blocks;
   release_batch(b);
   if (!w) return;
   w->in_flight_ -= bytes;
+  w->blocks_in_flight_ -= blocks;
   --w->writes_in_flight_;
   if (w->done_) w->done_(w->owner_, status);
 }

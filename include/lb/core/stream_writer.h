@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,11 +73,19 @@ class StreamWriter {
   int flush();
   // Drops everything gathered but not flushed.
   void discard();
+  // Drops what was gathered after the first `gathered_bytes` (a response
+  // head the client must never see, when nothing was flushed since).
+  void rollback(size_t gathered_bytes);
 
   size_t gathered() const;            // appended, not flushed
   size_t in_flight() const { return in_flight_; }  // flushed, not yet written
   size_t pending() const { return gathered() + in_flight_; }
   bool idle() const { return in_flight_ == 0 && gathered() == 0; }
+  // Read Blocks referenced by what is gathered or in flight: the memory
+  // pending() really holds (a 100-byte slice can pin a 64 KiB Block).
+  size_t blocks_held() const;
+  // Every byte ever handed to the stream (flushed), for "was anything sent since?".
+  uint64_t flushed() const { return flushed_; }
 
  private:
   static void on_write(uv_write_t* req, int status);
@@ -90,6 +99,8 @@ class StreamWriter {
   WriteBatch* batch_ = nullptr;  // being gathered
   StreamEncoder* encoder_ = nullptr;
   size_t in_flight_ = 0;
+  size_t blocks_in_flight_ = 0;
+  uint64_t flushed_ = 0;
   int writes_in_flight_ = 0;
 };
 

@@ -263,5 +263,48 @@ TEST_F(StreamWriterTest, RecycledBatchesCarryNothingOver) {
   EXPECT_TRUE(writer_.idle());
 }
 
+TEST_F(StreamWriterTest, CountsBlocksHeldNotBytes) {
+  // 100-byte events each in a Block of their own pin 64 KiB apiece: the
+  // count is what back-pressure must look at.
+  std::vector<BlockRef> blocks;
+  for (int i = 0; i < 3; ++i) {
+    blocks.push_back(block_with("event"));
+    writer_.append_copy("5\r\n");
+    writer_.append_ref(blocks.back(), blocks.back().data(), 5);
+    writer_.append_copy("\r\n");
+  }
+  EXPECT_EQ(writer_.blocks_held(), 3u);
+  // Slices of one Block, one after another, count once (and merge).
+  BlockRef shared = block_with("abcdef");
+  writer_.append_ref(shared, shared.data(), 3);
+  writer_.append_ref(shared, shared.data() + 3, 3);
+  EXPECT_EQ(writer_.blocks_held(), 4u);
+  ASSERT_EQ(writer_.flush(), 0);
+  const std::string expected = "5\r\nevent\r\n5\r\nevent\r\n5\r\nevent\r\nabcdef";
+  receive(expected.size());
+  EXPECT_EQ(received_, expected);
+  EXPECT_EQ(writer_.blocks_held(), 0u);
+  EXPECT_EQ(writer_.flushed(), expected.size());
+}
+
+TEST_F(StreamWriterTest, RollbackDropsWhatWasGatheredAfterAMark) {
+  writer_.append_copy("HTTP/1.1 100 Continue\r\n\r\n");
+  const size_t mark = writer_.gathered();
+  BlockRef body = block_with("broken");
+  writer_.append_copy("HTTP/1.1 200 OK\r\n\r\n");  // merges into the owned bytes above
+  writer_.append_ref(body, body.data(), 6);
+  EXPECT_EQ(writer_.blocks_held(), 1u);
+  writer_.rollback(mark);
+  EXPECT_EQ(writer_.gathered(), mark);
+  EXPECT_EQ(writer_.blocks_held(), 0u);
+  writer_.append_copy("HTTP/1.1 502 Bad Gateway\r\n\r\n");
+  ASSERT_EQ(writer_.flush(), 0);
+  const std::string expected = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 502 Bad Gateway\r\n\r\n";
+  receive(expected.size());
+  EXPECT_EQ(received_, expected);
+  body.reset();
+  EXPECT_EQ(pool_.outstanding(), 0u);
+}
+
 }  // namespace
 }  // namespace lb
