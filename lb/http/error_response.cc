@@ -28,12 +28,15 @@ std::string_view status_reason(int status) {
   }
 }
 
-void append_error_response(int status, bool close, std::string& out, std::string_view extra_headers) {
+void append_error_response(int status, bool close, std::string& out, std::string_view extra_headers,
+                           bool to_head_request) {
   const std::string_view reason = status_reason(status);
   const size_t body_len = 3 + 1 + reason.size() + 1;
   fmt::format_to(std::back_inserter(out),
-                 "HTTP/1.1 {} {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{}{}\r\n{} {}\n",
-                 status, reason, body_len, extra_headers, close ? "Connection: close\r\n" : "", status, reason);
+                 "HTTP/1.1 {} {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{}{}\r\n",
+                 status, reason, body_len, extra_headers, close ? "Connection: close\r\n" : "");
+  // HEAD: the head says what a GET would get (RFC 9110 §9.3.2), nothing follows.
+  if (!to_head_request) fmt::format_to(std::back_inserter(out), "{} {}\n", status, reason);
 }
 
 }  // namespace lb::http

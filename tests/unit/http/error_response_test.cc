@@ -83,5 +83,21 @@ TEST(HttpErrorResponse, AppendsAfterExistingBytes) {
   EXPECT_EQ(out.substr(out.size() - 22), "413 Content Too Large\n");
 }
 
+TEST(HttpErrorResponse, AnswerToHeadHasNoBody) {
+  // A body after a HEAD answer would be read as the next response.
+  std::string out;
+  append_error_response(502, false, out, {}, true);
+  EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n");
+  test::ResponseRecorder rec;
+  ResponseParser parser(rec);
+  parser.expect_response(true);
+  const auto r = parser.execute(out.data(), out.size());
+  EXPECT_EQ(r.status, ResponseParser::Status::complete);
+  EXPECT_EQ(r.consumed, out.size());
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.heads[0].status, 502);
+  EXPECT_EQ(rec.heads[0].headers.find("Content-Length"), "16");  // what a GET would get
+}
+
 }  // namespace
 }  // namespace lb::http
