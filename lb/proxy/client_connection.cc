@@ -19,10 +19,13 @@ namespace lb::proxy {
 
 namespace {
 
-// Unparsed input kept while a request is being answered (pipelining).
+// Unparsed input kept while a request is being answered (pipelining): in
+// bytes, and in Blocks held, whichever is reached first.
 constexpr size_t kMaxPendingInput = 64 * 1024;
+constexpr size_t kMaxPendingInputBlocks = 2;
 // Stop reading the client while this much is queued towards the backend.
 constexpr size_t kUpstreamHighWater = 256 * 1024;
+constexpr size_t kUpstreamHighWaterBlocks = 4;
 // How long a closing connection waits for the client's FIN (lingering close).
 constexpr Duration kLingerTime{2000};
 
@@ -67,7 +70,7 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
     c->writer_.set_encoder(c->tls_.get());
   }
   // The first request head must arrive within timeouts.header (slowloris).
-  c->arm_timer(lr->config->timeouts.header);
+  c->header_deadline_.expire_in(lr->config->timeouts.header);
   c->update_reading();
   return true;
 }
@@ -76,7 +79,11 @@ ClientConnection::ClientConnection(WorkerContext& worker, std::shared_ptr<Listen
     : worker_(worker), identity_(std::move(listener)) {
   uv_tcp_init(worker_.loop, &tcp_);
   tcp_.data = this;
-  timer_.init(*worker_.timers, this, &ClientConnection::on_timer);
+  header_deadline_.init(*worker_.timers, this, &ClientConnection::on_header_timeout);
+  body_deadline_.init(*worker_.timers, this, &ClientConnection::on_body_timeout);
+  keepalive_deadline_.init(*worker_.timers, this, &ClientConnection::on_keepalive_timeout);
+  send_deadline_.init(*worker_.timers, this, &ClientConnection::on_send_timeout);
+  linger_deadline_.init(*worker_.timers, this, &ClientConnection::on_linger_timeout);
   writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, &ClientConnection::on_write_done,
                  &worker_.write_batches);
   identity_->state->connections.fetch_add(1, std::memory_order_relaxed);
@@ -96,46 +103,48 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::close_if_idle() {
-  if (phase_ == Phase::idle && input_.empty()) close_now();
+  if (phase_ != Phase::idle || !input_.empty()) return;
+  if (writer_.idle()) return close_now();
+  close_after_write();  // the last response is still being written
 }
 
 // ---- reading -------------------------------------------------------------
 
 void ClientConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<ClientConnection*>(h->data);
-  if (!self->reading_) self->reading_ = self->worker_.blocks.take();
-  *buf = uv_buf_init(self->reading_.data(), Block::kSize);
+  *buf = (self->tls_ ? self->tls_in_ : self->read_buf_).offer(self->worker_.blocks);
 }
 
 void ClientConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<ClientConnection*>(s->data);
   if (self->tls_) return self->handle_tls_read(nread, buf);
-  self->handle_read(nread, buf);
+  if (nread == 0) return;
+  if (nread < 0) return self->handle_read_end(nread);
+  self->handle_bytes(self->read_buf_.commit(size_t(nread)), size_t(nread));
 }
 
 void ClientConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
-  if (nread <= 0) return handle_read(nread, buf);  // EOF and errors are the socket's
-  const BlockRef cipher = std::move(reading_);  // kept alive while OpenSSL reads it
+  if (nread == 0) return;
+  if (nread < 0) return handle_read_end(nread);  // EOF and errors are the socket's
+  // OpenSSL copies the records: the space in tls_in_ is free again at once.
   tls_->feed(buf->base, size_t(nread));
   while (!closed_) {
-    // Records are at most 16 KiB: fill the block with several of them.
-    BlockRef plain = worker_.blocks.take();
+    // Records are at most 16 KiB: fill the room with several of them.
+    const uv_buf_t room = read_buf_.offer(worker_.blocks);
     size_t filled = 0;
     auto r = tls::TlsSession::Read::data;
-    while (r == tls::TlsSession::Read::data && filled < Block::kSize) {
+    while (r == tls::TlsSession::Read::data && filled < room.len) {
       size_t n = 0;
-      r = tls_->read(plain.data() + filled, Block::kSize - filled, &n);
+      r = tls_->read(room.base + filled, room.len - filled, &n);
       filled += n;
     }
     if (filled) {
-      reading_ = std::move(plain);
-      const uv_buf_t b = uv_buf_init(reading_.data(), unsigned(filled));
-      handle_read(ssize_t(filled), &b);
+      handle_bytes(read_buf_.commit(filled), filled);
       if (closed_) return;
     }
-    if (r == tls::TlsSession::Read::data) continue;  // the block is full; more may follow
+    if (r == tls::TlsSession::Read::data) continue;  // the room is full; more may follow
     if (r == tls::TlsSession::Read::closed) {
-      handle_read(UV_EOF, nullptr);  // close_notify: the client's end of input
+      handle_read_end(UV_EOF);  // close_notify: the client's end of input
       break;
     }
     if (r == tls::TlsSession::Read::failed) {
@@ -159,21 +168,15 @@ void ClientConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
   if (!closed_) flush();
 }
 
-void ClientConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
-  if (nread == 0) return;
+void ClientConnection::handle_read_end(ssize_t nread) {
+  read_buf_.reset();
+  tls_in_.reset();
   if (phase_ == Phase::tunnel) {
-    if (nread < 0) {
-      reading_.reset();
-      if (nread != UV_EOF) return tunnel_->on_error(Tunnel::client, "client read error");
-      read_eof_ = true;
-      return tunnel_->on_eof(Tunnel::client);
-    }
-    bytes_in_ += size_t(nread);
-    const BlockRef block = std::move(reading_);
-    return tunnel_->on_data(Tunnel::client, block, buf->base, size_t(nread));
+    if (nread != UV_EOF) return tunnel_->on_error(Tunnel::client, "client read error");
+    read_eof_ = true;
+    return tunnel_->on_eof(Tunnel::client);
   }
-  if (nread < 0) {
-    reading_.reset();
+  {
     if (nread != UV_EOF) return abort();  // reset by peer
     read_eof_ = true;
     switch (phase_) {
@@ -191,15 +194,17 @@ void ClientConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
         break;  // handled above
     }
     update_reading();
-    return;
   }
-  if (phase_ == Phase::closing) {  // lingering close: discard
-    reading_.reset();
-    return;
+}
+
+void ClientConnection::handle_bytes(char* data, size_t len) {
+  if (phase_ == Phase::tunnel) {
+    bytes_in_ += len;
+    return tunnel_->on_data(Tunnel::client, read_buf_.block(), data, len);
   }
-  bytes_in_ += size_t(nread);
-  input_.push_back({std::move(reading_), buf->base, size_t(nread)});
-  input_bytes_ += size_t(nread);
+  if (phase_ == Phase::closing) return;  // lingering close: discard
+  bytes_in_ += len;
+  input_.push(read_buf_.block(), data, len);
   drive();
 }
 
@@ -207,12 +212,13 @@ void ClientConnection::drive() {
   if (driving_) return;  // the outer call loops until nothing can move
   driving_ = true;
   while (!input_.empty() && (phase_ == Phase::idle || phase_ == Phase::head || phase_ == Phase::body)) {
-    Pending in = std::move(input_.front());
-    input_.erase(input_.begin());
-    input_bytes_ -= in.len;
+    SliceQueue::Slice in = input_.pop();
     parse(in);
   }
   driving_ = false;
+  // Nothing waits to be parsed: hold no Block while idle (slices of it
+  // still queued for writing keep it alive as long as they need).
+  if (input_.empty() && phase_ != Phase::body && phase_ != Phase::tunnel) read_buf_.reset();
   if (phase_ != Phase::closing && read_eof_ && input_.empty() &&
       (phase_ == Phase::idle || phase_ == Phase::head)) {
     close_after_write();
@@ -221,16 +227,18 @@ void ClientConnection::drive() {
   update_reading();
 }
 
-void ClientConnection::parse(Pending& in) {
+void ClientConnection::parse(SliceQueue::Slice& in) {
   if (phase_ == Phase::idle) {
     phase_ = Phase::head;
     if (!parser_) {
       parser_ = worker_.parsers.take(*this);
       parser_->set_max_header_bytes(listener_rt_->config->limits.max_header_bytes);
     }
-    arm_timer(listener_rt_->config->timeouts.header);
+    keepalive_deadline_.cancel();
+    // A new connection's first head counts from the accept; later ones from their first byte.
+    if (!header_deadline_.pending()) header_deadline_.expire_in(listener_rt_->config->timeouts.header);
   } else if (phase_ == Phase::body) {
-    arm_timer(listener_rt_->config->timeouts.idle);  // the client is still sending
+    body_deadline_.expire_in(listener_rt_->config->timeouts.idle);  // the client is still sending
   }
   current_block_ = in.block;
   const auto r = parser_->execute(in.data, in.len);
@@ -239,14 +247,16 @@ void ClientConnection::parse(Pending& in) {
     case http::RequestParser::Status::ok:
       return;
     case http::RequestParser::Status::complete:
-      if (r.consumed < in.len) {
+      if (r.consumed < in.len && phase_ != Phase::closing && !closed_) {
         // Pipelined bytes: they wait at the front until this request is answered.
-        input_.insert(input_.begin(), {in.block, in.data + r.consumed, in.len - r.consumed});
-        input_bytes_ += in.len - r.consumed;
+        input_.push_front({in.block, in.data + r.consumed, in.len - r.consumed});
       }
       if (exchange_ && exchange_->done()) on_exchange_done();
       return;
     case http::RequestParser::Status::error:
+      // A response already under way cannot carry an error answer inside
+      // it (a bad trailer after an early response): cut the connection.
+      if (exchange_ && exchange_->response_started()) return abort();
       if (parser_->error_status() != 0) answer_error(parser_->error_status(), parser_->error_reason());
       if (exchange_) {
         exchange_->abort();
@@ -273,7 +283,8 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
   bytes_out_at_start_ = bytes_out_;
   body_bytes_ = 0;
   assign_request_id();
-  arm_timer(lc.timeouts.idle);  // from here on, a stalled client is idle
+  header_deadline_.cancel();
+  if (head.has_body()) body_deadline_.expire_in(lc.timeouts.idle);
 
   if (listener_rt_->rate_limiter && !admit_by_rate_limit(*listener_rt_->rate_limiter)) return false;
   if (lc.limits.max_body_bytes && head.content_length.value_or(0) > lc.limits.max_body_bytes) {
@@ -326,7 +337,7 @@ bool ClientConnection::on_request_body(const char* data, size_t len) {
 
 void ClientConnection::on_request_complete() {
   phase_ = Phase::waiting;
-  timer_.cancel();  // waiting on the backend: timeouts.response rules
+  body_deadline_.cancel();  // waiting on the backend: timeouts.response rules
   if (exchange_) exchange_->request_complete();
 }
 
@@ -375,7 +386,7 @@ void ClientConnection::on_exchange_done() {
   if (!listener_rt_) return close_after_write();
   phase_ = Phase::idle;
   parser_->resume();
-  arm_timer(listener_rt_->config->timeouts.idle);
+  arm_keepalive_if_drained();
   drive();
   release_parser_if_idle();
 }
@@ -397,11 +408,13 @@ void ClientConnection::answer_error(int status, const char* why, std::string_vie
   // the access log and lbd_rate_limited_total already say so.
   spdlog::log(status == 429 ? spdlog::level::debug : spdlog::level::info, "{} {}: {} {}", identity_->name, client_ip_,
               status, why);
+  const bool head_seen = parser_ && phase_ != Phase::head && phase_ != Phase::idle;
   std::string& scratch = worker_.scratch;
   scratch.clear();
-  http::append_error_response(status, true, scratch, extra_headers);
+  // An answer to HEAD has no body: one would be read as the next response.
+  const bool to_head = head_seen && parser_->head().method == HTTP_HEAD;
+  http::append_error_response(status, true, scratch, extra_headers, to_head);
   writer_.append_copy(scratch);
-  const bool head_seen = parser_ && phase_ != Phase::head && phase_ != Phase::idle;
   identity_->state->stats.count_request(
       worker_.index, status,
       head_seen ? std::optional(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start_))
@@ -452,8 +465,28 @@ void ClientConnection::flush() {
   if (closed_) return;
   bytes_out_ += writer_.gathered();
   if (writer_.flush() != 0) return abort();
+  watch_send_progress();
+  if (!keepalive_deadline_.pending()) arm_keepalive_if_drained();
   if (exchange_) exchange_->flush_upstream();
   if (phase_ == Phase::closing && writer_.idle()) start_lingering_close();
+}
+
+// The send deadline runs while bytes wait for the client and restarts on
+// every bit of progress: completed writes (on_write_done) and, checked when
+// it expires, a shrinking kernel-bound queue within one long write.
+void ClientConnection::watch_send_progress() {
+  if (writer_.in_flight() == 0) {
+    send_deadline_.cancel();
+    return;
+  }
+  if (send_deadline_.pending()) return;
+  send_queue_at_arm_ = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
+  send_deadline_.expire_in(listener_rt_->config->timeouts.send);
+}
+
+void ClientConnection::arm_keepalive_if_drained() {
+  if (phase_ == Phase::idle && writer_.idle() && input_.empty())
+    keepalive_deadline_.expire_in(listener_rt_->config->timeouts.idle);
 }
 
 void ClientConnection::after_upstream_io() {
@@ -469,16 +502,14 @@ void ClientConnection::on_write_done(void* p, int status) {
     return self->tunnel_->on_drained(Tunnel::client);
   }
   if (status != 0) return self->abort();
+  self->send_deadline_.cancel();  // progress: the deadline starts over
+  self->watch_send_progress();
   if (self->phase_ == Phase::closing) {
     if (self->writer_.idle()) self->start_lingering_close();
     return;
   }
-  if (self->exchange_) {
-    // A client that stops reading our response for timeouts.idle is dropped.
-    if (!self->writer_.idle()) self->arm_timer(self->listener_rt_->config->timeouts.idle);
-    else if (self->phase_ == Phase::waiting) self->timer_.cancel();
-    self->exchange_->client_drained();
-  }
+  if (self->exchange_) return self->exchange_->client_drained();
+  self->arm_keepalive_if_drained();
 }
 
 void ClientConnection::update_reading() {
@@ -486,10 +517,17 @@ void ClientConnection::update_reading() {
   bool want = !read_eof_;
   if (phase_ == Phase::tunnel) want = want && tunnel_reading_;
   else if (phase_ == Phase::closing) want = want && shut_down_;  // linger: drain until FIN
-  else if (input_bytes_ > kMaxPendingInput) want = false;
-  else if (exchange_ && exchange_->upstream_backlog() > kUpstreamHighWater) want = false;
+  else if (input_.bytes() > kMaxPendingInput || input_.blocks() > kMaxPendingInputBlocks) want = false;
+  else if (exchange_ && (exchange_->upstream_backlog() > kUpstreamHighWater ||
+                         exchange_->upstream_blocks_held() > kUpstreamHighWaterBlocks))
+    want = false;
   if (want == reading_active_) return;
   reading_active_ = want;
+  // A body we are not reading is not the client's delay.
+  if (phase_ == Phase::body) {
+    if (want) body_deadline_.expire_in(listener_rt_->config->timeouts.idle);
+    else body_deadline_.cancel();
+  }
   auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (want) {
     uv_read_start(s, &ClientConnection::on_alloc, &ClientConnection::on_read);
@@ -500,48 +538,60 @@ void ClientConnection::update_reading() {
 
 // ---- timers and closing -------------------------------------------------
 
-void ClientConnection::arm_timer(Duration d) {
-  timer_.expire_in(d);
+void ClientConnection::on_header_timeout(void* p) {
+  auto* self = static_cast<ClientConnection*>(p);
+  if (self->phase_ == Phase::head) {
+    // Slowloris: the head did not arrive in time.
+    self->answer_error(408, "request head timeout");
+    return self->flush();
+  }
+  if (self->phase_ != Phase::idle) return;
+  if (self->tls_ && !self->tls_->handshake_done())
+    spdlog::info("{} {}: TLS handshake not done within timeouts.header; closing", self->identity_->name,
+                 self->client_ip_);
+  self->close_now();  // not a byte of a request: nothing to answer
 }
 
-void ClientConnection::on_timer(void* p) {
+void ClientConnection::on_body_timeout(void* p) {
   auto* self = static_cast<ClientConnection*>(p);
-  switch (self->phase_) {
-    case Phase::head:
-      // Slowloris: the head did not arrive in time.
-      self->answer_error(408, "request head timeout");
-      self->flush();
-      return;
-    case Phase::idle:
-      if (self->tls_ && !self->tls_->handshake_done()) {
-        spdlog::info("{} {}: TLS handshake not done within timeouts.header; closing", self->identity_->name,
-                     self->client_ip_);
-        return self->close_now();
-      }
-      if (self->input_.empty()) return self->close_now();  // idle keep-alive ends quietly
-      self->answer_error(408, "request head timeout");
-      self->flush();
-      return;
-    case Phase::body:
-    case Phase::waiting:
-      // The client stopped sending its body or reading our response.
-      spdlog::info("{} {}: client idle for timeouts.idle mid-request; closing", self->identity_->name, self->client_ip_);
-      return self->abort();
-    case Phase::closing:
-      return self->close_now();
-    case Phase::tunnel:
-      return;  // the tunnel keeps its own idle timer
+  if (self->phase_ != Phase::body) return;
+  spdlog::info("{} {}: request body stalled for timeouts.idle; closing", self->identity_->name, self->client_ip_);
+  if (self->exchange_ && !self->exchange_->response_started()) {
+    self->exchange_->abort();  // the backend never gets the rest
+    self->answer_error(408, "request body timeout");
+    return self->flush();
   }
+  self->abort();
 }
+
+void ClientConnection::on_keepalive_timeout(void* p) {
+  auto* self = static_cast<ClientConnection*>(p);
+  if (self->phase_ == Phase::idle && self->writer_.idle()) self->close_now();  // ends quietly
+}
+
+void ClientConnection::on_send_timeout(void* p) {
+  auto* self = static_cast<ClientConnection*>(p);
+  if (self->writer_.in_flight() == 0) return;
+  const size_t queued = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&self->tcp_));
+  if (queued < self->send_queue_at_arm_) {  // slow, but taking bytes: that is progress
+    self->send_queue_at_arm_ = queued;
+    return self->send_deadline_.expire_in(self->listener_rt_->config->timeouts.send);
+  }
+  spdlog::info("{} {}: client took no bytes for timeouts.send; closing", self->identity_->name, self->client_ip_);
+  self->abort();
+}
+
+void ClientConnection::on_linger_timeout(void* p) { static_cast<ClientConnection*>(p)->close_now(); }
 
 void ClientConnection::close_after_write() {
   if (phase_ == Phase::closing || closed_) return;
   phase_ = Phase::closing;
   input_.clear();
-  input_bytes_ = 0;
-  arm_timer(kLingerTime);
+  header_deadline_.cancel();
+  body_deadline_.cancel();
+  keepalive_deadline_.cancel();
   update_reading();
-  flush();  // starts the lingering close once everything is written
+  flush();  // starts the lingering close once everything is written; the send deadline guards that
 }
 
 void ClientConnection::start_lingering_close() {
@@ -561,6 +611,7 @@ void ClientConnection::start_lingering_close() {
     return close_now();
   }
   if (read_eof_) return close_now();
+  linger_deadline_.expire_in(kLingerTime);
   update_reading();
 }
 
@@ -584,8 +635,13 @@ void ClientConnection::close_now() {
     worker_.deferred->retire(std::move(exchange_));
   }
   input_.clear();
-  reading_.reset();
-  timer_.cancel();
+  read_buf_.reset();
+  tls_in_.reset();
+  header_deadline_.cancel();
+  body_deadline_.cancel();
+  keepalive_deadline_.cancel();
+  send_deadline_.cancel();
+  linger_deadline_.cancel();
   writer_.discard();
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
            [](uv_handle_t* h) { delete static_cast<ClientConnection*>(h->data); });
@@ -596,7 +652,9 @@ void ClientConnection::close_now() {
 void ClientConnection::start_tunnel(UpstreamConnection* upstream, const char* pool, double upstream_ms,
                                     const BlockRef& block, const char* rest, size_t len) {
   phase_ = Phase::tunnel;
-  timer_.cancel();
+  header_deadline_.cancel();
+  body_deadline_.cancel();
+  keepalive_deadline_.cancel();
   tunnel_pool_ = pool;
   tunnel_upstream_ms_ = upstream_ms;
   tunnel_upstream_ = upstream;
@@ -610,11 +668,11 @@ void ClientConnection::start_tunnel(UpstreamConnection* upstream, const char* po
   flush();  // the 101 head goes first
   // Bytes that arrived right behind either head belong to the new protocol.
   if (len > 0) tunnel_->on_data(Tunnel::upstream, block, rest, len);
-  std::vector<Pending> early = std::move(input_);
+  SliceQueue early = std::move(input_);
   input_.clear();
-  input_bytes_ = 0;
-  for (Pending& in : early) {
+  while (!early.empty()) {
     if (tunnel_->ended()) return;
+    SliceQueue::Slice in = early.pop();
     tunnel_->on_data(Tunnel::client, in.block, in.data, in.len);
   }
   if (tunnel_->ended()) return;

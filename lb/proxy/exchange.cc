@@ -17,9 +17,16 @@ namespace {
 // Request bodies up to this size are kept so the request can be replayed on
 // another backend; beyond it a failure after sending costs a 502.
 constexpr size_t kReplayLimit = 64 * 1024;
-// Above this many bytes queued towards the client, stop reading the backend.
+// Above this many bytes, or read Blocks held, queued towards the client,
+// stop reading the backend; resume below both low marks. Blocks matter when
+// the backend sends many small reads (SSE events) that pin whole Blocks.
 constexpr size_t kHighWater = 256 * 1024;
 constexpr size_t kLowWater = 64 * 1024;
+constexpr size_t kHighWaterBlocks = 4;
+constexpr size_t kLowWaterBlocks = 2;
+
+bool above_high_water(const StreamWriter& w) { return w.pending() > kHighWater || w.blocks_held() > kHighWaterBlocks; }
+bool below_low_water(const StreamWriter& w) { return w.pending() < kLowWater && w.blocks_held() <= kLowWaterBlocks; }
 
 // Lends the parsed request headers to balance::hash_request.
 class RequestHeaders final : public balance::HeaderLookup {
@@ -194,9 +201,10 @@ void Exchange::flush_upstream() {
 }
 
 size_t Exchange::upstream_backlog() const { return upstream_ ? upstream_->writer().pending() : 0; }
+size_t Exchange::upstream_blocks_held() const { return upstream_ ? upstream_->writer().blocks_held() : 0; }
 
 void Exchange::client_drained() {
-  if (upstream_ && client_.writer().pending() < kLowWater) upstream_->resume_reading();
+  if (upstream_ && below_low_water(client_.writer())) upstream_->resume_reading();
 }
 
 void Exchange::abort() {
@@ -209,7 +217,7 @@ void Exchange::on_upstream_drained() { client_.after_upstream_io(); }
 void Exchange::on_upstream_read_done() {
   // Flush first: a write the socket takes at once leaves nothing pending.
   client_.after_upstream_io();
-  if (upstream_ && client_.writer().pending() > kHighWater) upstream_->pause_reading();
+  if (upstream_ && above_high_water(client_.writer())) upstream_->pause_reading();
 }
 
 void Exchange::on_response_head(http::ResponseHead& head) {
@@ -239,6 +247,8 @@ void Exchange::on_response_head(http::ResponseHead& head) {
     return;
   }
   response_started_ = true;
+  head_mark_ = client_.writer().gathered();
+  flushed_at_head_ = client_.writer().flushed();
   health::record_success(*backend_);
   backend_->stats().count_response(client_.worker().index, head.status);
   status_ = head.status;
@@ -300,6 +310,16 @@ void Exchange::on_upstream_switched(const BlockRef& block, const char* rest, siz
 }
 
 void Exchange::on_upstream_failed(UpstreamFailure why) {
+  if (response_started_ && !switching_ && client_.writer().flushed() == flushed_at_head_) {
+    // The response broke (a bad chunk right behind the head) before any of
+    // it left: take the head back, and retry or answer 502 like any other
+    // failure before the first byte.
+    client_.writer().rollback(head_mark_);
+    response_started_ = false;
+    status_ = 0;
+    framing_ = http::BodyFraming::none;
+    keep_client_alive_ = upstream_keep_alive_ = false;
+  }
   const bool reused = upstream_reused_;
   // A stale pooled connection is not the backend's failure (see below).
   if (!response_started_ && !(reused && why == UpstreamFailure::closed_early))
@@ -371,7 +391,7 @@ void Exchange::respond_error(int status) {
   keep_client_alive_ = request_.keep_alive && request_done && !client_.draining();
   std::string& scratch = client_.worker().scratch;
   scratch.clear();
-  http::append_error_response(status, !keep_client_alive_, scratch);
+  http::append_error_response(status, !keep_client_alive_, scratch, {}, request_.method == HTTP_HEAD);
   client_.writer().append_copy(scratch);
   finish();
 }

@@ -102,6 +102,7 @@ void UpstreamConnection::release_to_pool(UpstreamPool& pool, size_t max_idle, Du
   reading_paused_ = false;
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &UpstreamConnection::on_alloc, &UpstreamConnection::on_read);
   timer_.expire_in(idle_timeout);
+  read_buf_.reset();  // an idle connection holds no Block
   pool.put(this, max_idle);
 }
 
@@ -112,15 +113,14 @@ void UpstreamConnection::close() {
   tunnel_ = nullptr;
   if (pool) pool->remove(this);
   timer_.cancel();
-  reading_.reset();
+  read_buf_.reset();
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
            [](uv_handle_t* h) { delete static_cast<UpstreamConnection*>(h->data); });
 }
 
 void UpstreamConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<UpstreamConnection*>(h->data);
-  if (!self->reading_) self->reading_ = self->worker_.blocks.take();
-  *buf = uv_buf_init(self->reading_.data(), Block::kSize);
+  *buf = self->read_buf_.offer(self->worker_.blocks);
 }
 
 void UpstreamConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
@@ -136,15 +136,16 @@ void UpstreamConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
   }
   if (tunnel_) {
     if (nread == UV_EOF) {
-      reading_.reset();
+      read_buf_.reset();
       return tunnel_->on_eof(Tunnel::upstream);
     }
     if (nread < 0) return tunnel_->on_error(Tunnel::upstream, "backend read error");
-    BlockRef block = std::move(reading_);
-    return tunnel_->on_data(Tunnel::upstream, block, buf->base, size_t(nread));
+    char* data = read_buf_.commit(size_t(nread));
+    const BlockRef block = read_buf_.block();
+    return tunnel_->on_data(Tunnel::upstream, block, data, size_t(nread));
   }
   if (nread < 0) {
-    reading_.reset();
+    read_buf_.reset();
     reusable_ = false;
     if (nread == UV_EOF && parser_.finish() == http::ResponseParser::Status::complete) {
       timer_.cancel();
@@ -158,10 +159,11 @@ void UpstreamConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
     timer_.expire_in(response_timeout_);
 
   // Body bytes forwarded by the owner reference this block; it stays alive
-  // through their writes, and the next read gets a fresh one.
-  BlockRef block = std::move(reading_);
+  // through their writes, and the next read lands behind them.
+  char* data = read_buf_.commit(size_t(nread));
+  const BlockRef block = read_buf_.block();
   UpstreamEvents* owner = owner_;
-  parse_response(block, buf->base, size_t(nread));
+  parse_response(block, data, size_t(nread));
   // The owner may have released or closed us meanwhile; it is still alive
   // (finished exchanges are freed by the worker after the loop turn).
   if (owner) owner->on_upstream_read_done();

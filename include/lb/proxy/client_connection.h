@@ -3,6 +3,22 @@
 // pipelined ones wait their turn), hands each to an Exchange, writes what
 // comes back, and enforces the listener's timeouts and limits. The object
 // deletes itself when its socket is closed.
+//
+// Deadlines, one per direction and purpose (nginx's client_header_timeout,
+// client_body_timeout, keepalive_timeout, send_timeout, lingering_timeout),
+// each its own timer-wheel entry so no timer's meaning depends on a phase:
+//   header     the request head must be complete within timeouts.header
+//   body       a request body must not pause longer than timeouts.idle
+//              (not counted while lbd itself stops reading: back-pressure)
+//   keepalive  between requests, once the last response is fully written,
+//              the next request must start within timeouts.idle
+//   send       while bytes wait to be written, the client must take some
+//              within timeouts.send (a client that never reads is cut)
+//   linger     after the final response is out and our FIN sent, unread
+//              input is drained for at most kLingerTime
+// Memory: input waits in a SliceQueue bounded by Blocks held, reads land in
+// a shared ReadBuffer, and the Exchange bounds what waits to be written by
+// Blocks held too (README "Memory per connection").
 #include <netinet/in.h>
 #include <uv.h>
 
@@ -11,8 +27,10 @@
 #include <vector>
 
 #include "lb/core/block.h"
-#include "lb/core/timer_wheel.h"
+#include "lb/core/read_buffer.h"
+#include "lb/core/slice_queue.h"
 #include "lb/core/stream_writer.h"
+#include "lb/core/timer_wheel.h"
 #include "lb/core/uv_handle.h"
 #include "lb/http/request_parser.h"
 #include "lb/proxy/snapshot.h"
@@ -67,11 +85,6 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
 
  private:
   enum class Phase { idle, head, body, waiting, closing, tunnel };
-  struct Pending {
-    BlockRef block;
-    char* data;  // inside block
-    size_t len;
-  };
 
   ClientConnection(WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener);
   ~ClientConnection();
@@ -93,19 +106,29 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void on_write_done(void* self, int status);
-  static void on_timer(void* self);
+  static void on_header_timeout(void* self);
+  static void on_body_timeout(void* self);
+  static void on_keepalive_timeout(void* self);
+  static void on_send_timeout(void* self);
+  static void on_linger_timeout(void* self);
 
-  void handle_read(ssize_t nread, const uv_buf_t* buf);
-  // TLS listeners: decrypts, then hands plaintext to handle_read.
+  // End of input or a read error (nread < 0).
+  void handle_read_end(ssize_t nread);
+  // `len` plaintext bytes just committed to read_buf_ at `data`.
+  void handle_bytes(char* data, size_t len);
+  // TLS listeners: decrypts into read_buf_, then hands plaintext on.
   void handle_tls_read(ssize_t nread, const uv_buf_t* buf);
   void drive();  // parse pending input while the phase allows
-  void parse(Pending& in);
+  void parse(SliceQueue::Slice& in);
   void release_parser_if_idle();
   void assign_request_id();
   bool admit_by_rate_limit(RateLimiter& limiter);  // false: answered 429
   void update_reading();
   void flush();
-  void arm_timer(Duration d);
+  // Write progress bookkeeping for the send deadline.
+  void watch_send_progress();
+  // Keep-alive between requests: armed once the last response is written.
+  void arm_keepalive_if_drained();
   // Then close; `extra_headers` as for http::append_error_response.
   void answer_error(int status, const char* why, std::string_view extra_headers = {});
   void finish_request_and_close();
@@ -117,7 +140,12 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   WorkerContext& worker_;
   std::shared_ptr<ListenerIdentity> identity_;
   uv_tcp_t tcp_{};
-  DeadlineTimer timer_;
+  DeadlineTimer header_deadline_;
+  DeadlineTimer body_deadline_;
+  DeadlineTimer keepalive_deadline_;
+  DeadlineTimer send_deadline_;
+  DeadlineTimer linger_deadline_;
+  size_t send_queue_at_arm_ = 0;  // kernel-bound bytes queued when send_deadline_ was set
   std::unique_ptr<http::RequestParser> parser_;  // lent by the worker while a request is active
   StreamWriter writer_;
   // Below the read/write seam: set on TLS listeners, null (and never looked
@@ -131,10 +159,10 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   const char* tunnel_pool_ = "-";                  // in the snapshot ws_ holds
   double tunnel_upstream_ms_ = -1;
   bool tunnel_reading_ = false;
-  BlockRef reading_;        // offered to the next read
-  BlockRef current_block_;  // being parsed
-  std::vector<Pending> input_;  // read but not yet parsed
-  size_t input_bytes_ = 0;
+  ReadBuffer read_buf_;      // plaintext reads land here
+  ReadBuffer tls_in_;        // TLS records as read, before decryption
+  BlockRef current_block_;   // being parsed
+  SliceQueue input_;         // read but not yet parsed
   Phase phase_ = Phase::idle;
   bool driving_ = false;
   bool read_eof_ = false;

@@ -35,6 +35,8 @@ class Exchange final : public UpstreamEvents, public Retirable {
   void flush_upstream();
   // Bytes queued towards the backend and not yet written.
   size_t upstream_backlog() const;
+  // Read Blocks that backlog holds.
+  size_t upstream_blocks_held() const;
   // The client's write queue drained: read from the backend again.
   void client_drained();
   // The client went away: drop the backend connection.
@@ -96,6 +98,8 @@ class Exchange final : public UpstreamEvents, public Retirable {
 
   http::BodyFraming framing_ = http::BodyFraming::none;
   bool response_started_ = false;
+  size_t head_mark_ = 0;          // client writer's gathered bytes before our response head
+  uint64_t flushed_at_head_ = 0;  // client writer's flushed() then: unchanged = the client saw nothing
   bool keep_client_alive_ = false;
   bool upstream_keep_alive_ = false;  // the backend's response allows reuse
   bool done_ = false;

@@ -10,6 +10,7 @@
 
 #include "lb/balance/backend.h"
 #include "lb/core/block.h"
+#include "lb/core/read_buffer.h"
 #include "lb/core/timer_wheel.h"
 #include "lb/core/stream_writer.h"
 #include "lb/core/time.h"
@@ -127,7 +128,7 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   StreamWriter writer_;
   http::ResponseParser parser_;
   UpstreamEvents* owner_ = nullptr;
-  BlockRef reading_;        // block offered to the next read
+  ReadBuffer read_buf_;     // where reads land
   BlockRef current_block_;  // block being parsed
   int last_status_ = 0;
   bool connect_failed_now_ = false;
