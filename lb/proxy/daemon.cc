@@ -13,6 +13,7 @@
 #include "lb/config/loader.h"
 #include "lb/log/log.h"
 #include "lb/metrics/exposition.h"
+#include "lb/metrics/per_worker.h"
 #include "lb/proxy/listener_set.h"
 
 namespace lb::proxy {
@@ -20,10 +21,9 @@ namespace lb::proxy {
 namespace {
 
 unsigned worker_count(const config::Config& c) {
-  if (c.workers > 0) return c.workers;
-  unsigned n = std::thread::hardware_concurrency();
-  return n ? n : 1;
+  return config::resolve_workers(c.workers, std::thread::hardware_concurrency());
 }
+static_assert(config::kMaxWorkers <= metrics::kMaxWorkers, "every worker needs its metrics slot");
 
 template <typename Fn>
 void watch_signal(uv_loop_t* loop, UvHandle<uv_signal_t>& h, int signum, void* self) {
