@@ -304,7 +304,7 @@ class RefusedReloadChangesNothingTest(ReloadCase):
         token_path = os.path.join(self.tmp.name, "admin.token")
         os.mkfifo(token_path)
         token = "s3cret-token"
-        first_read = threading.Thread(target=feed_fifo, args=(token_path, token, 10.0), daemon=True)
+        first_read = threading.Thread(target=feed_fifo, args=(token_path, token, 30.0), daemon=True)
         first_read.start()
 
         a, b = self.backend(name="a"), self.backend(name="b")
@@ -322,7 +322,7 @@ class RefusedReloadChangesNothingTest(ReloadCase):
             {"name": "b", "address": b.address, "weight": 9}])])
         self.write_config(lbd, heavier)
         lbd.signal(signal.SIGHUP)
-        fd = open_fifo_writer(token_path, 5.0)  # lbd has checked the file and waits for the token
+        fd = open_fifo_writer(token_path, 10.0)  # lbd has checked the file and waits for the token
         with open(cert, "w") as f:
             f.write("not a certificate any more\n")
         os.write(fd, token.encode())
