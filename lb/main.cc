@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 
 #include "lb/config/loader.h"
@@ -70,5 +71,8 @@ int main(int argc, char** argv) {
   } catch (const lb::tls::TlsError& e) {
     std::fprintf(stderr, "lbd: %s\n", e.what());
     return 2;
+  } catch (const std::exception& e) {  // e.g. no randomness for TLS ticket keys
+    std::fprintf(stderr, "lbd: cannot start: %s\n", e.what());
+    return 1;
   }
 }

@@ -14,40 +14,78 @@
 namespace lb::admin {
 
 namespace {
-
 constexpr size_t kMaxAdminBody = 1024 * 1024;
+constexpr Duration kDeadlineResolution{100};
+}  // namespace
 
-// One admin connection: parse, dispatch, answer; keep-alive honoured.
-class AdminConnection final : private http::RequestEvents {
+// One admin connection: parse, dispatch, answer; keep-alive honoured. Its
+// one deadline is always armed while it is open (see admin_server.h).
+class AdminServer::Connection final : private http::RequestEvents {
  public:
-  AdminConnection(uv_loop_t* loop, const AdminServer& server) : server_(server), parser_(*this) {
-    uv_tcp_init(loop, &tcp_);
+  explicit Connection(AdminServer& server) : server_(&server), parser_(*this) {
+    uv_tcp_init(server.loop_, &tcp_);
     tcp_.data = this;
+    deadline_.init(server.deadlines_, this, [](void* self) { static_cast<Connection*>(self)->on_deadline(); });
     writer_.attach(reinterpret_cast<uv_stream_t*>(&tcp_), this, [](void* self, int status) {
-      auto* c = static_cast<AdminConnection*>(self);
-      if (status != 0 || (c->close_after_ && c->writer_.idle())) c->close();
+      auto* c = static_cast<Connection*>(self);
+      if (c->closed_) return;
+      if (status != 0 || (c->close_after_ && c->writer_.idle())) return c->close();
+      if (c->writer_.idle()) c->deadline_.expire_in(c->server_->limits_.header_timeout);  // next request
     });
   }
 
   bool accept(uv_stream_t* server) {
     if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&tcp_)) != 0) return false;
+    deadline_.expire_in(server_->limits_.header_timeout);
     uv_read_start(
         reinterpret_cast<uv_stream_t*>(&tcp_),
         [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          auto* c = static_cast<AdminConnection*>(h->data);
+          auto* c = static_cast<Connection*>(h->data);
           *buf = uv_buf_init(c->buf_, sizeof c->buf_);
         },
-        [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) { static_cast<AdminConnection*>(s->data)->on_read(n, buf); });
+        [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) { static_cast<Connection*>(s->data)->on_read(n, buf); });
     return true;
+  }
+
+  // The server stops: close now, or once the response being written is out.
+  void finish() {
+    if (closed_) return;
+    if (writer_.idle()) return close();
+    close_after_ = true;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  }
+
+  // The server goes away before the loop runs our close callback.
+  void detach() {
+    server_ = nullptr;
+    close();
   }
 
   void close() {
     if (closed_) return;
     closed_ = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), [](uv_handle_t* h) { delete static_cast<AdminConnection*>(h->data); });
+    deadline_.cancel();  // the wheel may be gone before the callback runs
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), [](uv_handle_t* h) {
+      auto* c = static_cast<Connection*>(h->data);
+      if (c->server_) c->server_->forget(c);
+      delete c;
+    });
   }
 
  private:
+  void on_deadline() {
+    // A request cut short learns why (best effort: nothing waits for a
+    // client that does not read); an idle or stalled one is just closed.
+    if (parser_.in_message() && writer_.idle()) {
+      std::string out;
+      http::append_error_response(408, true, out);
+      uv_buf_t b = uv_buf_init(out.data(), unsigned(out.size()));
+      uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
+    }
+    spdlog::debug("admin connection closed: nothing for {} ms", server_->limits_.header_timeout.count());
+    close();
+  }
+
   void on_read(ssize_t n, const uv_buf_t* buf) {
     if (n < 0) return close();
     char* p = buf->base;
@@ -87,7 +125,7 @@ class AdminConnection final : private http::RequestEvents {
   void on_request_complete() override {}
 
   void respond() {
-    AdminResponse resp = server_.dispatch(req_, authorization_);
+    AdminResponse resp = server_->dispatch(req_, authorization_);
     std::string out = fmt::format(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{}\r\n", resp.status,
         http::status_reason(resp.status), resp.content_type, resp.body.size(),
@@ -99,13 +137,16 @@ class AdminConnection final : private http::RequestEvents {
   void send(const std::string& bytes, bool close_after) {
     close_after_ = close_after;
     writer_.append_copy(bytes);
-    if (writer_.flush() != 0 || (close_after_ && writer_.idle())) close();
+    if (writer_.flush() != 0 || (close_after_ && writer_.idle())) return close();
+    // The client has header_timeout to take the response.
+    deadline_.expire_in(server_->limits_.header_timeout);
   }
 
-  const AdminServer& server_;
+  AdminServer* server_;  // null once the server is destroyed
   uv_tcp_t tcp_{};
   http::RequestParser parser_;
   StreamWriter writer_;
+  DeadlineTimer deadline_;
   AdminRequest req_;
   std::string authorization_;
   bool keep_alive_ = true;
@@ -114,9 +155,17 @@ class AdminConnection final : private http::RequestEvents {
   char buf_[16 * 1024];
 };
 
-}  // namespace
+AdminServer::AdminServer(uv_loop_t* loop, AdminLimits limits)
+    : loop_(loop), limits_(limits), deadlines_(loop, kDeadlineResolution) {}
 
-AdminServer::~AdminServer() { close(); }
+AdminServer::~AdminServer() {
+  tcp_.close();
+  // Their close callbacks run after we are gone: they must not call back.
+  const std::vector<Connection*> open(connections_.begin(), connections_.end());
+  connections_.clear();
+  for (Connection* c : open) c->detach();
+  deadlines_.close();
+}
 
 void AdminServer::route(std::string method, std::string path, Handler h, bool prefix) {
   routes_.push_back({std::move(method), std::move(path), std::move(h), prefix});
@@ -136,13 +185,52 @@ bool AdminServer::listen(const config::Address& address, std::string* error) {
   return true;
 }
 
-void AdminServer::close() { tcp_.close(); }
+uint16_t AdminServer::port() const {
+  if (!tcp_) return 0;
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
+  return 0;
+}
+
+void AdminServer::close() {
+  tcp_.close();  // also drops a connection libuv held for us
+  accept_waiting_ = false;
+  const std::vector<Connection*> open(connections_.begin(), connections_.end());
+  for (Connection* c : open) c->finish();
+}
 
 void AdminServer::on_connection(uv_stream_t* server, int status) {
-  if (status != 0) return;
   auto* self = static_cast<AdminServer*>(server->data);
-  auto* c = new AdminConnection(self->loop_, *self);
-  if (!c->accept(server)) c->close();
+  if (status != 0) {
+    spdlog::warn("admin listener: accept: {}", uv_strerror(status));
+    return;
+  }
+  if (self->connections_.size() >= self->limits_.max_connections) {
+    // Not accepting it makes libuv keep it and stop polling the listener
+    // until uv_accept (forget() below); the rest wait in the backlog.
+    if (!self->accept_waiting_)
+      spdlog::warn("admin listener: {} connections open, its limit; new ones wait", self->connections_.size());
+    self->accept_waiting_ = true;
+    return;
+  }
+  self->accept_one();
+}
+
+void AdminServer::accept_one() {
+  auto* c = new Connection(*this);
+  connections_.insert(c);
+  if (!c->accept(tcp_.stream())) c->close();
+}
+
+void AdminServer::forget(Connection* c) {
+  connections_.erase(c);
+  if (accept_waiting_ && tcp_ && connections_.size() < limits_.max_connections) {
+    accept_waiting_ = false;
+    accept_one();  // uv_accept also resumes polling the listener
+  }
 }
 
 AdminResponse AdminServer::dispatch(const AdminRequest& req, std::string_view authorization) const {
@@ -158,7 +246,13 @@ AdminResponse AdminServer::dispatch(const AdminRequest& req, std::string_view au
     const bool match = r.prefix ? req.path.rfind(r.path, 0) == 0 : req.path == r.path;
     if (!match) continue;
     path_known = true;
-    if (r.method == req.method || (r.method == "GET" && req.method == "HEAD")) return r.handler(req);
+    if (r.method != req.method && !(r.method == "GET" && req.method == "HEAD")) continue;
+    try {
+      return r.handler(req);
+    } catch (const std::exception& e) {
+      spdlog::error("admin {} {}: {}", req.method, req.path, e.what());
+      return {500, "text/plain; charset=utf-8", "500 Internal Server Error\n"};
+    }
   }
   if (path_known) return {405, "text/plain; charset=utf-8", "405 Method Not Allowed\n"};
   return {404, "text/plain; charset=utf-8", "404 Not Found\n"};

@@ -1,5 +1,6 @@
 #include "lb/config/loader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -21,8 +22,8 @@ std::optional<unsigned> as_workers(const Field& f) {
   if (*text == "auto") return 0u;
   unsigned n = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-  if (!text->empty() && ec == std::errc{} && end == text->data() + text->size() && n >= 1 && n <= 256) return n;
-  f.error("must be 'auto' or 1..256");
+  if (!text->empty() && ec == std::errc{} && end == text->data() + text->size() && n >= 1 && n <= kMaxWorkers) return n;
+  f.error("must be 'auto' or 1.." + std::to_string(kMaxWorkers));
   return std::nullopt;
 }
 
@@ -91,6 +92,11 @@ LoadResult load_string(const std::string& yaml_text, const std::string& file_nam
   LoadResult result{std::nullopt, diag.take_sorted()};
   if (result.errors.empty()) result.config = std::move(config);
   return result;
+}
+
+unsigned resolve_workers(unsigned workers, unsigned hardware_threads) {
+  if (workers > 0) return std::min(workers, kMaxWorkers);  // the loader refused more
+  return std::clamp(hardware_threads, 1u, kMaxWorkers);
 }
 
 LoadResult load_file(const std::string& path) {

@@ -39,14 +39,20 @@ TimerWheel::~TimerWheel() {
 }
 
 void TimerWheel::link(DeadlineTimer* t) {
+  const bool start_ticking = !ticking_ && tick_;
+  if (start_ticking) last_tick_ = now() / res_;
+  // The next tick visits the slots after last_tick_ only: a deadline that
+  // rounds up to last_tick_ or before (a zero delay at a tick boundary,
+  // armed idle or from a callback of the tick being run) moves to the next
+  // tick instead of waiting a whole turn of the wheel.
+  if ((t->deadline_ + res_ - 1) / res_ <= last_tick_) t->deadline_ = last_tick_ * res_ + 1;
   DeadlineTimer*& head = slots_[slot_of(t->deadline_)];
   t->prev_ = nullptr;
   t->next_ = head;
   if (head) head->prev_ = t;
   head = t;
-  if (++pending_ == 1 && !ticking_ && tick_) {
+  if (++pending_ == 1 && start_ticking) {
     ticking_ = true;
-    last_tick_ = now() / res_;
     uv_timer_start(tick_.get(), [](uv_timer_t* h) { static_cast<TimerWheel*>(h->data)->on_tick(); }, res_, res_);
   }
 }

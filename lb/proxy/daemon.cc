@@ -13,6 +13,7 @@
 #include "lb/config/loader.h"
 #include "lb/log/log.h"
 #include "lb/metrics/exposition.h"
+#include "lb/metrics/per_worker.h"
 #include "lb/proxy/listener_set.h"
 
 namespace lb::proxy {
@@ -20,10 +21,9 @@ namespace lb::proxy {
 namespace {
 
 unsigned worker_count(const config::Config& c) {
-  if (c.workers > 0) return c.workers;
-  unsigned n = std::thread::hardware_concurrency();
-  return n ? n : 1;
+  return config::resolve_workers(c.workers, std::thread::hardware_concurrency());
 }
+static_assert(config::kMaxWorkers <= metrics::kMaxWorkers, "every worker needs its metrics slot");
 
 template <typename Fn>
 void watch_signal(uv_loop_t* loop, UvHandle<uv_signal_t>& h, int signum, void* self) {
@@ -135,6 +135,16 @@ int Daemon::run() {
 
 void Daemon::reload() {
   if (stopping_) return;
+  // A reload runs in a signal callback: anything escaping it would end the
+  // daemon. Whatever goes wrong, the running generation keeps serving.
+  try {
+    try_reload();
+  } catch (const std::exception& e) {
+    reload_failed({fmt::format("unexpected error: {}", e.what())});
+  }
+}
+
+void Daemon::try_reload() {
   notifier_.reloading("reloading " + config_path_);
   spdlog::info("reloading {}", config_path_);
   config::LoadResult r = config::load_file(config_path_);
@@ -173,13 +183,14 @@ void Daemon::reload() {
     return reload_failed({e.what()});
   }
 
-  std::shared_ptr<const Snapshot> next;
-  try {  // re-reads TLS certificates
-    next = build_snapshot(std::make_shared<const config::Config>(std::move(*r.config)), snapshot_.get());
+  std::optional<PreparedSnapshot> next;
+  try {  // re-reads TLS certificates; changes nothing shared
+    next = prepare_snapshot(std::make_shared<const config::Config>(std::move(*r.config)), snapshot_.get());
   } catch (const tls::TlsError& e) {
     return reload_failed({e.what()});
   }
-  snapshot_ = std::move(next);
+  // Nothing below can refuse the reload: from here on it takes effect.
+  snapshot_ = std::move(*next).commit();
   access_log_ = access_log;
   log::set_level(snapshot_->config->log.level);
   for (size_t i = 0; i < workers_.size(); ++i) {

@@ -37,9 +37,10 @@ const ListenerRuntime* Snapshot::find_listener(std::string_view name) const {
   return nullptr;
 }
 
-std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
-                                               const Snapshot* previous) {
-  auto snap = std::make_shared<Snapshot>();
+PreparedSnapshot prepare_snapshot(std::shared_ptr<const config::Config> config, const Snapshot* previous) {
+  PreparedSnapshot prepared;
+  auto& snap = prepared.snapshot_;
+  snap = std::make_shared<Snapshot>();
   snap->config = config;
   snap->generation = previous ? previous->generation + 1 : 1;
 
@@ -51,12 +52,12 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     pr.stats = carried_pool_stats(previous, pc.name);
     for (const config::BackendConfig& bc : pc.backends) {
       auto b = carried_backend(previous, pc.name, bc);
-      if (b) {
-        b->set_weight(bc.weight);
-      } else {
+      if (b) {  // live: set at commit
+        prepared.carried_.push_back({b, bc.weight, pc.slow_start});
+      } else {  // nobody else sees it yet
         b = std::make_shared<balance::Backend>(bc.name, bc.address, bc.weight);
+        b->set_slow_start(pc.slow_start);
       }
-      b->set_slow_start(pc.slow_start);
       pr.backends.push_back(std::move(b));
     }
     if (pc.session.mode == config::SessionMode::sticky)
@@ -86,7 +87,21 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     }
     snap->listeners.push_back(std::move(lr));
   }
-  return snap;
+  return prepared;
+}
+
+std::shared_ptr<const Snapshot> PreparedSnapshot::commit() && {
+  for (const CarriedBackend& c : carried_) {
+    c.backend->set_weight(c.weight);
+    c.backend->set_slow_start(c.slow_start);
+  }
+  carried_.clear();
+  return std::move(snapshot_);
+}
+
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
+                                               const Snapshot* previous) {
+  return prepare_snapshot(std::move(config), previous).commit();
 }
 
 }  // namespace lb::proxy

@@ -2,6 +2,7 @@
 backends, strategies and listeners while traffic flows, without a failed
 request; a broken file changes nothing and is logged; unchanged listening
 sockets are kept, removed ones drain."""
+import errno
 import os
 import re
 import signal
@@ -287,6 +288,85 @@ class ReloadTest(ReloadCase):
         self.assertTrue(wait_until(lambda: "reload of" in lbd.stderr(), 5), lbd.stderr())
         self.assertRegex(lbd.stderr(), rf"reload refused: listener api: cannot listen on 127.0.0.1:{taken}")
         self.assertEqual(get(lbd.port).header("X-Backend"), "old")
+
+
+class RefusedReloadChangesNothingTest(ReloadCase):
+    """Issue 12, defect 7: a reload refused at its last step (a certificate
+    that became unusable after the file was checked) must not have set the
+    new weights on the live backends."""
+
+    def test_weight_change_with_a_certificate_broken_mid_reload_is_refused_whole(self):
+        from test_tls import make_cert
+        cert, key = make_cert(self.tmp.name, "site", "example.com", ["example.com"])
+        # The admin token is read after the file is checked and before the
+        # snapshot is built: as a FIFO it holds lbd there while the test
+        # breaks the certificate, as a renewal job racing a reload would.
+        token_path = os.path.join(self.tmp.name, "admin.token")
+        os.mkfifo(token_path)
+        token = "s3cret-token"
+        first_read = threading.Thread(target=feed_fifo, args=(token_path, token, 30.0), daemon=True)
+        first_read.start()
+
+        a, b = self.backend(name="a"), self.backend(name="b")
+        cfg = config([pool("app", [a, b], strategy="weighted_round_robin")])
+        cfg["admin"]["token_file"] = token_path
+        secure = dict(cfg["listeners"][0], name="secure", listen=f"127.0.0.1:{free_port()}",
+                      tls={"certificates": [{"cert": cert, "key": key}]})
+        cfg["listeners"].append(secure)
+        lbd = self.start_lbd(cfg, admin_token=token)
+        first_read.join(5)
+        self.assertEqual(self.split(lbd, 20), {"a": 10, "b": 10})
+
+        heavier = dict(lbd.cfg, pools=[dict(lbd.cfg["pools"][0], backends=[
+            {"name": "a", "address": a.address, "weight": 1},
+            {"name": "b", "address": b.address, "weight": 9}])])
+        self.write_config(lbd, heavier)
+        lbd.signal(signal.SIGHUP)
+        fd = open_fifo_writer(token_path, 10.0)  # lbd has checked the file and waits for the token
+        with open(cert, "w") as f:
+            f.write("not a certificate any more\n")
+        os.write(fd, token.encode())
+        os.close(fd)
+
+        self.assertTrue(wait_until(lambda: "reload of" in lbd.stderr(), 5), lbd.stderr())
+        self.assertRegex(lbd.stderr(), r"reload refused: .*cannot use certificate")
+        self.assertTrue(lbd.running())
+        metrics = self.scrape(lbd, token)
+        self.assertEqual(metrics.value("lbd_config_reloads_total", result="failure"), 1)
+        self.assertEqual(metrics.value("lbd_config_reloads_total", result="success"), 0)
+        self.assertEqual(self.split(lbd, 20), {"a": 10, "b": 10}, "the refused weights took effect")
+
+    def split(self, lbd, n):
+        seen = Counter()
+        for _ in range(n):
+            resp = get(lbd.port)
+            self.assertEqual(resp.status, 200, resp)
+            seen[resp.header("X-Backend")] += 1
+        return dict(seen)
+
+    def scrape(self, lbd, token):
+        from prom_text import Scrape
+        r = get(lbd.admin_port, "/metrics", [("Authorization", f"Bearer {token}")])
+        self.assertEqual(r.status, 200, r)
+        return Scrape(r.body.decode())
+
+
+def open_fifo_writer(path, timeout):
+    """Opens the FIFO for writing once a reader has it open."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno != errno.ENXIO or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def feed_fifo(path, text, timeout):
+    fd = open_fifo_writer(path, timeout)
+    os.write(fd, text.encode())
+    os.close(fd)
 
 
 if __name__ == "__main__":

@@ -153,9 +153,13 @@ struct PoolConfig {
   std::vector<BackendConfig> backends;
 };
 
+// Worker threads lbd runs at most: explicit `workers` above it is refused
+// at load, `auto` is capped to it (metrics::PerWorker has a slot per worker).
+inline constexpr unsigned kMaxWorkers = 256;
+
 struct Config {
   std::string source_file;  // path the config was read from
-  unsigned workers = 0;     // 0 = auto (CPU count)
+  unsigned workers = 0;     // 0 = auto (CPU count, at most kMaxWorkers)
   Duration shutdown_timeout{std::chrono::seconds(30)};
   AdminConfig admin;
   LogConfig log;

@@ -34,4 +34,8 @@ LoadResult load_file(const std::string& path);
 // Load from text (tests); `file_name` is used in error messages.
 LoadResult load_string(const std::string& yaml_text, const std::string& file_name);
 
+// The worker threads to start for `workers` (0 = auto): auto is the
+// `hardware_threads` reported (0 = unknown: 1), never more than kMaxWorkers.
+unsigned resolve_workers(unsigned workers, unsigned hardware_threads);
+
 }  // namespace lb::config

@@ -31,6 +31,7 @@ class Daemon {
  private:
   bool start(std::string* error);
   void reload();
+  void try_reload();  // reload() minus the catch-all
   void begin_stop(const char* why);
   void reload_failed(const std::vector<std::string>& errors);
   void reopen_logs();

@@ -269,6 +269,24 @@ TEST(ConfigLoader, MissingFileIsOneErrorNamingIt) {
   EXPECT_THAT(messages(load_file(kDataDir)), ElementsAre(kDataDir + ": cannot read: Is a directory"));
 }
 
+// metrics::PerWorker has 256 slots: more workers than that must never run.
+TEST(ConfigLoader, WorkersAboveTheMaximumAreRefusedWithTheirPosition) {
+  EXPECT_THAT(messages(load(config_with({.top = "log: {level: info}\nworkers: 257\n"}))),
+              ElementsAre("lbd.yaml:2:10: workers: must be 'auto' or 1..256"));
+  const LoadResult at_max = load(config_with({.top = "workers: 256\n"}));
+  ASSERT_TRUE(at_max.ok()) << ::testing::PrintToString(messages(at_max));
+  EXPECT_EQ(at_max.config->workers, 256u);
+}
+
+TEST(ConfigLoader, AutoWorkersFollowTheCpuCountUpToTheMaximum) {
+  EXPECT_EQ(resolve_workers(0, 8), 8u);
+  EXPECT_EQ(resolve_workers(0, 0), 1u) << "CPU count unknown";
+  EXPECT_EQ(resolve_workers(0, 256), 256u);
+  EXPECT_EQ(resolve_workers(0, 512), kMaxWorkers) << "auto on a 512-thread machine";
+  EXPECT_EQ(resolve_workers(3, 512), 3u);
+  EXPECT_EQ(resolve_workers(256, 1), 256u);
+}
+
 TEST(ConfigLoader, ErrorWithoutPositionOrKeyPath) {
   EXPECT_EQ((ConfigError{"a.yaml", 0, 0, "", "cannot read: x"}.to_string()), "a.yaml: cannot read: x");
   EXPECT_EQ((ConfigError{"a.yaml", 2, 3, "", "invalid YAML: y"}.to_string()), "a.yaml:2:3: invalid YAML: y");

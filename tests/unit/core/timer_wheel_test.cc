@@ -145,3 +145,54 @@ TEST(TimerWheel, CallbackCancellingAnotherDueTimerStopsIt) {
 
 }  // namespace
 }  // namespace lb
+
+namespace lb {
+namespace {
+
+// A deadline that rounds to the tick the wheel processed last must fire at
+// the next tick, not one turn later (512 slots x 1 ms here). With a 1 ms
+// resolution every loop time is a tick boundary, so both cases are exact:
+// a zero delay armed while the wheel is idle, and one armed from inside a
+// callback of the tick being processed.
+TEST(TimerWheel, DeadlineOnTheTickJustProcessedFiresAtTheNextTick) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  {
+    TimerWheel wheel(&loop, Duration(1));
+    struct Chain {
+      uv_loop_t* loop;
+      DeadlineTimer first, second, third;
+      uint64_t first_at = 0, second_at = 0, third_at = 0;
+    } c{&loop};
+    c.first.init(wheel, &c, [](void* v) {
+      auto* self = static_cast<Chain*>(v);
+      self->first_at = uv_now(self->loop);
+      self->second.expire_in(Duration(0));  // lands on the tick being processed
+    });
+    c.second.init(wheel, &c, [](void* v) {
+      auto* self = static_cast<Chain*>(v);
+      self->second_at = uv_now(self->loop);
+      self->third.expire_in(Duration(3));
+    });
+    c.third.init(wheel, &c, [](void* v) {
+      auto* self = static_cast<Chain*>(v);
+      self->third_at = uv_now(self->loop);
+    });
+    uv_update_time(&loop);
+    const uint64_t start = uv_now(&loop);
+    c.first.expire_in(Duration(0));  // idle wheel: lands on the tick it starts from
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ASSERT_NE(c.third_at, 0u) << "the chain did not finish";
+    EXPECT_LT(c.first_at - start, 100u) << "a zero delay on an idle wheel waited a turn";
+    EXPECT_LT(c.second_at - c.first_at, 100u) << "a zero delay from a callback waited a turn";
+    EXPECT_GE(c.third_at - c.second_at, 3u);
+    EXPECT_LT(c.third_at - c.second_at, 100u);
+    EXPECT_EQ(wheel.pending(), 0u);
+    wheel.close();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+}  // namespace
+}  // namespace lb

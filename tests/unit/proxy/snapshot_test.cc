@@ -155,5 +155,43 @@ TEST(SnapshotBuild, ASnapshotOutlivesTheNextOne) {
   EXPECT_EQ(second->find_listener("web")->routes.size(), 2u);
 }
 
+// A reload refused by a later step (here a certificate that cannot be read)
+// must leave the live backends as they were: weights and slow start are
+// only set once everything that can fail has succeeded.
+TEST(SnapshotBuild, RefusedBuildLeavesLiveBackendsUnchanged) {
+  const auto first = build_snapshot(share(base_config()), nullptr);
+  const auto app1 = pool_named(*first, "app").backends[0];
+  const TimePoint now = Clock::now();
+  app1->mark_recovered(now - std::chrono::seconds(1));
+  const uint64_t full_weight = app1->weight_at(now);
+  ASSERT_EQ(full_weight, 3 * balance::kWeightScale);
+
+  config::Config next = base_config();
+  next.pools[0].backends[0].weight = 9;
+  next.pools[0].slow_start = std::chrono::minutes(10);
+  config::TlsConfig tls;
+  tls.certificates.push_back({"/nonexistent/lbd-test.crt", "/nonexistent/lbd-test.key"});
+  next.listeners[0].tls = tls;
+  EXPECT_THROW(build_snapshot(share(next), first.get()), tls::TlsError);
+
+  EXPECT_EQ(app1->weight(), 3u) << "the refused reload changed a live weight";
+  EXPECT_EQ(app1->weight_at(now), full_weight) << "the refused reload started slow start";
+}
+
+// Without a failure the carried backend takes the new settings.
+TEST(SnapshotBuild, AcceptedBuildSetsWeightAndSlowStartOfCarriedBackends) {
+  const auto first = build_snapshot(share(base_config()), nullptr);
+  const auto app1 = pool_named(*first, "app").backends[0];
+  const TimePoint now = Clock::now();
+  app1->mark_recovered(now - std::chrono::seconds(1));
+  config::Config next = base_config();
+  next.pools[0].backends[0].weight = 9;
+  next.pools[0].slow_start = std::chrono::minutes(10);
+  const auto second = build_snapshot(share(next), first.get());
+  EXPECT_EQ(pool_named(*second, "app").backends[0], app1);
+  EXPECT_EQ(app1->weight(), 9u);
+  EXPECT_LT(app1->weight_at(now), 9 * balance::kWeightScale) << "slow start not applied";
+}
+
 }  // namespace
 }  // namespace lb::proxy
