@@ -33,12 +33,12 @@ bool always_hop_by_hop(FieldId id) {
 // ("close", "keep-alive" and "upgrade" name fields dropped anyway).
 class ConnectionOptions {
  public:
-  explicit ConnectionOptions(const HeaderList& headers) {
+  explicit ConnectionOptions(const HeaderList& headers) : headers_(headers) {
     for (size_t i = 0; i < headers.size(); ++i) {
       if (headers.id(i) != FieldId::connection) continue;
       for_each_token(headers.value(i), [&](std::string_view tok) {
         if (iequals(tok, "close") || iequals(tok, "keep-alive") || iequals(tok, "upgrade")) return;
-        if (count_ < kMax) names_[count_++] = tok;
+        if (count_ < kMaxConnectionOptions) names_[count_++] = tok;
         else overflow_ = true;
       });
     }
@@ -46,13 +46,24 @@ class ConnectionOptions {
   bool names(std::string_view field) const {
     for (size_t i = 0; i < count_; ++i)
       if (iequals(names_[i], field)) return true;
-    return false;
+    return overflow_ && names_slowly(field);
   }
   bool empty() const { return count_ == 0; }
 
  private:
-  static constexpr size_t kMax = 8;
-  std::string_view names_[kMax];
+  // More names than the parsers let through: read every token again
+  // rather than forward a field the list names.
+  bool names_slowly(std::string_view field) const {
+    bool found = false;
+    for (size_t i = 0; i < headers_.size() && !found; ++i) {
+      if (headers_.id(i) != FieldId::connection) continue;
+      for_each_token(headers_.value(i), [&](std::string_view tok) { found = found || iequals(tok, field); });
+    }
+    return found;
+  }
+
+  const HeaderList& headers_;
+  std::string_view names_[kMaxConnectionOptions];
   size_t count_ = 0;
   bool overflow_ = false;
 };
@@ -75,6 +86,28 @@ bool drop_field(const HeaderList& hs, size_t i, const ConnectionOptions& options
 }
 
 }  // namespace
+
+size_t count_connection_options(const HeaderList& headers) {
+  size_t n = 0;
+  for (size_t i = 0; i < headers.size(); ++i)
+    if (headers.id(i) == FieldId::connection) for_each_token(headers.value(i), [&](std::string_view) { ++n; });
+  return n;
+}
+
+bool needs_backend_host(const RequestHead& req) {
+  return !split_absolute_form(req.url) && !req.headers.find(FieldId::host);
+}
+
+std::string with_backend_host(std::string_view head, std::string_view host) {
+  const size_t line_end = head.find("\r\n");
+  const size_t at = line_end == std::string_view::npos ? head.size() : line_end + 2;
+  std::string out;
+  out.reserve(head.size() + host.size() + 8);
+  out.append(head.substr(0, at));
+  append_field(out, "Host", host);
+  out.append(head.substr(at));
+  return out;
+}
 
 bool is_hop_by_hop(std::string_view name, const HeaderList& headers) {
   return always_hop_by_hop(classify_field(name)) || ConnectionOptions(headers).names(name);

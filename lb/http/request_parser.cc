@@ -2,6 +2,9 @@
 
 #include <charconv>
 
+#include "lb/http/header_rewrite.h"
+#include "lb/http/request_target.h"
+
 namespace lb::http {
 
 namespace {
@@ -49,13 +52,23 @@ void RequestParser::reset(RequestEvents& events) {
   llhttp_init(&parser_, HTTP_REQUEST, settings());
   parser_.data = this;
   scanner_.reset();
-  in_message_ = handler_refused_ = head_invalid_ = false;
+  trailer_meter_.reset();
+  in_message_ = handler_refused_ = head_invalid_ = head_done_ = completed_ = false;
   error_status_ = 400;
   error_reason_ = "";
 }
 
 void RequestParser::resume() {
   llhttp_resume(&parser_);
+  // After a request with Connection: upgrade + Upgrade (or a CONNECT),
+  // llhttp 8.1 stops a second time at the same byte, with
+  // HPE_PAUSED_UPGRADE, to hand what follows to another protocol; only
+  // llhttp_resume_after_upgrade clears that stop, and until it is cleared
+  // every execute returns it again having consumed nothing. Our caller has
+  // decided the next bytes are HTTP, so step over the stop now: llhttp
+  // reaches it without consuming input, hence the empty execute.
+  static const char kNothing = 0;
+  if (llhttp_execute(&parser_, &kNothing, 0) == HPE_PAUSED_UPGRADE) llhttp_resume_after_upgrade(&parser_);
   scanner_.reset();
 }
 
@@ -80,26 +93,49 @@ RequestParser::Result RequestParser::execute(char* data, size_t len) {
   }
   handler_refused_ = false;
   head_invalid_ = false;
+  completed_ = false;
+  trailer_meter_.begin_call(data);
   const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  // A stop left over from an earlier call keeps its old position, which
+  // may lie in another buffer: never let it index this one.
+  const char* pos = llhttp_get_error_pos(&parser_);
+  const size_t at = pos >= data && pos <= data + len ? size_t(pos - data) : 0;
+  const bool trailers_fit = trailer_meter_.end_call(err == HPE_OK ? data + len : data + at);
   switch (err) {
     case HPE_OK:
+      // Whitespace inside a trailer field reaches no callback: checked here.
+      if (!trailers_fit) return fail(431, "trailer section over max_header_bytes", len);
       return {Status::ok, len};
     case HPE_PAUSED:
-    case HPE_PAUSED_UPGRADE:
-      return {Status::complete, size_t(llhttp_get_error_pos(&parser_) - data)};
+      // Only on_message_complete pauses, and it consumed the message's last
+      // byte in this call. Anything else would be `complete` with nothing
+      // consumed, which a caller would loop on forever: refuse it instead.
+      if (!completed_ || at == 0) return fail(400, "request parser made no progress", at);
+      return {Status::complete, at};
+    case HPE_PAUSED_UPGRADE:  // resume() steps over it; reaching it is a bug, not a loop
+      return fail(400, "request parser stopped at an upgrade", at);
     default:
       break;
   }
-  const size_t at = size_t(llhttp_get_error_pos(&parser_) - data);
   if (handler_refused_) return fail(0, "refused by handler", at);
   if (head_invalid_) return {Status::error, at};  // status and reason set by the callback
   return fail(400, llhttp_get_error_reason(&parser_), at);
+}
+
+bool RequestParser::count_trailer(const char* at, size_t len) {
+  trailer_meter_.open(at);
+  if (trailer_meter_.reach(at + len)) return true;
+  error_status_ = 431;
+  error_reason_ = "trailer section over max_header_bytes";
+  head_invalid_ = true;
+  return false;
 }
 
 int RequestParser::on_message_begin(llhttp_t* p) {
   RequestParser& s = self(p);
   s.head_.clear();
   s.in_message_ = true;
+  s.head_done_ = false;
   return 0;
 }
 
@@ -108,29 +144,39 @@ int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
+// Trailer fields take the same callbacks as header fields; they are
+// counted and dropped, never stored (see the header).
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
-  self(p).head_.headers.on_name_piece({at, len});
+  RequestParser& s = self(p);
+  if (s.head_done_) return s.count_trailer(at, len) ? 0 : -1;
+  s.head_.headers.on_name_piece({at, len});
   return 0;
 }
 
 int RequestParser::on_header_field_complete(llhttp_t* p) {
-  self(p).head_.headers.on_name_complete();
+  RequestParser& s = self(p);
+  if (!s.head_done_) s.head_.headers.on_name_complete();
   return 0;
 }
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
-  self(p).head_.headers.append_value({at, len});
+  RequestParser& s = self(p);
+  if (s.head_done_) return s.count_trailer(at, len) ? 0 : -1;
+  s.head_.headers.append_value({at, len});
   return 0;
 }
 
 int RequestParser::on_header_value_complete(llhttp_t* p) {
-  self(p).head_.headers.end_value();
+  RequestParser& s = self(p);
+  if (!s.head_done_) s.head_.headers.end_value();
   return 0;
 }
 
 int RequestParser::on_headers_complete(llhttp_t* p) {
   RequestParser& s = self(p);
   RequestHead& h = s.head_;
+  s.head_done_ = true;
+  s.trailer_meter_.reset(s.scanner_.bytes());  // trailers share the head's budget
   h.method = static_cast<llhttp_method_t>(llhttp_get_method(p));
   h.major = llhttp_get_http_major(p);
   h.minor = llhttp_get_http_minor(p);
@@ -166,6 +212,8 @@ int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
 int RequestParser::on_message_complete(llhttp_t* p) {
   RequestParser& s = self(p);
   s.in_message_ = false;
+  s.completed_ = true;
+  s.trailer_meter_.close();
   s.events_->on_request_complete();
   return HPE_PAUSED;  // one request at a time: the connection resumes us
 }
@@ -212,6 +260,9 @@ const char* validate_request_head(RequestHead& h) {
         break;
     }
   }
+  if (count_connection_options(hs) > kMaxConnectionOptions) return "too many Connection options";
+  // Routing and the backend both see the normalised target (request_target.h).
+  if (const char* why = normalise_target(h.url)) return why;
   if (hosts > 1) return "more than one Host";
   if (hosts == 0 && h.major == 1 && h.minor >= 1) return "HTTP/1.1 request without Host";
   if (encodings > 0 && h.major == 1 && h.minor == 0) return "Transfer-Encoding in an HTTP/1.0 request";

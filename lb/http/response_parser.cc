@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "lb/http/header_rewrite.h"
+
 namespace lb::http {
 
 namespace {
@@ -36,13 +38,55 @@ void ResponseParser::expect_response(bool to_head_request) {
   started_ = false;
 }
 
+void ResponseParser::resume() {
+  llhttp_resume(&parser_);
+  // As in RequestParser::resume(): llhttp stops again with
+  // HPE_PAUSED_UPGRADE after a 101 with Upgrade. A caller that resumes
+  // wants HTTP next (after a 101 the connection is a tunnel and never
+  // resumes), so step over that stop, which llhttp reaches without input.
+  static const char kNothing = 0;
+  if (llhttp_execute(&parser_, &kNothing, 0) == HPE_PAUSED_UPGRADE) llhttp_resume_after_upgrade(&parser_);
+}
+
+ResponseParser::Result ResponseParser::fail(const char* reason, size_t consumed) {
+  error_reason_ = reason;
+  return {Status::error, consumed};
+}
+
+bool ResponseParser::count(const char* end) {
+  if (meter_.reach(end)) return true;
+  error_reason_ = head_done_ ? "response trailers over 64 KiB" : "response head over 64 KiB";
+  return false;
+}
+
 ResponseParser::Result ResponseParser::execute(const char* data, size_t len) {
   if (len > 0) started_ = true;
+  error_reason_ = nullptr;
+  completed_ = false;
+  meter_.begin_call(data);
+  if (!head_done_) meter_.open(data);  // the head counts from its first byte
   const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-  if (err == HPE_OK) return {Status::ok, len};
-  const size_t at = size_t(llhttp_get_error_pos(&parser_) - data);
-  if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) return {Status::complete, at};
-  return {Status::error, at};
+  // A stop left over from an earlier call keeps its old position, which
+  // may lie in another buffer: never let it index this one.
+  const char* pos = llhttp_get_error_pos(&parser_);
+  const size_t at = pos >= data && pos <= data + len ? size_t(pos - data) : 0;
+  const bool fits = meter_.end_call(err == HPE_OK ? data + len : data + at);
+  switch (err) {
+    case HPE_OK:
+      // Whitespace and line ends reach no callback: checked here.
+      if (!fits) return fail(head_done_ ? "response trailers over 64 KiB" : "response head over 64 KiB", len);
+      return {Status::ok, len};
+    case HPE_PAUSED:
+      // Only on_message_complete pauses, after consuming the message's last
+      // byte in this call; `complete` with nothing consumed would make the
+      // caller loop forever, so it is an error.
+      if (!completed_ || at == 0) return fail("response parser made no progress", at);
+      return {Status::complete, at};
+    case HPE_PAUSED_UPGRADE:  // resume() steps over it
+      return fail("response parser stopped at an upgrade", at);
+    default:
+      return {Status::error, at};
+  }
 }
 
 ResponseParser::Status ResponseParser::finish() {
@@ -58,33 +102,45 @@ int ResponseParser::on_message_begin(llhttp_t* p) {
 }
 
 int ResponseParser::on_status(llhttp_t* p, const char* at, size_t len) {
-  self(p).head_.reason.append(at, len);
+  ResponseParser& s = self(p);
+  if (!s.count(at + len)) return -1;
+  s.head_.reason.append(at, len);
   return 0;
 }
 
+// Trailer fields take the same callbacks as header fields: counted, dropped.
 int ResponseParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
-  self(p).head_.headers.on_name_piece({at, len});
+  ResponseParser& s = self(p);
+  if (s.head_done_) s.meter_.open(at);
+  if (!s.count(at + len)) return -1;
+  if (!s.head_done_) s.head_.headers.on_name_piece({at, len});
   return 0;
 }
 
 int ResponseParser::on_header_field_complete(llhttp_t* p) {
-  self(p).head_.headers.on_name_complete();
+  ResponseParser& s = self(p);
+  if (!s.head_done_) s.head_.headers.on_name_complete();
   return 0;
 }
 
 int ResponseParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
-  self(p).head_.headers.append_value({at, len});
+  ResponseParser& s = self(p);
+  if (!s.count(at + len)) return -1;
+  if (!s.head_done_) s.head_.headers.append_value({at, len});
   return 0;
 }
 
 int ResponseParser::on_header_value_complete(llhttp_t* p) {
-  self(p).head_.headers.end_value();
+  ResponseParser& s = self(p);
+  if (!s.head_done_) s.head_.headers.end_value();
   return 0;
 }
 
 int ResponseParser::on_headers_complete(llhttp_t* p) {
   ResponseParser& s = self(p);
   ResponseHead& h = s.head_;
+  s.head_done_ = true;
+  s.meter_.close();
   h.status = llhttp_get_status_code(p);
   h.major = llhttp_get_http_major(p);
   h.minor = llhttp_get_http_minor(p);
@@ -107,6 +163,10 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   }
   // A response framed two ways is a smuggling vector: refuse it (502).
   if (te && lengths > 0) return -1;
+  if (count_connection_options(h.headers) > kMaxConnectionOptions) {
+    s.error_reason_ = "too many Connection options";
+    return -1;
+  }
   h.chunked = te && (p->flags & F_CHUNKED);
   if (te && !h.chunked) h.keep_alive = false;  // close-delimited per RFC 9112 §6.3
   h.no_body = s.head_request_ || (h.status >= 100 && h.status < 200) || h.status == 204 || h.status == 304;
@@ -122,7 +182,12 @@ int ResponseParser::on_body(llhttp_t* p, const char* at, size_t len) {
 }
 
 int ResponseParser::on_message_complete(llhttp_t* p) {
-  self(p).events_.on_response_complete();
+  ResponseParser& s = self(p);
+  s.completed_ = true;
+  s.meter_.close();
+  s.meter_.reset();  // the next message starts with a fresh budget
+  s.head_done_ = false;
+  s.events_.on_response_complete();
   return HPE_PAUSED;
 }
 

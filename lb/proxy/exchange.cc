@@ -64,7 +64,7 @@ void Exchange::start() {
   upgrade_ = http::forwarded_upgrade(request_);
   ctx.upgrade = upgrade_;
   upstream_head_.reserve(request_.headers.size() * 40 + request_.url.size() + 128);
-  // Host for HTTP/1.0 clients that sent none: filled per backend in send_request.
+  // Host for HTTP/1.0 clients that sent none: added per backend in send_request.
   http::write_upstream_request_head(request_, ctx, upstream_head_);
   hash_ = request_hash();
   attempt(false);
@@ -139,7 +139,13 @@ balance::Backend* Exchange::pinned_backend() const {
 
 void Exchange::send_request() {
   upstream_->parser().expect_response(request_.method == HTTP_HEAD);
-  upstream_->writer().append_copy(upstream_head_);
+  if (http::needs_backend_host(request_)) {
+    // HTTP/1.1 requires a Host and this HTTP/1.0 client sent none: name the
+    // backend of this attempt, as nginx does (Host $proxy_host).
+    upstream_->writer().append_copy(http::with_backend_host(upstream_head_, backend_->address().text));
+  } else {
+    upstream_->writer().append_copy(upstream_head_);
+  }
   if (!replay_.empty()) upstream_->writer().append_copy(replay_);
 }
 

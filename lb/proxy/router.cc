@@ -25,9 +25,13 @@ std::optional<size_t> route_request(const ListenerRuntime& listener, std::string
   const auto absolute = http::split_absolute_form(target);
   const std::string_view host = strip_port(absolute ? absolute->authority : host_header);
   const std::string_view path = absolute ? absolute->origin : target;
+  // The parser normalised the target (http::normalise_target) and the
+  // backend gets it so. A path in any other form would be read differently
+  // by the backend than matched here: it matches no path_prefix.
+  const bool normal = http::is_normal_path(target);
   for (const RouteEntry& r : listener.routes) {
     if (!r.host.empty() && !http::iequals(r.host, host)) continue;
-    if (!r.path_prefix.empty() && path.substr(0, r.path_prefix.size()) != r.path_prefix) continue;
+    if (!r.path_prefix.empty() && (!normal || path.substr(0, r.path_prefix.size()) != r.path_prefix)) continue;
     return r.pool;
   }
   return std::nullopt;

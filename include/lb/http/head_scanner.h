@@ -26,6 +26,8 @@ class HeadScanner {
   // blank line; otherwise it equals len (or the offending byte's offset).
   Verdict scan(char* data, size_t len, size_t* consumed);
   bool done() const { return done_; }
+  // Bytes of the head seen so far (all of it once done()).
+  uint64_t bytes() const { return bytes_; }
 
  private:
   uint64_t max_bytes_;

@@ -3,6 +3,7 @@
 // (DESIGN.md §2): hop-by-hop fields are dropped (RFC 9110 §7.6.1), the
 // X-Forwarded-* family is set, and the framing is re-declared for the next
 // hop, so whatever framing the sender used, the receiver sees exactly one.
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -13,7 +14,7 @@ namespace lb::http {
 struct ForwardContext {
   std::string_view client_ip;     // textual peer address
   std::string_view proto;         // "http" | "https"
-  std::string_view backend_host;  // used as Host when an HTTP/1.0 client sent none
+  std::string_view backend_host;  // Host when an HTTP/1.0 client sent none ("" = see needs_backend_host)
   std::string_view request_id;    // X-Request-Id to add when the client sent none ("" = none)
   std::string_view strip_cookie;  // a cookie of lbd's own (sticky sessions) the backend must not see
   std::string_view upgrade;       // Upgrade value to pass on with Connection: upgrade ("" = none)
@@ -21,6 +22,22 @@ struct ForwardContext {
 
 // Appends the upstream request head (HTTP/1.1, keep-alive) to `out`.
 void write_upstream_request_head(const RequestHead& req, const ForwardContext& ctx, std::string& out);
+
+// True when `req` names no host (HTTP/1.0 without Host, origin form), so a
+// head written with an empty ctx.backend_host has no Host: HTTP/1.1 requires
+// one, and it depends on the backend picked. with_backend_host() adds it.
+bool needs_backend_host(const RequestHead& req);
+// `head` (from write_upstream_request_head) with "Host: <host>" after its
+// request line.
+std::string with_backend_host(std::string_view head, std::string_view host);
+
+// The most tokens a message's Connection fields may hold. Every field they
+// name is dropped on forwarding (RFC 9110 §7.6.1); the parsers refuse a
+// message with more (a request gets 400, a response is invalid: 502) rather
+// than let anything it names through.
+constexpr size_t kMaxConnectionOptions = 32;
+// The number of tokens in the Connection fields of `headers`.
+size_t count_connection_options(const HeaderList& headers);
 
 // How the response body travels to the client.
 enum class BodyFraming {

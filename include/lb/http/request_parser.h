@@ -3,6 +3,10 @@
 // plus the checks llhttp 8.1 leaves to us (HeadScanner, and the header
 // rules of validate_request_head). It stops after every complete message so
 // the connection answers pipelined requests strictly one at a time.
+//
+// Trailer fields (after the last chunk) count against max_header_bytes
+// together with the head, and are dropped: lbd re-frames the body and ends
+// it with an empty trailer section, so nothing of them is kept.
 #include <llhttp.h>
 
 #include <cstddef>
@@ -10,6 +14,7 @@
 
 #include "lb/http/head_scanner.h"
 #include "lb/http/message.h"
+#include "lb/http/section_meter.h"
 
 namespace lb::http {
 
@@ -28,7 +33,7 @@ class RequestParser {
  public:
   enum class Status {
     ok,        // all input consumed, message not complete yet
-    complete,  // a message ended; `consumed` says where. Call resume() for the next.
+    complete,  // a message ended (consumed > 0 bytes); call resume() for the next.
     error,     // malformed: answer error_status() and close
   };
   struct Result {
@@ -42,10 +47,15 @@ class RequestParser {
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
 
-  void set_max_header_bytes(uint64_t n) { scanner_.set_limit(n); }
+  void set_max_header_bytes(uint64_t n) {
+    scanner_.set_limit(n);
+    trailer_meter_.set_limit(n);
+  }
   // `data` is writable: see HeadScanner's one in-place repair.
   Result execute(char* data, size_t len);
-  // Continue after `complete`: the next bytes start a new message.
+  // Continue after `complete`: the next bytes start a new message, even
+  // after an upgrade request (had the backend switched protocols, the
+  // connection would have become a tunnel and never resumed the parser).
   void resume();
   // The client closed its side; true when that ended a message cleanly.
   bool in_message() const { return in_message_; }
@@ -67,16 +77,21 @@ class RequestParser {
   static const llhttp_settings_t* settings();
 
   Result fail(int status, const char* reason, size_t consumed);
+  // Counts a trailer field's bytes; false (with the error set) once over.
+  bool count_trailer(const char* at, size_t len);
 
   llhttp_t parser_;
   RequestEvents* events_;
   HeadScanner scanner_;
+  SectionMeter trailer_meter_{32 * 1024};
   RequestHead head_;
   bool in_message_ = false;
   int error_status_ = 400;
   const char* error_reason_ = "";
   bool handler_refused_ = false;  // the handler answered already (status 0)
   bool head_invalid_ = false;     // validate_request_head refused the head
+  bool head_done_ = false;        // header fields from here on are trailers
+  bool completed_ = false;        // on_message_complete ran in this execute()
 };
 
 // The header rules a proxy must enforce beyond llhttp (RFC 9112 §3.2, §6):

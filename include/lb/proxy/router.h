@@ -1,6 +1,8 @@
 #pragma once
 // Picks the pool for a request: the first route whose host (exact,
-// case-insensitive, port ignored) and path prefix both match.
+// case-insensitive, port ignored) and path prefix both match. The target
+// must be normalised (http::normalise_target, which the request parser
+// applies): one that is not matches no path_prefix.
 #include <optional>
 #include <string_view>
 

@@ -101,6 +101,62 @@ TEST(HttpHeaderRewrite, HostIsPreserved) {
   EXPECT_THAT(values_of(h.headers, "Host"), ElementsAre("Shop.Example.com:8080"));
 }
 
+// Issue 12, defect 10: the exchange writes the head before it picks a
+// backend (ctx.backend_host empty), then adds the Host for each attempt.
+TEST(HttpHeaderRewrite, BackendHostIsAddedPerAttemptWhenTheClientNamedNone) {
+  ForwardContext ctx = kContext;
+  ctx.backend_host = {};
+  const RequestHead req = parse_request_head("GET /x HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(needs_backend_host(req));
+  std::string head;
+  write_upstream_request_head(req, ctx, head);
+  EXPECT_THAT(values_of(parse_request_head(with_backend_host(head, "[::1]:9002")).headers, "Host"),
+              ElementsAre("[::1]:9002"));
+  EXPECT_EQ(with_backend_host(head, "b:1").substr(0, 28), "GET /x HTTP/1.1\r\nHost: b:1\r\n");
+}
+
+TEST(HttpHeaderRewrite, NoBackendHostNeededWhenTheClientNamedOne) {
+  EXPECT_FALSE(needs_backend_host(parse_request_head("GET / HTTP/1.0\r\nHost: a\r\n\r\n")));
+  EXPECT_FALSE(needs_backend_host(parse_request_head("GET / HTTP/1.1\r\nHost: a\r\n\r\n")));
+  EXPECT_FALSE(needs_backend_host(parse_request_head("GET http://a/ HTTP/1.0\r\n\r\n")));
+}
+
+// Issue 12, defect 10: only the first 8 names in Connection were dropped.
+TEST(HttpHeaderRewrite, EveryFieldNamedInConnectionIsDropped) {
+  std::string names, fields;
+  for (size_t i = 0; i < kMaxConnectionOptions; ++i) {
+    names += (i ? ", X-Opt-" : "X-Opt-") + std::to_string(i);
+    fields += "X-Opt-" + std::to_string(i) + ": secret\r\n";
+  }
+  const RequestHead h = forwarded("GET / HTTP/1.1\r\nHost: x\r\nConnection: " + names + "\r\n" + fields + "\r\n");
+  for (size_t i = 0; i < h.headers.size(); ++i) EXPECT_NE(h.headers.name(i).substr(0, 6), "X-Opt-") << h.headers.name(i);
+  EXPECT_THAT(values_of(h.headers, "Host"), ElementsAre("x"));
+}
+
+// A head the parsers would refuse still drops every named field.
+TEST(HttpHeaderRewrite, FieldsNamedPastTheCapAreDroppedAllTheSame) {
+  HeaderList hs;
+  std::string names;
+  for (size_t i = 0; i < kMaxConnectionOptions + 10; ++i) names += "x-" + std::to_string(i) + ",";
+  hs.add("Connection", names);
+  EXPECT_EQ(count_connection_options(hs), kMaxConnectionOptions + 10);
+  EXPECT_TRUE(is_hop_by_hop("X-" + std::to_string(kMaxConnectionOptions + 5), hs));
+  EXPECT_FALSE(is_hop_by_hop("X-Other", hs));
+}
+
+TEST(HttpHeaderRewrite, ResponseFieldsNamedInConnectionAreDropped) {
+  std::string names, fields;
+  for (size_t i = 0; i < 20; ++i) {
+    names += (i ? ", X-Opt-" : "X-Opt-") + std::to_string(i);
+    fields += "X-Opt-" + std::to_string(i) + ": v\r\n";
+  }
+  const ResponseHead resp =
+      parse_response_head("HTTP/1.1 200 OK\r\nConnection: " + names + "\r\n" + fields + "Content-Length: 0\r\n\r\n");
+  std::string out;
+  write_client_response_head(resp, BodyFraming::length, false, true, out);
+  EXPECT_EQ(out.find("X-Opt-"), std::string::npos) << out;
+}
+
 TEST(HttpHeaderRewrite, Http10RequestWithoutHostGetsTheBackendAddress) {
   const RequestHead h = forwarded("GET / HTTP/1.0\r\n\r\n");
   EXPECT_THAT(values_of(h.headers, "Host"), ElementsAre("10.1.1.1:9001"));

@@ -53,6 +53,9 @@ class ResponseRecorder : public ResponseEvents {
 // does. Returns the last status: complete when the input ended exactly on a
 // message boundary, ok when it ended inside a message, error at the first
 // refusal. The bytes are a copy: the request parser may repair them in place.
+// A `complete` that consumed nothing, or more than it was given, would make
+// a connection loop forever (or overrun): it fails the test and ends the
+// feed as an error.
 template <typename Parser>
 typename Parser::Status feed(Parser& parser, std::string wire, size_t step = SIZE_MAX) {
   auto status = Parser::Status::ok;
@@ -62,6 +65,10 @@ typename Parser::Status feed(Parser& parser, std::string wire, size_t step = SIZ
     const auto r = parser.execute(wire.data() + offset, len);
     status = r.status;
     if (status == Parser::Status::error) return status;
+    if (status == Parser::Status::complete && (r.consumed == 0 || r.consumed > len)) {
+      ADD_FAILURE() << "complete after consuming " << r.consumed << " of " << len << " bytes at offset " << offset;
+      return Parser::Status::error;
+    }
     offset += r.consumed;
     if (status == Parser::Status::complete) parser.resume();
   }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "lb/http/header_rewrite.h"
 #include "message_fixture.h"
 
 namespace lb::http {
@@ -312,6 +313,152 @@ TEST_F(HttpRequestParser, HeaderLimitAppliesAfreshToEachPipelinedRequest) {
   EXPECT_EQ(parse(one + one + one), Status::complete);
   EXPECT_EQ(rec.completed, 3);
 }
+
+// ---- requests after an upgrade request (issue 12, defect 1) -------------
+
+// llhttp 8.1 stops twice after a request with Connection: upgrade + Upgrade:
+// once at our on_message_complete pause, then with HPE_PAUSED_UPGRADE,
+// which llhttp_resume() does not clear. A connection that served the
+// request as plain HTTP (no 101) resumes; the next bytes are a request.
+constexpr std::string_view kUpgradeFoo =
+    "GET /up HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: foo\r\n\r\n";
+
+TEST_F(HttpRequestParser, RequestPipelinedBehindAnUpgradeRequestIsParsed) {
+  const std::string second = "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string wire = std::string(kUpgradeFoo) + second;
+  auto r = parser.execute(wire.data(), wire.size());
+  ASSERT_EQ(r.status, Status::complete);
+  ASSERT_EQ(r.consumed, kUpgradeFoo.size());
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_TRUE(rec.heads[0].upgrade);
+
+  parser.resume();
+  r = parser.execute(wire.data() + kUpgradeFoo.size(), second.size());
+  ASSERT_EQ(r.status, Status::complete) << parser.error_reason();
+  EXPECT_EQ(r.consumed, second.size());
+  ASSERT_EQ(rec.heads.size(), 2u);
+  EXPECT_EQ(rec.heads[1].url, "/next");
+  EXPECT_EQ(rec.completed, 2);
+}
+
+TEST_F(HttpRequestParser, RequestPipelinedBehindAnUpgradeRequestFedOneByteAtATime) {
+  const std::string wire = std::string(kUpgradeFoo) + "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(parse(wire, 1), Status::complete) << parser.error_reason();
+  ASSERT_EQ(rec.heads.size(), 2u);
+  EXPECT_EQ(rec.heads[1].url, "/next");
+}
+
+TEST_F(HttpRequestParser, SeveralUpgradeRequestsInARow) {
+  const std::string wire = std::string(kUpgradeFoo) + std::string(kUpgradeFoo) + std::string(kPostChunked);
+  ASSERT_EQ(parse(wire), Status::complete) << parser.error_reason();
+  ASSERT_EQ(rec.heads.size(), 3u);
+  EXPECT_EQ(rec.bodies[2], "hello world");
+}
+
+TEST_F(HttpRequestParser, UpgradeRequestWithABodyThenAnotherRequest) {
+  const std::string wire =
+      "POST /up HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: foo\r\nContent-Length: 3\r\n\r\nabc"
+      "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(parse(wire), Status::complete) << parser.error_reason();
+  ASSERT_EQ(rec.heads.size(), 2u);
+  EXPECT_EQ(rec.bodies[0], "abc");
+  EXPECT_EQ(rec.heads[1].url, "/next");
+}
+
+// A caller that forgets resume() must get an error, never a `complete`
+// that consumed nothing (which it would loop on) or an offset into
+// another buffer (llhttp keeps the position of its old stop).
+TEST_F(HttpRequestParser, ExecuteWithoutResumeIsAnErrorNotALoop) {
+  std::string first = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(parser.execute(first.data(), first.size()).status, Status::complete);
+  std::string second = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+  const auto r = parser.execute(second.data(), second.size());
+  EXPECT_EQ(r.status, Status::error);
+  EXPECT_LE(r.consumed, second.size());
+}
+
+// ---- trailers (issue 12, defect 2) --------------------------------------
+
+constexpr std::string_view kChunkedHead = "POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+TEST_F(HttpRequestParser, TrailersAreAcceptedAndDropped) {
+  const std::string wire = std::string(kChunkedHead) + "3\r\nabc\r\n0\r\nX-Sum: 1\r\nHost: evil\r\n\r\n";
+  ASSERT_EQ(parse(wire), Status::complete) << parser.error_reason();
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.bodies[0], "abc");
+  // Trailer fields never join the head (the request's Host stays single).
+  EXPECT_EQ(parser.head().headers.count("host"), 1u);
+  EXPECT_FALSE(parser.head().headers.find("x-sum"));
+}
+
+TEST_F(HttpRequestParser, TrailersCountAgainstMaxHeaderBytesWithTheHead) {
+  parser.set_max_header_bytes(kChunkedHead.size() + 64);
+  const std::string fits = std::string(kChunkedHead) + "0\r\nX-T: " + std::string(40, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parse(fits), Status::complete) << parser.error_reason();
+  parser.reset(rec);
+  parser.set_max_header_bytes(kChunkedHead.size() + 64);
+  const std::string over = std::string(kChunkedHead) + "0\r\nX-T: " + std::string(80, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parse(over), Status::error);
+  EXPECT_EQ(parser.error_status(), 431);
+}
+
+TEST_F(HttpRequestParser, ManyTrailerFieldsAre431) {
+  parser.set_max_header_bytes(1024);
+  std::string wire = std::string(kChunkedHead) + "1\r\nz\r\n0\r\n";
+  for (int i = 0; i < 200; ++i) wire += "X-" + std::to_string(i) + ": v\r\n";
+  wire += "\r\n";
+  EXPECT_EQ(parse(wire), Status::error);
+  EXPECT_EQ(parser.error_status(), 431);
+}
+
+TEST_F(HttpRequestParser, TrailerOverTheLimitFedOneByteAtATimeIs431) {
+  parser.set_max_header_bytes(256);
+  const std::string wire = std::string(kChunkedHead) + "0\r\nX-T: " + std::string(1000, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parse(wire, 1), Status::error);
+  EXPECT_EQ(parser.error_status(), 431);
+}
+
+// Whitespace inside a field value reaches no llhttp callback until the
+// value's first visible byte: it must count all the same.
+TEST_F(HttpRequestParser, TrailerPaddedWithWhitespaceIs431) {
+  parser.set_max_header_bytes(256);
+  const std::string wire = std::string(kChunkedHead) + "0\r\nX-T:" + std::string(4096, ' ');
+  EXPECT_EQ(parse(wire, 512), Status::error);
+  EXPECT_EQ(parser.error_status(), 431);
+}
+
+TEST_F(HttpRequestParser, TrailerBudgetIsFreshForEachPipelinedRequest) {
+  parser.set_max_header_bytes(kChunkedHead.size() + 32);
+  const std::string one = std::string(kChunkedHead) + "0\r\nX-T: " + std::string(16, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parse(one + one + one), Status::complete) << parser.error_reason();
+  EXPECT_EQ(rec.completed, 3);
+}
+
+// ---- Connection options and targets (issue 12, defect 10) ---------------
+
+TEST_F(HttpRequestParser, ConnectionListedUpToTheCapIsAccepted) {
+  std::string names;
+  for (size_t i = 0; i < kMaxConnectionOptions; ++i) names += "x-" + std::to_string(i) + ",";
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: " + names + "\r\n\r\n"), Status::complete);
+}
+
+TEST_F(HttpRequestParser, ConnectionListingMoreThanTheCapIs400) {
+  std::string names;
+  for (size_t i = 0; i <= kMaxConnectionOptions; ++i) names += "x-" + std::to_string(i) + ",";
+  expect_rejected("GET / HTTP/1.1\r\nHost: x\r\nConnection: " + names + "\r\n\r\n");
+}
+
+TEST_F(HttpRequestParser, TargetIsNormalisedBeforeTheHandlerSeesIt) {
+  ASSERT_EQ(parse("GET /v1/../admin/%2e/x?a=/../b HTTP/1.1\r\nHost: x\r\n\r\n"), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.heads[0].url, "/admin/x?a=/../b");
+}
+
+TEST_F(HttpRequestParser, EncodedSlashInTheTargetIs400) {
+  expect_rejected("GET /v1/..%2Fadmin HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+TEST_F(HttpRequestParser, MalformedPercentEncodingIs400) { expect_rejected("GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n"); }
 
 }  // namespace
 }  // namespace lb::http

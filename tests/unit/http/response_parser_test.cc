@@ -202,5 +202,86 @@ TEST_F(HttpResponseParser, Http10ResponseIsNotKeptAlive) {
   EXPECT_EQ(h.minor, 0);
 }
 
+// ---- limits (issue 12, defect 2) ----------------------------------------
+
+std::string head_with_padding(size_t padding) {
+  return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: " + std::string(padding, 'p') + "\r\n\r\nok";
+}
+
+TEST_F(HttpResponseParser, HeadUpToTheLimitIsAccepted) {
+  EXPECT_EQ(parse(head_with_padding(kMaxResponseHeadBytes - 100)), Status::complete) << parser.error_reason();
+  ASSERT_EQ(rec.bodies.size(), 1u);
+  EXPECT_EQ(rec.bodies[0], "ok");
+}
+
+TEST_F(HttpResponseParser, HeadOverTheLimitIsAnError) {
+  EXPECT_EQ(parse(head_with_padding(kMaxResponseHeadBytes)), Status::error);
+  EXPECT_TRUE(rec.heads.empty());
+  EXPECT_STREQ(parser.error_reason(), "response head over 64 KiB");
+}
+
+TEST_F(HttpResponseParser, HeadOverTheLimitInSmallReadsIsAnError) {
+  EXPECT_EQ(parse(head_with_padding(kMaxResponseHeadBytes), false, 1000), Status::error);
+  EXPECT_TRUE(rec.heads.empty());
+}
+
+TEST_F(HttpResponseParser, ManySmallFieldsOverTheLimitAreAnError) {
+  std::string wire = "HTTP/1.1 200 OK\r\n";
+  while (wire.size() <= kMaxResponseHeadBytes) wire += "A: b\r\n";
+  wire += "Content-Length: 0\r\n\r\n";
+  EXPECT_EQ(parse(wire, false, 4096), Status::error);
+  EXPECT_TRUE(rec.heads.empty());
+}
+
+// Whitespace before a value reaches no callback: it counts all the same.
+TEST_F(HttpResponseParser, HeadPaddedWithWhitespaceIsAnError) {
+  const std::string wire = "HTTP/1.1 200 OK\r\nX-Pad:" + std::string(2 * kMaxResponseHeadBytes, ' ');
+  EXPECT_EQ(parse(wire, false, 16384), Status::error);
+}
+
+TEST_F(HttpResponseParser, TrailersAreDroppedAndLimited) {
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n";
+  EXPECT_EQ(parse(head + "X-Sum: 1\r\n\r\n"), Status::complete) << parser.error_reason();
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_EQ(rec.bodies[0], "ok");
+  EXPECT_FALSE(rec.heads[0].headers.find("x-sum"));
+
+  std::string big = head;
+  for (size_t i = 0; big.size() <= 2 * kMaxResponseHeadBytes; ++i) big += "X-" + std::to_string(i) + ": vvvvvvvv\r\n";
+  EXPECT_EQ(parse(big + "\r\n", false, 8192), Status::error);
+  EXPECT_STREQ(parser.error_reason(), "response trailers over 64 KiB");
+}
+
+// Each response, interim ones included, gets the whole budget.
+TEST_F(HttpResponseParser, BudgetIsPerResponse) {
+  const std::string interim = "HTTP/1.1 100 Continue\r\nX-Pad: " + std::string(kMaxResponseHeadBytes / 2, 'p') + "\r\n\r\n";
+  EXPECT_EQ(parse(interim + interim + head_with_padding(kMaxResponseHeadBytes / 2)), Status::complete)
+      << parser.error_reason();
+  EXPECT_EQ(rec.completed, 3);
+}
+
+// ---- after a 101 (issue 12, defect 1) -----------------------------------
+
+// llhttp stops a second time after a 101 with Upgrade (HPE_PAUSED_UPGRADE);
+// a caller that resumes anyway gets HTTP parsing, never a loop.
+TEST_F(HttpResponseParser, ResumeAfterSwitchingProtocolsParsesHttp) {
+  const std::string wire =
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  EXPECT_EQ(parse(wire), Status::complete) << parser.error_reason();
+  ASSERT_EQ(rec.heads.size(), 2u);
+  EXPECT_EQ(rec.bodies[1], "ok");
+}
+
+TEST_F(HttpResponseParser, ExecuteWithoutResumeIsAnErrorNotALoop) {
+  std::string first = "HTTP/1.1 204 No Content\r\n\r\n";
+  parser.expect_response(false);
+  ASSERT_EQ(parser.execute(first.data(), first.size()).status, Status::complete);
+  std::string second = "HTTP/1.1 204 No Content\r\n\r\n";
+  const auto r = parser.execute(second.data(), second.size());
+  EXPECT_EQ(r.status, Status::error);
+  EXPECT_LE(r.consumed, second.size());
+}
+
 }  // namespace
 }  // namespace lb::http

@@ -75,5 +75,18 @@ TEST(RouterRoute, AbsoluteFormAuthorityOverridesHostHeader) {
   EXPECT_EQ(route_request(l, "api.example.com", "http://Admin.Example.com:80/"), 2u);
 }
 
+// Issue 12, defect 10: `/v1/../admin` matched `/v1/` while the backend read
+// `/admin`. The parser normalises targets; one that is not normalised must
+// not be steered into a prefix route by its raw text.
+TEST(RouterRoute, UnnormalisedPathMatchesNoPrefix) {
+  const ListenerRuntime l = listener({{"", "/v1/", 1}, {"", "", 0}});
+  EXPECT_EQ(route_request(l, "x", "/v1/../admin"), 0u);
+  EXPECT_EQ(route_request(l, "x", "/v1//x"), 0u);
+  EXPECT_EQ(route_request(l, "x", "/v1/%61"), 0u);
+  EXPECT_EQ(route_request(l, "x", "http://x/v1/../admin"), 0u);
+  EXPECT_EQ(route_request(listener({{"", "/v1/", 1}}), "x", "/v1/./a"), std::nullopt);
+  EXPECT_EQ(route_request(l, "x", "/v1/a?next=/../b"), 1u);  // the query is not the path
+}
+
 }  // namespace
 }  // namespace lb::proxy
