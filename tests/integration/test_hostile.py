@@ -154,6 +154,19 @@ def outcomes(socks, timeout, max_bytes=64 * KiB):
     return [(bytes(g), c) for g, c in zip(got, closed)]
 
 
+def first_bytes(sock, timeout):
+    """What the peer sends first: bytes, b"" if it closes, None if nothing
+    comes within `timeout`."""
+    sock.setblocking(True)
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(4096)
+    except (ConnectionResetError, BrokenPipeError):
+        return b""
+    except socket.timeout:
+        return None
+
+
 def refused(received):
     """Whether what an attacker received is a 4xx answer or nothing at all
     (the connection was just closed)."""
@@ -551,10 +564,10 @@ class FloodTest(HostileTestCase):
             first = build_request("POST", "/trailers", [("Transfer-Encoding", "chunked")]) \
                 + b"5\r\nhello\r\n0\r\n"
             client, sent = self.flood(lbd, first, b"X-Trailer: " + b"t" * 1000 + b"\r\n")
+            self.assertHeldAtMost(base, guard, 1, f"a trailer flood ({sent / MiB:.1f} MiB sent)")
             self.assertRefusedAndClosed(client, (400, 431), sent)
             self.assertGoodClientServed()
         self.assertEqual(self.attacked.request_count, 0, "a trailer flood reached the backend whole")
-        self.assertHeldAtMost(base, guard, 1, f"a trailer flood ({sent / MiB:.1f} MiB sent)")
         client.close()
         self.assertRecovered(base)
 
@@ -563,10 +576,10 @@ class FloodTest(HostileTestCase):
         with self.guard(base) as guard:
             client, sent = self.flood(lbd, b"GET /flood HTTP/1.1\r\nHost: a\r\n",
                                       b"X-Flood: " + b"f" * 100 + b"\r\n")
+            self.assertHeldAtMost(base, guard, 1, f"a header flood ({sent / MiB:.1f} MiB sent)")
             self.assertRefusedAndClosed(client, (400, 431), sent)
             self.assertGoodClientServed()
         self.assertEqual(self.attacked.heads, 0)
-        self.assertHeldAtMost(base, guard, 1, f"a header flood ({sent / MiB:.1f} MiB sent)")
         client.close()
         self.assertRecovered(base)
 
@@ -632,9 +645,9 @@ class UpgradeTrickTest(HostileTestCase):
         self.assertHeldAtMost(base, guard, 1, "an upgrade with a pipelined request")
         # The attacker is answered (the backend does not switch protocols)
         # or its connection is closed: it is not left hanging.
-        (got, closed), = outcomes([attacker], timeout=5)
-        self.assertTrue(closed or got.startswith(b"HTTP/1.1 "),
-                        f"the upgrade request got neither an answer nor a close: {got[:80]!r}")
+        got = first_bytes(attacker, timeout=5)
+        self.assertTrue(got is not None and (got == b"" or got.startswith(b"HTTP/1.1 ")),
+                        f"the upgrade request got neither an answer nor a close: {got!r}")
         attacker.close()
         self.assertRecovered(base)
 
@@ -657,9 +670,9 @@ class UpgradeTrickTest(HostileTestCase):
             cpu = lbd.cpu_seconds() - base.cpu
         self.assertLess(cpu, CPU_BUDGET, f"lbd used {cpu:.1f} CPU seconds in 2 s: the control thread spins")
         self.assertHeldAtMost(base, guard, 1, "an upgrade with a pipelined request to the admin listener")
-        (got, closed), = outcomes([attacker], timeout=5)
-        self.assertTrue(closed or got.startswith(b"HTTP/1.1 "),
-                        f"the admin upgrade request got neither an answer nor a close: {got[:80]!r}")
+        got = first_bytes(attacker, timeout=5)
+        self.assertTrue(got is not None and (got == b"" or got.startswith(b"HTTP/1.1 ")),
+                        f"the admin upgrade request got neither an answer nor a close: {got!r}")
         attacker.close()
         self.assertRecovered(base)
 
