@@ -581,7 +581,8 @@ class FloodTest(HostileTestCase):
         if resp is not None:
             self.assertIn(resp.status, statuses,
                           f"{sent / MiB:.1f} MiB of flood was answered {resp.status}")
-            self.assertTrue(client.closed_within(5), "the connection stayed open after the refusal")
+            # 10 s: room for a lingering close that drains what was sent.
+            self.assertTrue(client.closed_within(10), "the connection stayed open after the refusal")
 
     def test_trailer_flood_is_refused(self):
         lbd, base = self.start()
@@ -719,7 +720,8 @@ class UpgradeTrickTest(HostileTestCase):
 # ---- garbage ---------------------------------------------------------------
 
 def garbage():
-    """Name -> bytes that are no HTTP/1.1 request a backend may see."""
+    """Name -> bytes that are no HTTP/1.1 request a backend may see. (No
+    HTTP/2 preface: lbd may come to speak h2c on a plain listener.)"""
     rng = random.Random(12)
     cases = {f"random bytes {i}": bytes(rng.getrandbits(8) for _ in range(4096)) for i in range(8)}
     cases.update({
@@ -728,7 +730,6 @@ def garbage():
         "nul bytes in the request line": b"GET /\0\0 HTTP/1.1\r\nHost: a\r\n\r\n",
         "nul byte then a request": b"\0GET / HTTP/1.1\r\nHost: a\r\n\r\n",
         "tls client hello": tls_client_hello(),
-        "http/2 preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
         "huge request line": b"GET /" + b"a" * MiB + b" HTTP/1.1\r\nHost: a\r\n\r\n",
         "huge method": b"G" * (256 * KiB) + b" / HTTP/1.1\r\nHost: a\r\n\r\n",
         "huge version": b"GET / HTTP/" + b"1" * (256 * KiB) + b"\r\nHost: a\r\n\r\n",
