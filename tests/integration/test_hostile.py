@@ -786,6 +786,7 @@ class VanishingClientTest(HostileTestCase):
         self.assertTrue(wait_until(lambda: self.attacked.heads == self.CLIENTS, 10),
                         f"{self.attacked.heads} of {self.CLIENTS} uploads reached the backend")
         self.assertTrue(wait_until(lambda: self.active_backend_requests() == self.CLIENTS, 5))
+        self.assertGoodClientServed()
         for s in socks:
             reset(s)
         self.assertEqual(self.attacked.request_count, 0)
@@ -802,6 +803,7 @@ class VanishingClientTest(HostileTestCase):
         for s in socks:
             self.assertGreater(len(s.recv(64 * KiB)), 0)  # the response is streaming
         self.assertTrue(wait_until(lambda: self.active_backend_requests() == self.CLIENTS, 5))
+        self.assertGoodClientServed()
         for s in socks:
             reset(s)
         self.assertRecovered(base)
