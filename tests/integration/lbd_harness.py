@@ -9,6 +9,7 @@ harness_selftest.py checks the fake backends and client without lbd."""
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -120,6 +121,16 @@ def config(pools, routes=None):
 
 # ---- the process ----
 
+def raise_fd_limit():
+    """Lifts this process's soft RLIMIT_NOFILE to the hard limit (tests that
+    open thousands of sockets); returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return soft
+
+
 def memory_test_env():
     """Environment for tests that measure lbd's RSS: under AddressSanitizer,
     freed memory sits in a 256 MiB quarantine and would read as growth."""
@@ -200,6 +211,20 @@ class Lbd:
         with open(f"/proc/{self.proc.pid}/status") as f:
             m = re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M)
         return int(m.group(1))
+
+    def rss_kib(self):
+        return self.proc_status_kib("VmRSS")
+
+    def open_fds(self):
+        """How many file descriptors lbd holds (listeners, loops, sockets)."""
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def cpu_seconds(self):
+        """User plus system CPU time lbd has used so far, from /proc/PID/stat
+        (fields 14 and 15 after the parenthesised command name)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stdout(self):
         with open(self.stdout_path, errors="replace") as f:
