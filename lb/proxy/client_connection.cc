@@ -1,6 +1,8 @@
 #include "lb/proxy/client_connection.h"
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
@@ -581,7 +583,32 @@ void ClientConnection::on_send_timeout(void* p) {
   self->abort();
 }
 
-void ClientConnection::on_linger_timeout(void* p) { static_cast<ClientConnection*>(p)->close_now(); }
+// Our last bytes may still sit in the kernel's send queue when lbd has
+// written them all: a slow reader takes seconds for a few MiB. Closing then
+// would leave the kernel to deliver them from an orphaned socket, which it
+// drops under memory pressure. So the lingering close lasts while that queue
+// keeps shrinking (no progress for timeouts.send ends it, as everywhere),
+// and then kLingerTime more for the client to read and close its side.
+void ClientConnection::on_linger_timeout(void* p) {
+  auto* self = static_cast<ClientConnection*>(p);
+  const size_t unsent = self->kernel_unsent_bytes();
+  const TimePoint now = Clock::now();
+  if (unsent > 0 || self->linger_unsent_ > 0) {
+    if (unsent != self->linger_unsent_) self->linger_progress_at_ = now;
+    self->linger_unsent_ = unsent;
+    if (now - self->linger_progress_at_ < self->listener_rt_->config->timeouts.send)
+      return self->linger_deadline_.expire_in(kLingerTime);
+  }
+  self->close_now();
+}
+
+size_t ClientConnection::kernel_unsent_bytes() const {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return 0;
+  int unsent = 0;
+  if (ioctl(fd, SIOCOUTQ, &unsent) != 0 || unsent < 0) return 0;
+  return size_t(unsent);
+}
 
 void ClientConnection::close_after_write() {
   if (phase_ == Phase::closing || closed_) return;
@@ -611,6 +638,8 @@ void ClientConnection::start_lingering_close() {
     return close_now();
   }
   if (read_eof_) return close_now();
+  linger_unsent_ = 0;
+  linger_progress_at_ = Clock::now();
   linger_deadline_.expire_in(kLingerTime);
   update_reading();
 }

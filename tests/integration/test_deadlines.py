@@ -55,6 +55,7 @@ class DeadlinesTest(LbdTestCase):
         client.send(build_request("GET", "/big"))
         # The backend streams until lbd's buffers and both socket buffers
         # are full; then nothing moves, and lbd must give up on the client.
+        self.assertTrue(wait_until(lambda: self.active(lbd) == (1, 1), 5), "the request never got going")
         self.assertTrue(wait_until(lambda: self.active(lbd) == (0, 0), 10),
                         f"connection still held: {self.active(lbd)}")
         self.assertIn("timeouts.send", lbd.stderr())

@@ -15,7 +15,8 @@
 //   send       while bytes wait to be written, the client must take some
 //              within timeouts.send (a client that never reads is cut)
 //   linger     after the final response is out and our FIN sent, unread
-//              input is drained for at most kLingerTime
+//              input is drained while the kernel still delivers our last
+//              bytes (progress as for send), then kLingerTime more
 // Memory: input waits in a SliceQueue bounded by Blocks held, reads land in
 // a shared ReadBuffer, and the Exchange bounds what waits to be written by
 // Blocks held too (README "Memory per connection").
@@ -111,6 +112,8 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   static void on_keepalive_timeout(void* self);
   static void on_send_timeout(void* self);
   static void on_linger_timeout(void* self);
+  // Bytes the kernel has not yet had acknowledged by the client.
+  size_t kernel_unsent_bytes() const;
 
   // End of input or a read error (nread < 0).
   void handle_read_end(ssize_t nread);
@@ -145,6 +148,8 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   DeadlineTimer keepalive_deadline_;
   DeadlineTimer send_deadline_;
   DeadlineTimer linger_deadline_;
+  size_t linger_unsent_ = 0;        // kernel_unsent_bytes() at the last linger check
+  TimePoint linger_progress_at_{};  // when it last changed
   size_t send_queue_at_arm_ = 0;  // kernel-bound bytes queued when send_deadline_ was set
   std::unique_ptr<http::RequestParser> parser_;  // lent by the worker while a request is active
   StreamWriter writer_;
