@@ -327,6 +327,7 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
     keep_client_alive_ = upstream_keep_alive_ = false;
   }
   const bool reused = upstream_reused_;
+  const char* failure_detail = upstream_ ? upstream_->failure_detail() : "";
   // A stale pooled connection is not the backend's failure (see below).
   if (!response_started_ && !(reused && why == UpstreamFailure::closed_early))
     backend_->stats().count_failure(client_.worker().index);
@@ -339,8 +340,8 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
     done_ = true;
     return;
   }
-  spdlog::warn("pool {} backend {}: {} for {} {}", pool_name(), backend_name(), failure_name(why),
-               request_.method_name(), request_.url);
+  spdlog::warn("pool {} backend {}: {}{}{} for {} {}", pool_name(), backend_name(), failure_name(why),
+               *failure_detail ? ": " : "", failure_detail, request_.method_name(), request_.url);
   const bool stale = reused && why == UpstreamFailure::closed_early;  // not the backend's fault
   // An ejection is logged by the control thread (health::HealthMonitor).
   if (!stale) health::record_failure(*backend_, *pool().config, Clock::now(), failure_name(why));

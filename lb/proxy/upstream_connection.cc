@@ -7,6 +7,9 @@ namespace lb::proxy {
 namespace {
 // Below this many queued bytes the owner may send more (see Exchange).
 constexpr size_t kLowWater = 64 * 1024;
+// Interim responses allowed before the final one (HAProxy and nginx take a
+// handful; RFC 9110 sets no bound).
+constexpr unsigned kMaxInterimResponses = 16;
 }  // namespace
 
 const char* failure_name(UpstreamFailure f) {
@@ -176,6 +179,7 @@ void UpstreamConnection::parse_response(const BlockRef& block, const char* p, si
     current_block_.reset();
     if (state_ != State::bound) return;  // the owner closed us from a callback
     if (r.status == http::ResponseParser::Status::error) {
+      failure_detail_ = parser_.error_reason();
       fail(UpstreamFailure::invalid_response);
       return;
     }
@@ -184,7 +188,18 @@ void UpstreamConnection::parse_response(const BlockRef& block, const char* p, si
     p += r.consumed;
     left -= r.consumed;
     parser_.resume();
-    if (last_status_ >= 100 && last_status_ < 200 && last_status_ != 101) continue;
+    if (last_status_ >= 100 && last_status_ < 200 && last_status_ != 101) {
+      // Interim responses: a few are normal (100, 103); an endless stream
+      // of them would hold the exchange forever, each read re-arming the
+      // response timeout.
+      if (++interim_responses_ > kMaxInterimResponses) {
+        failure_detail_ = "too many interim (1xx) responses";
+        fail(UpstreamFailure::invalid_response);
+        return;
+      }
+      continue;
+    }
+    interim_responses_ = 0;  // the final response: the next one counts afresh
     if (last_status_ == 101) {
       // The protocol switched: what follows the head is no longer HTTP.
       reusable_ = false;

@@ -133,6 +133,31 @@ class ResponseHeadLimitTest(HardeningTestCase):
         self.assertEqual(len(resp.header_values("X-Pad-59")), 1)
 
 
+class InterimResponseFloodTest(HardeningTestCase):
+    def test_endless_interim_responses_are_a_502(self):
+        # Each 103 re-armed the response timeout: a backend could hold the
+        # exchange forever without ever answering.
+        def flood(ex, req):
+            deadline = time.monotonic() + 20
+            try:
+                while time.monotonic() < deadline:
+                    ex.send(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+                    time.sleep(0.01)
+            except OSError:
+                pass
+            return False
+        self.proxy([self.backend(flood)], retries=0)
+        resp = self.client(timeout=10.0).request("GET", "/hints")
+        self.assertEqual(resp.status, 502, resp.start_line)
+        self.assertIn("too many interim (1xx) responses", self.lbd.stderr())
+
+    def test_a_few_interim_responses_pass(self):
+        hints = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" * 3
+        self.proxy([self.backend(fb.raw(hints + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))])
+        resp = self.client().request("GET", "/")
+        self.assertEqual((resp.status, resp.body), (200, b"ok"))
+
+
 class ForwardedHeadTest(HardeningTestCase):
     def test_http10_request_without_host_gets_the_backend_address(self):
         backend = self.backend()

@@ -89,6 +89,8 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   balance::Backend& backend() const { return *backend_; }
   const std::shared_ptr<balance::Backend>& backend_ptr() const { return backend_; }
   bool reusable() const { return reusable_; }
+  // Why the last response was refused as invalid (static text), for the log.
+  const char* failure_detail() const { return failure_detail_; }
 
   // The read Block the parser is working on (body bytes reference it).
   const BlockRef& current_block() const { return current_block_; }
@@ -131,6 +133,8 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   ReadBuffer read_buf_;     // where reads land
   BlockRef current_block_;  // block being parsed
   int last_status_ = 0;
+  unsigned interim_responses_ = 0;  // of the response being read
+  const char* failure_detail_ = "";
   bool connect_failed_now_ = false;
   State state_ = State::connecting;
   Duration response_timeout_{0};
