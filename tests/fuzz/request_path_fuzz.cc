@@ -41,7 +41,7 @@ namespace {
 
 using namespace lb;
 
-constexpr uint64_t kMaxWaitMs = 3000;
+constexpr uint64_t kMaxWaitMs = 5000;  // under the 10 s header and idle timeouts
 constexpr int kQuietPolls = 8;
 
 uint16_t bound_port(int fd) {
