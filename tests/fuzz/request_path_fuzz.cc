@@ -201,16 +201,34 @@ struct Client {
   }
 };
 
-// The HEAD-ness of each request lbd will answer, in order, as lbd's own
-// parser reads the input: a response to HEAD has no body.
-std::vector<bool> head_requests(const std::string& input) {
+// The requests lbd will answer, in order, as lbd's own parser reads the
+// input (no checks here: the request_parser target makes them): whether
+// each is a HEAD (its response has no body), and whether the list is
+// known to be whole. It is not past a request the parser cannot resume
+// after (an upgrade), nor past one the parser has not finished.
+struct Requests {
+  std::vector<bool> head;
+  bool whole = true;
+};
+
+Requests requests_in(std::string wire) {
   fuzz::RequestRecorder rec;
   http::RequestParser parser(rec);
-  parser.set_max_header_bytes(2048);
-  fuzz::drive_requests(parser, rec, input, {input.size()});
-  std::vector<bool> heads;
-  for (const auto& h : rec.heads) heads.push_back(h.method == HTTP_HEAD);
-  return heads;
+  parser.set_max_header_bytes(2048);  // as the listener's limits say
+  Requests out;
+  size_t at = 0;
+  while (at < wire.size()) {
+    const auto r = parser.execute(wire.data() + at, wire.size() - at);
+    if (r.status != http::RequestParser::Status::complete) break;
+    if (r.consumed == 0 || r.consumed > wire.size() - at) {
+      out.whole = false;
+      break;
+    }
+    at += r.consumed;
+    parser.resume();
+  }
+  for (const auto& h : rec.heads) out.head.push_back(h.method == HTTP_HEAD);
+  return out;
 }
 
 class ResponseCounter final : public http::ResponseEvents {
@@ -227,7 +245,8 @@ class ResponseCounter final : public http::ResponseEvents {
 // lbd's answer must read as HTTP/1.1 responses, at most one per request
 // (plus one error for the request it refused), up to a 101.
 void check_answer(const std::string& input, const std::string& answer) {
-  const std::vector<bool> heads = head_requests(input);
+  const Requests requests = requests_in(input);
+  const std::vector<bool>& heads = requests.head;
   ResponseCounter counter;
   http::ResponseParser parser(counter);
   parser.expect_response(!heads.empty() && heads[0]);
@@ -247,7 +266,7 @@ void check_answer(const std::string& input, const std::string& answer) {
       parser.expect_response(i < heads.size() && heads[i]);
     }
   }
-  FUZZ_CHECK(counter.finals <= heads.size() + 1);
+  if (requests.whole) FUZZ_CHECK(counter.finals <= heads.size() + 1);
 }
 
 }  // namespace
