@@ -188,8 +188,9 @@ struct Client {
 
   bool all_written() const { return connected && writes_done == pieces.size(); }
 
+  // Also after lbd's EOF: lbd's lingering close waits for this FIN.
   void half_close() {
-    if (shut || done) return;
+    if (shut || !connected) return;
     shut = true;
     uv_shutdown(&shutdown, reinterpret_cast<uv_stream_t*>(&tcp), [](uv_shutdown_t*, int) {});
   }
@@ -322,7 +323,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const uint64_t activity = client.received.size() + backend.activity() + ctx.client_count + client.writes_done;
       quiet_polls = activity == last_activity && client.all_written() ? quiet_polls + 1 : 0;
       last_activity = activity;
-      if (quiet_polls >= kQuietPolls) client.half_close();
+      if (quiet_polls >= kQuietPolls || client.done) client.half_close();
       uv_run(&loop, UV_RUN_NOWAIT);
     } else {
       uv_run(&loop, UV_RUN_ONCE);
