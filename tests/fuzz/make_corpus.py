@@ -102,6 +102,7 @@ HAND_RESPONSES = [
     b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     b"\r\n",
     b"HTTP/1.1 100 Continue\r\n\r\n",
+    b"HTTP/1.1 20 OK\r\nContent-Length: 1\r\n\r\nx",
 ]
 
 CHUNKED_BODIES = [
