@@ -15,6 +15,10 @@ constexpr std::string_view kClose = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\
 constexpr std::string_view kNoContent = "HTTP/1.1 204 No Content\r\n\r\n";
 constexpr std::string_view kContinue =
     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter";
+// Misbehaving backends lbd must answer 502 for, not relay.
+constexpr std::string_view kTwoDigitStatus = "HTTP/1.1 20 OK\r\nContent-Length: 1\r\n\r\nx";
+constexpr std::string_view kCrlfThenClose = "\r\n";
+constexpr std::string_view kInterimThenClose = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kSwitch =
     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
 constexpr std::string_view kNotAllowed =
@@ -110,6 +114,9 @@ class FakeBackend::Conn {
     else if (starts_with(url_, "/close")) close_with(kClose);
     else if (starts_with(url_, "/204")) out_.append(kNoContent);
     else if (starts_with(url_, "/100")) out_.append(kContinue);
+    else if (starts_with(url_, "/bad/status")) out_.append(kTwoDigitStatus);
+    else if (starts_with(url_, "/bad/crlf")) close_with(kCrlfThenClose);
+    else if (starts_with(url_, "/bad/interim")) close_with(kInterimThenClose);
     else out_.append(kOk);
   }
 

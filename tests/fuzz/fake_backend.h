@@ -5,7 +5,8 @@
 // lbd relays is within the fuzzer's reach:
 //   /chunked  chunked body with a trailer     /close  close-delimited body
 //   /204      no body                         /100    a 100 Continue first
-//   else      "ok" with Content-Length, keep-alive
+//   /bad/status  a two-digit status           /bad/crlf  CRLF, then close
+//   /bad/interim 100 Continue, then close     else  "ok" with Content-Length
 // A WebSocket upgrade is answered 101 and the tunnel echoes what comes;
 // CONNECT is answered 405 and the connection closed. A
 // request llhttp refuses is answered 400 and the connection closed: lbd must

@@ -11,8 +11,9 @@
 // fails fails again on its own. What must hold:
 //  - the connection ends within kMaxWaitMs: nothing waits on a timeout
 //    when both peers are done (a spin is caught by libFuzzer's -timeout);
-//  - lbd's answer parses as a sequence of HTTP/1.1 responses, one per
-//    request at most (plus one error), up to a 101;
+//  - lbd's answer parses as a sequence of HTTP/1.1 responses with 3-digit
+//    statuses, one per request at most (plus one error), up to a 101, and
+//    a first request read to its end gets one;
 //  - nothing lbd forwarded was refused by the backend's llhttp;
 //  - after closing everything, uv_loop_close() == 0 and no connection of
 //    either side is left (ASan's leak check sees the rest).
@@ -210,6 +211,7 @@ struct Client {
 struct Requests {
   std::vector<bool> head;
   bool whole = true;
+  bool first_complete = false;  // the first request was read to its end
 };
 
 Requests requests_in(std::string wire) {
@@ -229,12 +231,19 @@ Requests requests_in(std::string wire) {
     parser.resume();
   }
   for (const auto& h : rec.heads) out.head.push_back(h.method == HTTP_HEAD);
+  out.first_complete = !rec.messages.empty() && rec.messages.front().complete;
   return out;
 }
 
 class ResponseCounter final : public http::ResponseEvents {
  public:
-  void on_response_head(http::ResponseHead& h) override { last_status = h.status; }
+  void on_response_head(http::ResponseHead& h) override {
+    last_status = h.status;
+    // llhttp 8.1 reads "HTTP/1.1 20 OK" as status 20; a client must never
+    // see one (RFC 9110 §15: three digits, 1xx to 5xx).
+    if (h.status < 100 || h.status > 599) std::fprintf(stderr, "lbd relayed status %d\n", h.status);
+    FUZZ_CHECK(h.status >= 100 && h.status <= 599);
+  }
   void on_response_body(const char*, size_t) override {}
   void on_response_complete() override {
     if (last_status >= 200 || last_status == 101) ++finals;
@@ -259,7 +268,10 @@ void check_answer(const std::string& input, const std::string& answer) {
       FUZZ_CHECK(!"lbd's answer is not a sequence of responses");
     }
     at += r.consumed;
-    if (r.status != http::ResponseParser::Status::complete) break;
+    if (r.status != http::ResponseParser::Status::complete) {
+      parser.finish();  // lbd closed: that ends a close-delimited body
+      break;
+    }
     parser.resume();
     if (counter.last_status == 101) return;  // the tunnel's bytes follow
     if (counter.last_status >= 200) {
@@ -268,6 +280,9 @@ void check_answer(const std::string& input, const std::string& answer) {
     }
   }
   if (requests.whole) FUZZ_CHECK(counter.finals <= heads.size() + 1);
+  // A request read to its end is answered, if only with an error.
+  if (requests.first_complete && counter.finals == 0) std::fprintf(stderr, "lbd answered nothing to a whole request\n");
+  FUZZ_CHECK(!requests.first_complete || counter.finals > 0 || counter.last_status == 101);
 }
 
 }  // namespace
