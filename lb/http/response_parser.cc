@@ -36,6 +36,7 @@ ResponseParser::ResponseParser(ResponseEvents& events) : events_(events) {
 void ResponseParser::expect_response(bool to_head_request) {
   head_request_ = to_head_request;
   started_ = false;
+  final_head_ = false;
 }
 
 void ResponseParser::resume() {
@@ -91,7 +92,9 @@ ResponseParser::Result ResponseParser::execute(const char* data, size_t len) {
 
 ResponseParser::Status ResponseParser::finish() {
   const llhttp_errno_t err = llhttp_finish(&parser_);
-  if (err == HPE_OK || err == HPE_PAUSED) return started_ ? Status::complete : Status::error;
+  // Only a final response's head makes the end of input a clean end (of a
+  // close-delimited body): bare line ends, or a 1xx, then EOF are no answer.
+  if (err == HPE_OK || err == HPE_PAUSED) return final_head_ ? Status::complete : Status::error;
   return Status::error;
 }
 
@@ -142,6 +145,13 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   s.head_done_ = true;
   s.meter_.close();
   h.status = llhttp_get_status_code(p);
+  // RFC 9110 §15: three digits, 100 to 599. llhttp 8.1 takes "20" or "051",
+  // which a client would read as something else entirely.
+  if (h.status < 100 || h.status > 599) {
+    s.error_reason_ = "status code outside 100-599";
+    return -1;
+  }
+  if (h.status >= 200 || h.status == 101) s.final_head_ = true;
   h.major = llhttp_get_http_major(p);
   h.minor = llhttp_get_http_minor(p);
   h.keep_alive = llhttp_should_keep_alive(p);

@@ -78,6 +78,7 @@ class ResponseParser {
   const char* error_reason_ = nullptr;  // ours, when not llhttp's
   bool head_request_ = false;
   bool started_ = false;
+  bool final_head_ = false;  // the head of the final (non-1xx) response arrived
   bool head_done_ = false;   // header fields from here on are trailers
   bool completed_ = false;   // on_message_complete ran in this execute()
 };

@@ -283,5 +283,30 @@ TEST_F(HttpResponseParser, ExecuteWithoutResumeIsAnErrorNotALoop) {
   EXPECT_LE(r.consumed, second.size());
 }
 
+TEST_F(HttpResponseParser, RejectsStatusCodesOutside100To599) {
+  // llhttp 8.1 takes these; relayed, a client reads "020" as another answer.
+  for (const char* line : {"HTTP/1.1 20 OK\r\n", "HTTP/1.1 051 X\r\n", "HTTP/1.1 0 X\r\n", "HTTP/1.1 600 X\r\n"}) {
+    ResponseRecorder r;
+    ResponseParser p(r);
+    p.expect_response(false);
+    const std::string wire = std::string(line) + "Content-Length: 1\r\n\r\nx";
+    EXPECT_EQ(feed(p, wire, SIZE_MAX), Status::error) << line;
+    EXPECT_TRUE(r.heads.empty()) << line;
+  }
+  EXPECT_EQ(parse("HTTP/1.1 599 Custom\r\nContent-Length: 0\r\n\r\n"), Status::complete);
+}
+
+TEST_F(HttpResponseParser, LineEndsThenEofAreNoResponse) {
+  // Bytes, but no head: the backend did not answer (502 or a retry).
+  EXPECT_EQ(parse("\r\n"), Status::ok);
+  EXPECT_EQ(parser.finish(), Status::error);
+}
+
+TEST_F(HttpResponseParser, InterimResponseThenEofIsNoResponse) {
+  EXPECT_EQ(parse("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"), Status::complete);
+  parser.resume();
+  EXPECT_EQ(parser.finish(), Status::error);
+}
+
 }  // namespace
 }  // namespace lb::http
