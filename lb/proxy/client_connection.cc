@@ -128,8 +128,9 @@ void ClientConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* bu
 void ClientConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   if (nread < 0) return handle_read_end(nread);  // EOF and errors are the socket's
-  // OpenSSL copies the records: the space in tls_in_ is free again at once.
+  // OpenSSL copies the records: the Block is free again at once.
   tls_->feed(buf->base, size_t(nread));
+  tls_in_.reset();
   while (!closed_) {
     // Records are at most 16 KiB: fill the room with several of them.
     const uv_buf_t room = read_buf_.offer(worker_.blocks);
@@ -184,9 +185,11 @@ void ClientConnection::handle_read_end(ssize_t nread) {
     switch (phase_) {
       case Phase::idle:
       case Phase::head:
-        if (input_.empty()) return close_now();  // nothing (complete) to answer
-        break;
+        if (!input_.empty()) break;  // a complete request may wait there: answer it
+        if (writer_.idle()) return close_now();  // nothing to answer
+        return close_after_write();  // the last response is still on its way
       case Phase::body:
+        if (exchange_ && exchange_->done()) return finish_request_and_close();  // answered early
         return abort();  // the client gave up mid-request
       case Phase::waiting:
         break;  // half-close: answer, then close
@@ -218,9 +221,9 @@ void ClientConnection::drive() {
     parse(in);
   }
   driving_ = false;
-  // Nothing waits to be parsed: hold no Block while idle (slices of it
-  // still queued for writing keep it alive as long as they need).
-  if (input_.empty() && phase_ != Phase::body && phase_ != Phase::tunnel) read_buf_.reset();
+  // Hold no Block that nothing else needs (slices of it queued for writing
+  // keep it, and the next read lands behind them).
+  read_buf_.release_if_unshared();
   if (phase_ != Phase::closing && read_eof_ && input_.empty() &&
       (phase_ == Phase::idle || phase_ == Phase::head)) {
     close_after_write();
@@ -258,7 +261,10 @@ void ClientConnection::parse(SliceQueue::Slice& in) {
     case http::RequestParser::Status::error:
       // A response already under way cannot carry an error answer inside
       // it (a bad trailer after an early response): cut the connection.
-      if (exchange_ && exchange_->response_started()) return abort();
+      if (exchange_ && exchange_->response_started()) {
+        if (exchange_->done()) return finish_request_and_close();  // a complete early answer stays whole
+        return abort();
+      }
       if (parser_->error_status() != 0) answer_error(parser_->error_status(), parser_->error_reason());
       if (exchange_) {
         exchange_->abort();
@@ -482,8 +488,8 @@ void ClientConnection::watch_send_progress() {
     return;
   }
   if (send_deadline_.pending()) return;
-  send_queue_at_arm_ = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
-  send_deadline_.expire_in(listener_rt_->config->timeouts.send);
+  delivered_at_arm_ = bytes_delivered();
+  send_deadline_.expire_in(send_timeout());
 }
 
 void ClientConnection::arm_keepalive_if_drained() {
@@ -499,13 +505,15 @@ void ClientConnection::after_upstream_io() {
 void ClientConnection::on_write_done(void* p, int status) {
   auto* self = static_cast<ClientConnection*>(p);
   if (self->closed_) return;
+  if (status == 0) {
+    self->send_deadline_.cancel();  // progress: the deadline starts over
+    self->watch_send_progress();
+  }
   if (self->phase_ == Phase::tunnel) {
     if (status != 0) return self->tunnel_->on_error(Tunnel::client, "client write error");
     return self->tunnel_->on_drained(Tunnel::client);
   }
   if (status != 0) return self->abort();
-  self->send_deadline_.cancel();  // progress: the deadline starts over
-  self->watch_send_progress();
   if (self->phase_ == Phase::closing) {
     if (self->writer_.idle()) self->start_lingering_close();
     return;
@@ -525,11 +533,8 @@ void ClientConnection::update_reading() {
     want = false;
   if (want == reading_active_) return;
   reading_active_ = want;
-  // A body we are not reading is not the client's delay.
-  if (phase_ == Phase::body) {
-    if (want) body_deadline_.expire_in(listener_rt_->config->timeouts.idle);
-    else body_deadline_.cancel();
-  }
+  // The body deadline keeps running while lbd holds the client back: the
+  // backend not taking the body is then the stall (see on_body_timeout).
   auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (want) {
     uv_read_start(s, &ClientConnection::on_alloc, &ClientConnection::on_read);
@@ -557,10 +562,16 @@ void ClientConnection::on_header_timeout(void* p) {
 void ClientConnection::on_body_timeout(void* p) {
   auto* self = static_cast<ClientConnection*>(p);
   if (self->phase_ != Phase::body) return;
-  spdlog::info("{} {}: request body stalled for timeouts.idle; closing", self->identity_->name, self->client_ip_);
+  // Not reading because the backend has not taken what we sent: its stall.
+  const bool backend_stalled = !self->reading_active_ && !self->read_eof_ && self->exchange_ &&
+                               self->exchange_->upstream_backlog() > 0;
+  spdlog::info("{} {}: request body stalled for timeouts.idle ({}); closing", self->identity_->name, self->client_ip_,
+               backend_stalled ? "the backend stopped taking it" : "the client stopped sending");
+  if (self->exchange_ && self->exchange_->done()) return self->finish_request_and_close();  // answered early
   if (self->exchange_ && !self->exchange_->response_started()) {
     self->exchange_->abort();  // the backend never gets the rest
-    self->answer_error(408, "request body timeout");
+    self->answer_error(backend_stalled ? 504 : 408, backend_stalled ? "backend stopped reading the request body"
+                                                                     : "request body timeout");
     return self->flush();
   }
   self->abort();
@@ -574,10 +585,10 @@ void ClientConnection::on_keepalive_timeout(void* p) {
 void ClientConnection::on_send_timeout(void* p) {
   auto* self = static_cast<ClientConnection*>(p);
   if (self->writer_.in_flight() == 0) return;
-  const size_t queued = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&self->tcp_));
-  if (queued < self->send_queue_at_arm_) {  // slow, but taking bytes: that is progress
-    self->send_queue_at_arm_ = queued;
-    return self->send_deadline_.expire_in(self->listener_rt_->config->timeouts.send);
+  const uint64_t delivered = self->bytes_delivered();
+  if (delivered > self->delivered_at_arm_) {  // slow, but taking bytes: that is progress
+    self->delivered_at_arm_ = delivered;
+    return self->send_deadline_.expire_in(self->send_timeout());
   }
   spdlog::info("{} {}: client took no bytes for timeouts.send; closing", self->identity_->name, self->client_ip_);
   self->abort();
@@ -596,10 +607,23 @@ void ClientConnection::on_linger_timeout(void* p) {
   if (unsent > 0 || self->linger_unsent_ > 0) {
     if (unsent != self->linger_unsent_) self->linger_progress_at_ = now;
     self->linger_unsent_ = unsent;
-    if (now - self->linger_progress_at_ < self->listener_rt_->config->timeouts.send)
-      return self->linger_deadline_.expire_in(kLingerTime);
+    if (now - self->linger_progress_at_ < self->send_timeout()) return self->linger_deadline_.expire_in(kLingerTime);
   }
   self->close_now();
+}
+
+uint64_t ClientConnection::bytes_delivered() const {
+  // flushed() only grows; what libuv still queues, and what the kernel has
+  // not had acknowledged, has not reached the client yet. This only grows
+  // too, so neither new writes queued behind a slow one nor the kernel's
+  // choice of when to report the socket writable hide a client's reads.
+  const uint64_t taken = writer_.flushed() - uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+  const size_t unsent = kernel_unsent_bytes();
+  return taken > unsent ? taken - unsent : 0;
+}
+
+Duration ClientConnection::send_timeout() const {
+  return listener_rt_ ? listener_rt_->config->timeouts.send : config::ListenerTimeouts{}.send;
 }
 
 size_t ClientConnection::kernel_unsent_bytes() const {
@@ -637,7 +661,7 @@ void ClientConnection::start_lingering_close() {
     delete req;
     return close_now();
   }
-  if (read_eof_) return close_now();
+  if (read_eof_ && kernel_unsent_bytes() == 0) return close_now();  // nothing left to read or deliver
   linger_unsent_ = 0;
   linger_progress_at_ = Clock::now();
   linger_deadline_.expire_in(kLingerTime);

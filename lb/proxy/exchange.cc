@@ -210,7 +210,9 @@ size_t Exchange::upstream_backlog() const { return upstream_ ? upstream_->writer
 size_t Exchange::upstream_blocks_held() const { return upstream_ ? upstream_->writer().blocks_held() : 0; }
 
 void Exchange::client_drained() {
-  if (upstream_ && below_low_water(client_.writer())) upstream_->resume_reading();
+  if (!upstream_) return;
+  upstream_->release_idle_block();
+  if (below_low_water(client_.writer())) upstream_->resume_reading();
 }
 
 void Exchange::abort() {
@@ -218,9 +220,17 @@ void Exchange::abort() {
   done_ = true;
 }
 
-void Exchange::on_upstream_drained() { client_.after_upstream_io(); }
+void Exchange::on_upstream_drained() {
+  client_.release_idle_block();
+  client_.after_upstream_io();
+}
 
 void Exchange::on_upstream_read_done() {
+  if (success_pending_) {
+    success_pending_ = false;
+    health::record_success(*backend_);
+    backend_->stats().count_response(client_.worker().index, status_);
+  }
   // Flush first: a write the socket takes at once leaves nothing pending.
   client_.after_upstream_io();
   if (upstream_ && above_high_water(client_.writer())) upstream_->pause_reading();
@@ -255,8 +265,9 @@ void Exchange::on_response_head(http::ResponseHead& head) {
   response_started_ = true;
   head_mark_ = client_.writer().gathered();
   flushed_at_head_ = client_.writer().flushed();
-  health::record_success(*backend_);
-  backend_->stats().count_response(client_.worker().index, head.status);
+  // Counted as a success once the read that brought the head is handled
+  // without the response breaking (see on_upstream_failed's take-back).
+  success_pending_ = true;
   status_ = head.status;
   upstream_keep_alive_ = head.keep_alive;
   framing_ = http::choose_client_framing(request_, head);
@@ -321,6 +332,7 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
     // it left: take the head back, and retry or answer 502 like any other
     // failure before the first byte.
     client_.writer().rollback(head_mark_);
+    success_pending_ = false;
     response_started_ = false;
     status_ = 0;
     framing_ = http::BodyFraming::none;
@@ -352,6 +364,7 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
     if (!request_.idempotent() || !replayable_ || retries_used_ >= pool().config->retries)
       return respond_error(status);
     ++retries_used_;
+    pool().stats->count_retry(client_.worker().index);
     tried_.insert(backend_index_);
     last_failure_status_ = status;
     return attempt(false);

@@ -40,6 +40,7 @@ void Tunnel::on_error(Side, const char* why) { end(why); }
 void Tunnel::on_drained(Side side) {
   if (ended_) return;
   const Side reader = other(side);
+  sides_[reader]->tunnel_release_idle_block();
   if (paused_[reader] && sides_[side]->tunnel_backlog() < kLowWater) {
     paused_[reader] = false;
     set_reading(reader);

@@ -170,6 +170,7 @@ void UpstreamConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
   // The owner may have released or closed us meanwhile; it is still alive
   // (finished exchanges are freed by the worker after the loop turn).
   if (owner) owner->on_upstream_read_done();
+  if (state_ != State::closed) read_buf_.release_if_unshared();
 }
 
 void UpstreamConnection::parse_response(const BlockRef& block, const char* p, size_t left) {
@@ -179,7 +180,8 @@ void UpstreamConnection::parse_response(const BlockRef& block, const char* p, si
     current_block_.reset();
     if (state_ != State::bound) return;  // the owner closed us from a callback
     if (r.status == http::ResponseParser::Status::error) {
-      failure_detail_ = parser_.error_reason();
+      const char* why = parser_.error_reason();
+      failure_detail_ = why ? why : "";
       fail(UpstreamFailure::invalid_response);
       return;
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fuzz_check.h"
+#include "head_text.h"
 #include "lb/http/request_parser.h"
 
 namespace lb::fuzz {
@@ -30,12 +31,7 @@ inline std::string describe(const http::RequestHead& h) {
   if (h.content_length) s += " length=" + std::to_string(*h.content_length);
   if (h.expect_continue) s += " expect-100";
   if (h.upgrade) s += " upgrade";
-  for (size_t i = 0; i < h.headers.size(); ++i) {
-    s += '\n';
-    s += h.headers.name(i);
-    s += ": ";
-    s += h.headers.value(i);
-  }
+  append_fields(s, h.headers);
   return s;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fuzz_check.h"
+#include "head_text.h"
 #include "lb/http/response_parser.h"
 
 namespace {
@@ -33,12 +34,7 @@ std::string describe(const ResponseHead& h) {
   if (h.chunked) s += " chunked";
   if (h.content_length) s += " length=" + std::to_string(*h.content_length);
   if (h.no_body) s += " no-body";
-  for (size_t i = 0; i < h.headers.size(); ++i) {
-    s += '\n';
-    s += h.headers.name(i);
-    s += ": ";
-    s += h.headers.value(i);
-  }
+  lb::fuzz::append_fields(s, h.headers);
   return s;
 }
 
@@ -46,7 +42,7 @@ class Recorder final : public lb::http::ResponseEvents {
  public:
   void on_response_head(ResponseHead& h) override {
     FUZZ_CHECK(responses.empty() || responses.back().complete);
-    FUZZ_CHECK(h.status >= 100 && h.status <= 999);
+    FUZZ_CHECK(h.status >= 100 && h.status <= 599);  // others are refused
     FUZZ_CHECK(!(h.chunked && h.content_length));  // framed two ways is refused
     responses.push_back({describe(h), {}, false});
     heads.push_back(h);

@@ -28,8 +28,12 @@ class ReadBuffer {
   char* commit(size_t n);
   // The Block the last committed bytes are in.
   const BlockRef& block() const { return block_; }
-  // Lets go of the current Block (others holding slices keep it alive):
-  // an idle connection holds no Block at all.
+  // Lets go of the current Block if nobody else holds a slice of it: once
+  // every byte was written on, a quiet connection holds no Block at all.
+  void release_if_unshared() {
+    if (block_ && block_.get()->refs == 1) reset();
+  }
+  // Lets go of the current Block (others holding slices keep it alive).
   void reset() {
     block_.reset();
     used_ = 0;

@@ -8,8 +8,9 @@
 // client_body_timeout, keepalive_timeout, send_timeout, lingering_timeout),
 // each its own timer-wheel entry so no timer's meaning depends on a phase:
 //   header     the request head must be complete within timeouts.header
-//   body       a request body must not pause longer than timeouts.idle
-//              (not counted while lbd itself stops reading: back-pressure)
+//   body       a request body must not pause longer than timeouts.idle;
+//              while lbd holds the client back because the backend takes
+//              nothing, the same deadline blames the backend (504)
 //   keepalive  between requests, once the last response is fully written,
 //              the next request must start within timeouts.idle
 //   send       while bytes wait to be written, the client must take some
@@ -69,6 +70,9 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   std::string_view request_id() const { return {request_id_, request_id_len_}; }
   void on_exchange_done();
   void after_upstream_io();  // flush and re-evaluate back-pressure
+  // Drops the read Block if nothing else holds a slice of it (the backend
+  // was sent what it referenced).
+  void release_idle_block() { read_buf_.release_if_unshared(); }
   void abort();              // drop the connection now
   // Graceful stop: closes the connection if no request is in progress;
   // otherwise the current response carries Connection: close.
@@ -101,6 +105,7 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   size_t tunnel_backlog() const override { return writer_.pending(); }
   void tunnel_reading(bool on) override;
   void tunnel_shutdown() override;
+  void tunnel_release_idle_block() override { release_idle_block(); }
   // TunnelOwner
   void on_tunnel_end(const char* why) override;
 
@@ -114,6 +119,9 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   static void on_linger_timeout(void* self);
   // Bytes the kernel has not yet had acknowledged by the client.
   size_t kernel_unsent_bytes() const;
+  // Bytes the client has acknowledged so far (only grows): send progress.
+  uint64_t bytes_delivered() const;
+  Duration send_timeout() const;
 
   // End of input or a read error (nread < 0).
   void handle_read_end(ssize_t nread);
@@ -150,7 +158,7 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   DeadlineTimer linger_deadline_;
   size_t linger_unsent_ = 0;        // kernel_unsent_bytes() at the last linger check
   TimePoint linger_progress_at_{};  // when it last changed
-  size_t send_queue_at_arm_ = 0;  // kernel-bound bytes queued when send_deadline_ was set
+  uint64_t delivered_at_arm_ = 0;  // bytes_delivered() when send_deadline_ was set
   std::unique_ptr<http::RequestParser> parser_;  // lent by the worker while a request is active
   StreamWriter writer_;
   // Below the read/write seam: set on TLS listeners, null (and never looked

@@ -98,6 +98,7 @@ class Exchange final : public UpstreamEvents, public Retirable {
 
   http::BodyFraming framing_ = http::BodyFraming::none;
   bool response_started_ = false;
+  bool success_pending_ = false;  // head seen; health and stats count it at the end of the read
   size_t head_mark_ = 0;          // client writer's gathered bytes before our response head
   uint64_t flushed_at_head_ = 0;  // client writer's flushed() then: unchanged = the client saw nothing
   bool keep_client_alive_ = false;

@@ -30,6 +30,9 @@ class TunnelSide {
   // FIN once the queued bytes are out; completion comes back through
   // Tunnel::on_shutdown_done.
   virtual void tunnel_shutdown() = 0;
+  // What this side sent was written by the other: let go of the read
+  // Block it no longer shares (a quiet tunnel holds no Block).
+  virtual void tunnel_release_idle_block() {}
 };
 
 class TunnelOwner {

@@ -85,6 +85,10 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   size_t tunnel_backlog() const override { return writer_.pending(); }
   void tunnel_reading(bool on) override;
   void tunnel_shutdown() override;
+  void tunnel_release_idle_block() override { release_idle_block(); }
+  // Drops the read Block if nothing else holds a slice of it (the client
+  // wrote what it referenced).
+  void release_idle_block() { read_buf_.release_if_unshared(); }
 
   balance::Backend& backend() const { return *backend_; }
   const std::shared_ptr<balance::Backend>& backend_ptr() const { return backend_; }
