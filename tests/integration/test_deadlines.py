@@ -95,6 +95,43 @@ class DeadlinesTest(LbdTestCase):
         self.assertEqual(len(body), len(BODY))
         self.assertEqual(body, BODY)
 
+    def test_a_backend_that_stops_taking_the_body_gets_504(self):
+        # The backend accepts and never reads: lbd's queue towards it fills,
+        # lbd stops reading the client, and the body deadline blames the
+        # backend instead of holding both connections forever.
+        silent = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(silent.close)
+        accepted = []
+        self.addCleanup(lambda: [c.close() for c in accepted])
+        silent.settimeout(10)
+        cfg = config([pool("app", [f"127.0.0.1:{silent.getsockname()[1]}"], retries=0)])
+        cfg["listeners"][0]["timeouts"].update(idle="1s")
+        lbd = self.start_lbd(cfg)
+        client = self.client(timeout=10)
+        client.send(b"POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 100000000\r\n\r\n")
+        accepted.append(silent.accept()[0])
+        accepted[0].setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.sock.setblocking(False)
+        chunk, sent, deadline = b"x" * 65536, 0, time.monotonic() + 15
+        while time.monotonic() < deadline:  # push until lbd stops taking it
+            try:
+                sent += client.sock.send(chunk)
+            except BlockingIOError:
+                time.sleep(0.05)
+                if not wait_until(lambda: self._writable(client.sock), 0.5):
+                    break
+        client.sock.setblocking(True)
+        client.sock.settimeout(10)
+        resp = client.read_response("POST")
+        self.assertEqual(resp.status, 504)
+        self.assertIn("backend stopped taking it", lbd.stderr())
+        self.assertTrue(wait_until(lambda: self.active(lbd)[1] == 0, 5))
+
+    @staticmethod
+    def _writable(sock):
+        import select
+        return bool(select.select([], [sock], [], 0)[1])
+
     def test_a_stalled_request_body_gets_408(self):
         self.start(respond(200, b"ok"), idle="1s")
         client = self.client()
