@@ -84,8 +84,17 @@ RequestParser::Result RequestParser::execute(char* data, size_t len) {
     switch (scanner_.scan(data, len, &at)) {
       case HeadScanner::Verdict::malformed:
         return fail(400, "malformed request head (bare CR/LF, NUL or obs-fold)", at);
-      case HeadScanner::Verdict::too_large:
+      case HeadScanner::Verdict::too_large: {
+        // The bytes before the limit may hold a syntax error of their own;
+        // the first error in the stream wins, so the answer (400 or 431)
+        // does not depend on where the reads were cut. Found by fuzzing.
+        const llhttp_errno_t err = llhttp_execute(&parser_, data, at);
+        if (err != HPE_OK && err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
+          const char* pos = llhttp_get_error_pos(&parser_);
+          return fail(400, llhttp_get_error_reason(&parser_), pos >= data && pos <= data + at ? size_t(pos - data) : 0);
+        }
         return fail(431, "request head larger than max_header_bytes", at);
+      }
       case HeadScanner::Verdict::need_more:
       case HeadScanner::Verdict::head_done:
         break;
