@@ -207,7 +207,7 @@ void ClientConnection::handle_bytes(char* data, size_t len) {
     bytes_in_ += len;
     return tunnel_->on_data(Tunnel::client, read_buf_.block(), data, len);
   }
-  if (phase_ == Phase::closing) return;  // lingering close: discard
+  if (phase_ == Phase::closing) return read_buf_.release_if_unshared();  // lingering close: discard
   bytes_in_ += len;
   input_.push(read_buf_.block(), data, len);
   drive();
