@@ -131,6 +131,14 @@ def raise_fd_limit():
     return soft
 
 
+def rss_tells_lbds_memory():
+    """Whether lbd's RSS measures lbd's own memory. Under ThreadSanitizer
+    (the tsan preset sets TSAN_OPTIONS) it mostly counts TSan's shadow
+    memory, several times what lbd touched and never given back, so RSS
+    bounds are checked by the default and asan runs only."""
+    return "TSAN_OPTIONS" not in os.environ
+
+
 def memory_test_env():
     """Environment for tests that measure lbd's RSS: under AddressSanitizer,
     freed memory sits in a 256 MiB quarantine and would read as growth."""

@@ -16,7 +16,7 @@ import time
 import unittest
 
 from httpwire import HttpClient, build_request
-from lbd_harness import LbdTestCase, echoed, header_values, memory_test_env
+from lbd_harness import LbdTestCase, echoed, header_values, memory_test_env, rss_tells_lbds_memory
 import fake_backend as fb
 
 UPGRADE_FOO = ("GET /first HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: foo\r\n\r\n"
@@ -101,7 +101,8 @@ class TrailerLimitTest(HardeningTestCase):
         self.assertEqual(resp.status, 431, resp.start_line)
         self.assertTrue(client.closed_within(3.0))
         self.assertEqual([r.target for r in backend.requests if r.target == "/t"], [])
-        self.assertLess(lbd.proc_status_kib("VmRSS") - rss_before, 512)
+        if rss_tells_lbds_memory():
+            self.assertLess(lbd.proc_status_kib("VmRSS") - rss_before, 512)
 
     def test_a_small_trailer_passes(self):
         backend = self.backend()

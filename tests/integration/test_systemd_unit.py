@@ -198,7 +198,9 @@ class SyscallFilterTest(LbdTestCase):
         proc = subprocess.Popen([strace, "-f", "-qq", "-o", trace, LBD_BIN, "-c", lbd.config_path],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
-        self.assertTrue(wait_until(lambda: port_accepts(lbd.admin_port), 20), "lbd did not start")
+        # The admin listener opens before the workers' listeners: wait for both.
+        self.assertTrue(wait_until(lambda: port_accepts(lbd.admin_port) and port_accepts(lbd.port), 20),
+                        "lbd did not start")
         lbd_pid = int(wait_until(lambda: child_pid(proc.pid), 5))
         self.assertEqual(get(lbd.port).status, 200)
 
