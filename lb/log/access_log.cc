@@ -40,17 +40,6 @@ AccessLogTarget::~AccessLogTarget() {
   if (!path_.empty() && fd_ >= 0) ::close(fd_);
 }
 
-bool AccessLogTarget::reopen() {
-  if (path_.empty()) return true;
-  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return false;
-  // dup2 swaps the file under the same descriptor number, atomically for
-  // workers that are writing to it concurrently.
-  ::dup2(fd, fd_);
-  ::close(fd);
-  return true;
-}
-
 void append_json_escaped(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {

@@ -256,8 +256,20 @@ bool Daemon::watchdog_tick(std::string* status) {
   return alive;
 }
 
+// Each worker writes the lines it batched to the old file, then takes the
+// new one from its mailbox: a request logged before the signal stays in the
+// rotated file (a dup2 under the workers' feet sent a batch still waiting
+// for its loop turn to the new file).
 void Daemon::reopen_logs() {
-  if (access_log_ && !access_log_->reopen()) spdlog::error("cannot reopen the access log");
+  if (access_log_ && access_log_->is_file()) {
+    try {
+      access_log_ = access_log_->reopened();
+    } catch (const std::exception& e) {
+      spdlog::error("cannot reopen the access log: {}", e.what());
+      return;
+    }
+    for (auto& w : workers_) w->post_access_log(access_log_);
+  }
   spdlog::info("log files reopened");
 }
 

@@ -97,6 +97,15 @@ void Worker::post_snapshot(std::shared_ptr<const Snapshot> snapshot,
   uv_async_send(wakeup_.get());
 }
 
+void Worker::post_access_log(std::shared_ptr<log::AccessLogTarget> access_log) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    mailbox_access_log_ = std::move(access_log);
+    mailbox_has_log_ = true;
+  }
+  uv_async_send(wakeup_.get());
+}
+
 void Worker::post_listeners(std::vector<ListeningSocket> added) {
   {
     std::lock_guard<std::mutex> lock(mailbox_mutex_);

@@ -33,8 +33,11 @@ class AccessLogTarget {
   static std::shared_ptr<AccessLogTarget> open(const std::string& where);
   ~AccessLogTarget();
   int fd() const { return fd_; }
-  // Reopens a file target (log rotation); true on success.
-  bool reopen();
+  bool is_file() const { return !path_.empty(); }
+  // The same path opened anew (log rotation): the workers switch to it
+  // through their mailboxes after writing what they batched to this one.
+  // Throws on failure, like open().
+  std::shared_ptr<AccessLogTarget> reopened() const { return open(path_); }
 
  private:
   AccessLogTarget(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}

@@ -41,6 +41,8 @@ class Worker {
   // Thread-safe: sockets for the listeners the next snapshot adds (bound
   // on the control thread; see ListenerSet). Call before post_snapshot().
   void post_listeners(std::vector<ListeningSocket> added);
+  // Log rotation: write what is batched to the old target, then use this one.
+  void post_access_log(std::shared_ptr<log::AccessLogTarget> access_log);
   // Thread-safe liveness probe for the systemd watchdog: the loop answers
   // `seq` on its next turn; last_answer() is the newest seq answered.
   void ping(uint64_t seq);
