@@ -43,7 +43,7 @@ HeadScanner::Verdict HeadScanner::scan(char* data, size_t len, size_t* consumed)
       while (j < len && !kSpecial.table[uint8_t(data[j])]) ++j;
       bytes_ += j - i;
       if (bytes_ > max_bytes_) {
-        *consumed = j;
+        *consumed = j - size_t(bytes_ - max_bytes_);  // the first byte over the limit, as below
         return Verdict::too_large;
       }
       i = j;

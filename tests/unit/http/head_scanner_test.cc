@@ -103,6 +103,18 @@ TEST(HttpHeadScanner, LimitCountsEveryHeadByte) {
   EXPECT_EQ(r.consumed, head.size() - 1);
 }
 
+TEST(HttpHeadScanner, TooLargeNamesTheFirstByteOverTheLimitInsideALongLine) {
+  // The fast path through a header line must not report the end of the
+  // line: the parser checks the bytes before the limit for an earlier error.
+  const std::string head = "GET / HTTP/1.1\r\nX-Long: " + std::string(100, 'a') + "\r\n\r\n";
+  for (size_t limit : {size_t(30), size_t(50), size_t(100)}) {
+    HeadScanner s(limit);
+    const Scan r = scan(s, head);
+    EXPECT_EQ(r.verdict, Verdict::too_large) << limit;
+    EXPECT_EQ(r.consumed, limit) << limit;
+  }
+}
+
 TEST(HttpHeadScanner, LimitAppliesAcrossReadsAndRestartsOnReset) {
   HeadScanner s(20);
   EXPECT_EQ(scan(s, "GET / HTTP/1.1\r\n").verdict, Verdict::need_more);  // 16 bytes
