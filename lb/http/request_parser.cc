@@ -120,6 +120,7 @@ RequestParser::Result RequestParser::execute(char* data, size_t len) {
       // byte in this call. Anything else would be `complete` with nothing
       // consumed, which a caller would loop on forever: refuse it instead.
       if (!completed_ || at == 0) return fail(400, "request parser made no progress", at);
+      if (!trailers_fit) return fail(431, "trailer section over max_header_bytes", at);
       return {Status::complete, at};
     case HPE_PAUSED_UPGRADE:  // resume() steps over it; reaching it is a bug, not a loop
       return fail(400, "request parser stopped at an upgrade", at);
@@ -128,6 +129,9 @@ RequestParser::Result RequestParser::execute(char* data, size_t len) {
   }
   if (handler_refused_) return fail(0, "refused by handler", at);
   if (head_invalid_) return {Status::error, at};  // status and reason set by the callback
+  // Trailers over the limit before the byte llhttp refused: that came first
+  // in the stream, as smaller reads would have found (found by fuzzing).
+  if (!trailers_fit) return fail(431, "trailer section over max_header_bytes", at);
   return fail(400, llhttp_get_error_reason(&parser_), at);
 }
 
