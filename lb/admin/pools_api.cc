@@ -1,6 +1,7 @@
 #include "lb/admin/pools_api.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <ctime>
 #include <string_view>
@@ -79,6 +80,7 @@ json backend_json(const health::TrackedBackend& t, const config::PoolConfig& poo
       {"reason", t.reason},
       {"admin_state", balance::to_string(b.admin_state())},
       {"in_flight", b.active_requests()},
+      {"max_requests", b.max_requests()},
       {"checks",
        {{"success", b.checks(balance::CheckResult::success)},
         {"failure", b.checks(balance::CheckResult::failure)},
@@ -107,6 +109,10 @@ json pools_json(const health::HealthMonitor& monitor) {
                        {"health_check", pc.health_check ? check_config_json(*pc.health_check) : json(nullptr)},
                        {"slow_start_ms", pc.slow_start.count()},
                        {"retries", pc.retries},
+                       {"queue",
+                        {{"max", pc.queue.max},
+                         {"timeout_ms", pc.queue.timeout.count()},
+                         {"length", pool.shared->queue.length()}}},
                        {"backends", std::move(backends)}});
     }
   }
@@ -138,6 +144,33 @@ void register_pools_api(AdminServer& server, health::HealthMonitor& monitor) {
         health::TrackedBackend* t = monitor.find(parts[0], parts[2]);
         if (!t) return error(404, fmt::format("no backend '{}' in pool '{}'", parts[2], parts[0]));
         monitor.set_admin_state(*t, state);
+        const config::PoolConfig* pc = monitor.snapshot()->config->find_pool(t->pool);
+        return AdminResponse{200, kJson, backend_json(*t, *pc, Clock::now()).dump(2) + "\n"};
+      },
+      true);
+  // PUT /api/pools/{pool}/backends/{backend} {"max_requests": N}: lasts
+  // until the next reload, which sets what the file says.
+  server.route(
+      "PUT", "/api/pools/",
+      [&monitor](const AdminRequest& req) {
+        const auto parts = split_path(std::string_view(req.path).substr(std::string_view("/api/pools/").size()));
+        if (parts.size() != 3 || parts[1] != "backends" || parts[0].empty() || parts[2].empty())
+          return error(404, "expected PUT /api/pools/{pool}/backends/{backend}");
+        health::TrackedBackend* t = monitor.find(parts[0], parts[2]);
+        if (!t) return error(404, fmt::format("no backend '{}' in pool '{}'", parts[2], parts[0]));
+        const json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object())
+          return error(400, "expected a JSON object such as {\"max_requests\": 4}");
+        for (const auto& [key, value] : body.items())
+          if (key != "max_requests") return error(400, fmt::format("unknown field '{}' (valid: max_requests)", key));
+        const auto it = body.find("max_requests");
+        if (it == body.end()) return error(400, "max_requests is required");
+        if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 1'000'000)
+          return error(400, "max_requests must be an integer 0..1000000 (0 = no cap)");
+        const auto n = uint32_t(it->get<int64_t>());
+        t->backend->set_max_requests(n);
+        spdlog::info("admin: pool {} backend {}: max_requests set to {} until the next reload", t->pool,
+                     t->backend->name(), n);
         const config::PoolConfig* pc = monitor.snapshot()->config->find_pool(t->pool);
         return AdminResponse{200, kJson, backend_json(*t, *pc, Clock::now()).dump(2) + "\n"};
       },

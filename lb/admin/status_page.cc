@@ -122,16 +122,22 @@ void render_pool(std::string& out, const StatusPoolRow& p) {
     out += fmt::format(
         "<tr class=\"row-{2}\" data-backend=\"{0}\" data-state=\"{2}\"><td><b>{0}</b></td>"
         "<td class=\"text\">{1}</td><td class=\"text\"><span class=\"state state-{2}\">{2}</span></td>"
-        "<td class=\"text reason\">{3}</td><td>{4}</td><td>{5}</td><td>{12}</td><td>{6}</td><td{7}>{8}</td>"
-        "<td>{9}</td><td>{10}</td><td>{11}</td></tr>",
-        esc(b.name), esc(b.address), state, esc(b.reason), b.weight, b.active, b.requests,
+        "<td class=\"text reason\">{3}</td><td>{4}</td><td class=\"in-flight\">{5}</td><td>{12}</td><td>{6}</td>"
+        "<td{7}>{8}</td><td>{9}</td><td>{10}</td><td>{11}</td></tr>",
+        esc(b.name), esc(b.address), state, esc(b.reason), b.weight,
+        b.max_requests ? fmt::format("{} / {}", b.active, b.max_requests) : std::to_string(b.active), b.requests,
         b.errors ? " class=\"err\"" : "", b.errors, percent_text(b.errors, b.requests),
         duration_text(b.mean_seconds, b.timed > 0), duration_text(b.p99_seconds, b.timed > 0), rate_text(b.rate));
   }
+  const std::string queue =
+      p.queue_max ? fmt::format("<span class=\"queue\" data-queue-length=\"{0}\">queue: {0} / {1} waiting</span>"
+                                " &middot; turned away by the queue: {2} &middot; ",
+                                p.queue_length, p.queue_max, p.queue_rejected)
+                  : std::string();
   out += fmt::format(
-      "</tbody></table><div class=\"foot\">retries: {} &middot; answered 503 for want of a backend: {}</div>"
+      "</tbody></table><div class=\"foot\">{}retries: {} &middot; answered 503 for want of a backend: {}</div>"
       "</section>",
-      p.retries, p.no_backend);
+      queue, p.retries, p.no_backend);
 }
 
 }  // namespace
@@ -182,7 +188,10 @@ StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::Reloa
       const metrics::PoolTotals t = p.stats->totals();
       pool.retries = t.retries;
       pool.no_backend = t.no_backend;
+      for (uint64_t r : t.queue_rejected) pool.queue_rejected += r;
     }
+    pool.queue_max = p.config->queue.max;
+    if (p.shared) pool.queue_length = p.shared->queue.length();
     for (const auto& b : p.backends) {
       const metrics::BackendTotals t = b->stats().totals();
       StatusBackendRow row;
@@ -192,6 +201,7 @@ StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::Reloa
       if (const health::TrackedBackend* t = health ? health->find(pool.name, row.name) : nullptr) row.reason = t->reason;
       row.weight = b->weight();
       row.active = b->active_requests();
+      row.max_requests = b->max_requests();
       row.requests = t.requests();
       row.errors = t.errors();
       row.timed = t.response_time.count();

@@ -83,6 +83,19 @@ std::string_view to_string(CheckResult r) {
   return "?";
 }
 
+bool Backend::try_acquire_slot() {
+  const uint32_t cap = max_requests();
+  if (cap == 0) {
+    active_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  int now = active_.load(std::memory_order_relaxed);
+  do {
+    if (now >= int(cap)) return false;
+  } while (!active_.compare_exchange_weak(now, now + 1, std::memory_order_acquire, std::memory_order_relaxed));
+  return true;
+}
+
 bool Backend::usable_at(TimePoint now) const {
   return healthy() && admin_state() == AdminState::ready && !ejected_at(now);
 }

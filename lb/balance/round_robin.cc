@@ -1,5 +1,7 @@
 #include "lb/balance/round_robin.h"
 
+#include "lb/balance/candidate.h"
+
 namespace lb::balance {
 
 Backend* RoundRobin::pick(const PickContext& ctx) {
@@ -7,8 +9,7 @@ Backend* RoundRobin::pick(const PickContext& ctx) {
   const TimePoint now = Clock::now();
   for (size_t step = 0; step < n; ++step) {
     const size_t i = (next_ + step) % n;
-    if (ctx.tried && ctx.tried->contains(i)) continue;
-    if (!backends_[i]->usable_at(now)) continue;
+    if (!is_candidate(backends_, i, ctx, now)) continue;
     next_ = (i + 1) % n;
     return backends_[i].get();
   }

@@ -44,12 +44,22 @@ std::optional<double> as_bounded_load(const Field& f) {
   return value;
 }
 
+std::optional<double> percent(const Field& f) {
+  auto value = as_number(f);
+  if (value && (*value < 0 || *value > 100)) {
+    f.error("must be 0..100");
+    return std::nullopt;
+  }
+  return value;
+}
+
 BackendConfig read_backend(const Field& field, UniqueNames& names) {
   BackendConfig b;
   MapReader m(field);
   if (auto f = assign(m.require("name"), b.name, as_non_empty_string)) names.add(b.name, *f);
   assign(m.require("address"), b.address, as_address);
   assign(m.get("weight"), b.weight, integer_in(1, 1000));
+  assign(m.get("max_requests"), b.max_requests, integer_in(0, 1'000'000));
   return b;
 }
 
@@ -68,8 +78,24 @@ PoolConfig read_pool(const Field& field, FileScope& scope) {
     MapReader passive(*f);
     assign(passive.get("max_fails"), p.passive.max_fails, integer_in(0, 1000));
     assign(passive.get("fail_timeout"), p.passive.fail_timeout, as_positive_duration);
+    assign(passive.get("max_ejected_percent"), p.passive.max_ejected_percent, integer_in(0, 100));
   }
   assign(m.get("retries"), p.retries, integer_in(0, 10));
+  if (auto f = m.get("queue")) {
+    MapReader q(*f);
+    assign(q.get("max"), p.queue.max, integer_in(0, 1'000'000));
+    assign(q.get("timeout"), p.queue.timeout, as_positive_duration);
+  }
+  if (auto f = m.get("retry_budget")) {
+    MapReader r(*f);
+    assign(r.get("percent"), p.retry_budget.percent, percent);
+    assign(r.get("min_retries"), p.retry_budget.min_retries, integer_in(0, 1'000'000));
+  }
+  if (auto f = m.get("retry_on_status")) {
+    for_each_item(*f, Empty::allowed, [&](const Field& item) {
+      if (auto status = as_integer(item, 400, 599)) p.retry_on_status.push_back(int(*status));
+    });
+  }
   if (auto f = assign(m.get("slow_start"), p.slow_start, as_duration); f && p.slow_start.count() > 0) {
     // Slow start ramps a weight; these strategies have none to ramp (nginx
     // and HAProxy refuse it with hashing too).

@@ -67,6 +67,11 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
                          MetricType::Histogram);
   auto active = family("lbd_backend_active_requests", "Requests in flight to the backend, over all workers.",
                        MetricType::Gauge);
+  // Not in DESIGN.md's table: beside active_requests, so a dashboard shows
+  // how close each backend is to its cap (0 = no cap).
+  auto max_requests = family("lbd_backend_max_requests",
+                             "The backend's in-flight cap (max_requests, or as set by the admin API); 0 = none.",
+                             MetricType::Gauge);
   auto checks = family("lbd_backend_health_checks_total",
                        "Active health checks of the backend by result (success, failure, timeout).",
                        MetricType::Counter);
@@ -90,6 +95,7 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
       }
       add_histogram(response, id, t.response_time);
       add_gauge(active, id, b->active_requests());
+      add_gauge(max_requests, id, b->max_requests());
       for (balance::CheckResult r :
            {balance::CheckResult::success, balance::CheckResult::failure, balance::CheckResult::timeout}) {
         Labels l = id;
@@ -98,7 +104,7 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
       }
     }
   }
-  for (auto* f : {&up, &state, &requests, &response, &active, &checks}) out.push_back(std::move(*f));
+  for (auto* f : {&up, &state, &requests, &response, &active, &max_requests, &checks}) out.push_back(std::move(*f));
 }
 
 void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) {
@@ -143,14 +149,34 @@ void collect_pools(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) 
                         MetricType::Counter);
   auto no_backend = family("lbd_no_backend_total", "Requests answered 503 because no backend was usable.",
                            MetricType::Counter);
+  auto queue_length = family("lbd_pool_queue_length",
+                             "Requests waiting for a backend slot (every usable backend at max_requests).",
+                             MetricType::Gauge);
+  auto queue_wait = family("lbd_pool_queue_wait_seconds", "Time requests waited in the queue before a backend took them.",
+                           MetricType::Histogram);
+  auto queue_rejected = family("lbd_pool_queue_rejected_total",
+                               "Requests the queue turned away: full (503), timeout (503), client_gone (the client "
+                               "left while waiting).",
+                               MetricType::Counter);
+  auto budget = family("lbd_retry_budget_exhausted_total",
+                       "Retries refused by the pool's retry budget (the failure was answered instead).",
+                       MetricType::Counter);
   for (const proxy::PoolRuntime& p : snap.pools) {
     const PoolTotals t = p.stats ? p.stats->totals() : PoolTotals{};
     const Labels id = {{"pool", p.config->name}};
     add_counter(retries, id, t.retries);
     add_counter(no_backend, id, t.no_backend);
+    add_gauge(queue_length, id, p.shared ? p.shared->queue.length() : 0);
+    add_histogram(queue_wait, id, t.queue_wait);
+    for (size_t r = 0; r < kQueueRejections; ++r) {
+      Labels l = id;
+      l.push_back({"reason", std::string(to_string(QueueRejection(r)))});
+      add_counter(queue_rejected, std::move(l), t.queue_rejected[r]);
+    }
+    add_counter(budget, id, t.retry_budget_exhausted);
   }
-  out.push_back(std::move(retries));
-  out.push_back(std::move(no_backend));
+  for (auto* f : {&retries, &no_backend, &queue_length, &queue_wait, &queue_rejected, &budget})
+    out.push_back(std::move(*f));
 }
 
 void collect_process(const ReloadStats& reloads, std::vector<MetricFamily>& out) {

@@ -192,6 +192,10 @@ void ClientConnection::handle_read_end(ssize_t nread) {
         if (exchange_ && exchange_->done()) return finish_request_and_close();  // answered early
         return abort();  // the client gave up mid-request
       case Phase::waiting:
+        // Gone while it waits for a backend slot: it leaves the queue and
+        // never reaches a backend (a half-closed client loses its answer,
+        // as with HAProxy's abortonclose; a request never sent is worth more).
+        if (exchange_ && exchange_->queued()) return abort();
         break;  // half-close: answer, then close
       case Phase::closing:
         return close_now();  // lingering close done
@@ -683,6 +687,7 @@ void ClientConnection::close_now() {
   if (closed_) return;
   closed_ = true;
   if (tunnel_ && !tunnel_->ended()) tunnel_->on_error(Tunnel::client, "connection closed");
+  tunnel_slot_.release();
   if (exchange_) {
     exchange_->abort();
     worker_.deferred->retire(std::move(exchange_));
@@ -702,9 +707,10 @@ void ClientConnection::close_now() {
 
 // ---- tunnel (after 101 Switching Protocols) ------------------------------
 
-void ClientConnection::start_tunnel(UpstreamConnection* upstream, const char* pool, double upstream_ms,
-                                    const BlockRef& block, const char* rest, size_t len) {
+void ClientConnection::start_tunnel(UpstreamConnection* upstream, BackendSlot slot, const char* pool,
+                                    double upstream_ms, const BlockRef& block, const char* rest, size_t len) {
   phase_ = Phase::tunnel;
+  tunnel_slot_ = std::move(slot);
   header_deadline_.cancel();
   body_deadline_.cancel();
   keepalive_deadline_.cancel();
@@ -767,6 +773,7 @@ void ClientConnection::on_tunnel_end(const char* why) {
   const char* backend = tunnel_upstream_ ? tunnel_upstream_->backend().name().c_str() : "-";
   log_request(101, tunnel_pool_, backend, tunnel_upstream_ms_);
   if (tunnel_upstream_) std::exchange(tunnel_upstream_, nullptr)->close();
+  tunnel_slot_.release();
   close_now();
 }
 

@@ -40,6 +40,9 @@ Daemon::Daemon(std::string config_path, config::Config config) : config_path_(st
 }
 
 Daemon::~Daemon() {
+  // Every thread ends before any worker is freed: a running worker may still
+  // wake another's waiting room (WorkerWakers).
+  for (auto& w : workers_) w->join();
   workers_.clear();
   admin_.reset();
   health_.reset();
@@ -85,6 +88,10 @@ bool Daemon::start(std::string* error) {
     if (!w->open_listeners(error)) return false;
     workers_.push_back(std::move(w));
   }
+  std::vector<uv_async_t*> wakeups;
+  for (auto& w : workers_) wakeups.push_back(w->queue_wakeup());
+  wakers_ = std::make_unique<WorkerWakers>(std::move(wakeups));
+  for (auto& w : workers_) w->set_wakers(wakers_.get());
   for (auto& w : workers_) w->start();
   return true;
 }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "lb/health/passive_check.h"
@@ -42,10 +43,17 @@ class RequestHeaders final : public balance::HeaderLookup {
 
 Exchange::Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
                    const http::RequestHead& request)
-    : client_(client), ws_(std::move(ws)), pool_index_(pool_index), request_(request) {}
+    : client_(client), ws_(std::move(ws)), pool_index_(pool_index), request_(request) {
+  queue_deadline_.init(*client_.worker().timers, this, &Exchange::on_queue_timeout);
+}
 
 Exchange::~Exchange() {
+  leave_queue();
   if (upstream_) release_upstream(false, false);
+  slot_.release();
+  RetryBudget& budget = pool().shared->retry_budget;
+  if (retrying_) budget.retry_ended();
+  if (in_budget_) budget.request_ended();
 }
 
 const char* Exchange::pool_name() const { return pool().config->name.c_str(); }
@@ -67,6 +75,8 @@ void Exchange::start() {
   // Host for HTTP/1.0 clients that sent none: added per backend in send_request.
   http::write_upstream_request_head(request_, ctx, upstream_head_);
   hash_ = request_hash();
+  pool().shared->retry_budget.request_started();
+  in_budget_ = true;
   attempt(false);
 }
 
@@ -90,31 +100,136 @@ std::optional<uint64_t> Exchange::request_hash() const {
 
 void Exchange::attempt(bool same_backend) {
   if (!same_backend) {
-    balance::PickContext pick;
-    pick.hash = hash_;
-    pick.tried = &tried_;
-    balance::Backend* b = pinned_backend();
-    if (!b) b = ws_->strategies[pool_index_]->pick(pick);
-    if (!b) {
-      if (retries_used_ == 0 && tried_.empty()) {
-        spdlog::warn("pool {}: no usable backend for {} {}", pool_name(), request_.method_name(), request_.url);
-        pool().stats->count_no_backend(client_.worker().index);
-        respond_error(503);
-      } else {
-        respond_error(last_failure_status_);  // every other backend tried or out
-      }
-      return;
+    switch (choose_backend(false)) {
+      case Choice::got_slot:
+        break;
+      case Choice::full:
+        return wait_in_queue();
+      case Choice::none_usable:
+        return no_backend();
     }
-    backend_index_ = balance::index_of(pool().backends, b);
-    backend_ = pool().backends[backend_index_];
   }
-  backend_->add_active(1);
+  dispatch(same_backend);
+}
+
+void Exchange::no_backend() {
+  if (retries_used_ == 0 && tried_.empty()) {
+    spdlog::warn("pool {}: no usable backend for {} {}", pool_name(), request_.method_name(), request_.url);
+    pool().stats->count_no_backend(client_.worker().index);
+    respond_error(503);
+  } else {
+    respond_error(last_failure_status_);  // every other backend tried or out
+  }
+}
+
+balance::Backend* Exchange::home_backend() {
+  if (balance::Backend* b = pinned_backend()) return b;
+  if (!hash_) return nullptr;
+  // A hash key's backend keeps its users (and a model server's cache):
+  // the request waits for it rather than spilling to another.
+  balance::PickContext pick;
+  pick.hash = hash_;
+  pick.tried = &tried_;
+  return ws_->strategies[pool_index_]->pick(pick);
+}
+
+bool Exchange::take_slot(balance::Backend& b) {
+  if (!b.try_acquire_slot()) return false;
+  backend_index_ = balance::index_of(pool().backends, &b);
+  backend_ = pool().backends[backend_index_];
+  slot_ = BackendSlot(backend_, pool().shared, client_.worker().waiting);
+  return true;
+}
+
+Exchange::Choice Exchange::choose_backend(bool from_queue) {
+  slot_.release();  // the previous attempt's, if any
+  pinned_ = false;
+  if (balance::Backend* home = home_backend()) {
+    pinned_ = true;
+    return take_slot(*home) ? Choice::got_slot : Choice::full;
+  }
+  if (hash_) return Choice::none_usable;  // the hash found no usable backend
+  // First come, first served: while others wait, a newcomer queues behind.
+  const bool others_wait = !from_queue && pool().shared->queue.length() > 0;
+  balance::PickContext pick;
+  pick.hash = hash_;
+  pick.tried = &tried_;
+  pick.need_room = true;
+  if (!others_wait) {
+    // Another worker may take the slot between the pick and the take: pick again.
+    for (int i = 0; i < 4; ++i) {
+      balance::Backend* b = ws_->strategies[pool_index_]->pick(pick);
+      if (!b) break;
+      if (take_slot(*b)) return Choice::got_slot;
+    }
+  }
+  pick.need_room = false;
+  return ws_->strategies[pool_index_]->pick(pick) ? Choice::full : Choice::none_usable;
+}
+
+void Exchange::wait_in_queue() {
+  const config::PoolQueueConfig& qc = pool().config->queue;
+  PoolQueue& queue = pool().shared->queue;
+  const uint64_t ticket = qc.max == 0 ? PoolQueue::kNoTicket : queue.try_join(qc.max);
+  if (ticket == PoolQueue::kNoTicket) return reject_from_queue(metrics::QueueRejection::full);
+  WaitingRoom& room = *client_.worker().waiting;
+  room.join(queue, ticket, pinned_, *this);
+  queued_at_ = Clock::now();
+  queue_deadline_.expire_in(qc.timeout);
+  room.kick(queue);  // a slot may have freed since we looked
+}
+
+void Exchange::leave_queue() {
+  if (!queued()) return;
+  queue_deadline_.cancel();
+  client_.worker().waiting->leave(*this);
+}
+
+QueuedRequest::Admit Exchange::try_admit() {
+  const bool was_pinned = pinned_;
+  switch (choose_backend(true)) {
+    case Choice::full:
+      return was_pinned && !pinned_ ? Admit::unpinned : Admit::wait;
+    case Choice::none_usable:
+      leave_queue();
+      no_backend();
+      return Admit::admitted;
+    case Choice::got_slot:
+      break;
+  }
+  leave_queue();
+  pool().stats->observe_queue_wait(client_.worker().index,
+                                   std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - queued_at_));
+  dispatch(false);
+  return Admit::admitted;
+}
+
+void Exchange::on_queue_timeout(void* p) {
+  auto* self = static_cast<Exchange*>(p);
+  if (!self->queued()) return;
+  self->reject_from_queue(metrics::QueueRejection::timeout);
+}
+
+void Exchange::reject_from_queue(metrics::QueueRejection why) {
+  leave_queue();
+  pool().stats->count_queue_rejected(client_.worker().index, why);
+  if (why == metrics::QueueRejection::client_gone) return;
+  spdlog::info("pool {}: {} for {} {}", pool_name(),
+               why == metrics::QueueRejection::full
+                   ? (pool().config->queue.max == 0 ? "every backend at max_requests" : "queue full")
+                   : "waited queue.timeout",
+               request_.method_name(), request_.url);
+  // Come back in a second: a slot is a request's duration away.
+  respond_error(503, "Retry-After: 1\r\n");
+}
+
+void Exchange::dispatch(bool fresh_connection) {
   ws_->strategies[pool_index_]->on_start(*backend_);
   attempt_start_ = Clock::now();
 
   const config::PoolConfig& pc = *pool().config;
   UpstreamPool& idle = client_.worker().upstreams->for_backend(backend_);
-  upstream_ = same_backend ? nullptr : idle.take();
+  upstream_ = fresh_connection ? nullptr : idle.take();
   if (upstream_) {
     upstream_reused_ = true;
     upstream_->bind(this);
@@ -147,6 +262,11 @@ void Exchange::send_request() {
     upstream_->writer().append_copy(upstream_head_);
   }
   if (!replay_.empty()) upstream_->writer().append_copy(replay_);
+  if (replay_.size() > kReplayLimit) {
+    // Held while the request waited for a slot; too big to replay.
+    replayable_ = false;
+    std::string().swap(replay_);
+  }
 }
 
 void Exchange::on_upstream_connected() {
@@ -160,6 +280,14 @@ void Exchange::on_upstream_connected() {
 
 void Exchange::append_body(std::string_view before, const BlockRef* block, const char* data, size_t len,
                            std::string_view after) {
+  if (!upstream_ && queued()) {
+    // Waiting for a slot: hold the body (reading the client stops at the
+    // high-water mark, see upstream_backlog) and send it once admitted.
+    replay_.append(before);
+    replay_.append(data, len);
+    replay_.append(after);
+    return;
+  }
   if (replayable_) {
     if (replay_.size() + before.size() + len + after.size() <= kReplayLimit) {
       replay_.append(before);
@@ -206,7 +334,10 @@ void Exchange::flush_upstream() {
   if (upstream_) upstream_->flush();
 }
 
-size_t Exchange::upstream_backlog() const { return upstream_ ? upstream_->writer().pending() : 0; }
+size_t Exchange::upstream_backlog() const {
+  if (queued()) return replay_.size();
+  return upstream_ ? upstream_->writer().pending() : 0;
+}
 size_t Exchange::upstream_blocks_held() const { return upstream_ ? upstream_->writer().blocks_held() : 0; }
 
 void Exchange::client_drained() {
@@ -216,7 +347,10 @@ void Exchange::client_drained() {
 }
 
 void Exchange::abort() {
+  // A client that leaves while it waits never reaches a backend.
+  if (queued()) reject_from_queue(metrics::QueueRejection::client_gone);
   if (upstream_) release_upstream(false, false);
+  slot_.release();
   done_ = true;
 }
 
@@ -251,6 +385,7 @@ void Exchange::on_response_head(http::ResponseHead& head) {
     client_.writer().append_copy(scratch);
     return;
   }
+  if (head.status >= 200 && retry_on_status(head)) return;
   if (head.status < 200) {
     // Interim responses: lbd answered Expect itself; pass on others (103)
     // to HTTP/1.1 clients only (101 is handled above).
@@ -306,6 +441,7 @@ void Exchange::on_upstream_response_done() {
                                           std::chrono::duration_cast<std::chrono::microseconds>(took));
   // Reusable only if the backend keeps it open and got our whole request.
   release_upstream(upstream_->reusable() && upstream_keep_alive_ && request_complete_, true);
+  slot_.release();  // the stream has ended: the backend can take another
   finish();
 }
 
@@ -319,11 +455,11 @@ void Exchange::on_upstream_switched(const BlockRef& block, const char* rest, siz
   backend_->stats().observe_response_time(client_.worker().index, took);
   // The handshake is this exchange's whole request: it ends here for the
   // strategy; the connection leaves for the tunnel and never returns to the pool.
+  // Its slot goes with it: a tunnel holds its backend's slot until it closes.
   UpstreamConnection* up = std::exchange(upstream_, nullptr);
-  backend_->add_active(-1);
   ws_->strategies[pool_index_]->on_finish(*backend_, took, true);
   done_ = true;
-  client_.start_tunnel(up, pool_name(), upstream_ms_, block, rest, len);  // retires this object
+  client_.start_tunnel(up, std::move(slot_), pool_name(), upstream_ms_, block, rest, len);  // retires this object
 }
 
 void Exchange::on_upstream_failed(UpstreamFailure why) {
@@ -347,7 +483,7 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
   if (response_started_) {
     spdlog::warn("pool {} backend {}: {} after the response started; dropping the client", pool_name(),
                  backend_name(), failure_name(why));
-    health::record_failure(*backend_, *pool().config, Clock::now(), failure_name(why));
+    health::record_failure(*backend_, *pool().config, pool().backends, Clock::now(), failure_name(why));
     client_.abort();
     done_ = true;
     return;
@@ -356,13 +492,12 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
                *failure_detail ? ": " : "", failure_detail, request_.method_name(), request_.url);
   const bool stale = reused && why == UpstreamFailure::closed_early;  // not the backend's fault
   // An ejection is logged by the control thread (health::HealthMonitor).
-  if (!stale) health::record_failure(*backend_, *pool().config, Clock::now(), failure_name(why));
+  if (!stale) health::record_failure(*backend_, *pool().config, pool().backends, Clock::now(), failure_name(why));
   if (why == UpstreamFailure::response_timeout || why == UpstreamFailure::invalid_response) {
     // The backend had the whole request: only an idempotent one may go to
     // another backend (nginx's proxy_next_upstream "error timeout").
     const int status = why == UpstreamFailure::response_timeout ? 504 : 502;
-    if (!request_.idempotent() || !replayable_ || retries_used_ >= pool().config->retries)
-      return respond_error(status);
+    if (!request_.idempotent() || !replayable_ || !may_retry()) return respond_error(status);
     ++retries_used_;
     pool().stats->count_retry(client_.worker().index);
     tried_.insert(backend_index_);
@@ -382,7 +517,7 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
     stale_retry_used_ = true;
     return attempt(true);
   }
-  if (retries_used_ >= pool().config->retries) return respond_error(502);
+  if (!may_retry()) return respond_error(502);
   ++retries_used_;
   pool().stats->count_retry(client_.worker().index);
   tried_.insert(backend_index_);
@@ -393,7 +528,6 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
 void Exchange::release_upstream(bool reusable, bool ok) {
   if (!upstream_) return;
   UpstreamConnection* up = std::exchange(upstream_, nullptr);
-  backend_->add_active(-1);
   const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - attempt_start_);
   ws_->strategies[pool_index_]->on_finish(*backend_, took, ok);
   if (reusable) {
@@ -404,20 +538,54 @@ void Exchange::release_upstream(bool reusable, bool ok) {
   }
 }
 
-void Exchange::respond_error(int status) {
+bool Exchange::may_retry() {
+  if (retries_used_ >= pool().config->retries) return false;
+  if (retrying_) return true;  // this request is one retry in flight already
+  if (!pool().shared->retry_budget.try_start_retry(pool().config->retry_budget)) {
+    pool().stats->count_retry_budget_exhausted(client_.worker().index);
+    spdlog::info("pool {}: retry budget exhausted; answering {} {} with the failure", pool_name(),
+                 request_.method_name(), request_.url);
+    return false;
+  }
+  retrying_ = true;
+  return true;
+}
+
+// A status in retry_on_status (a model server's "queue full" 503) before any
+// byte reached the client: the answer is dropped and the request goes to
+// another backend, when it can be sent again whole and the budget allows.
+bool Exchange::retry_on_status(const http::ResponseHead& head) {
+  const auto& statuses = pool().config->retry_on_status;
+  if (statuses.empty() || std::find(statuses.begin(), statuses.end(), head.status) == statuses.end()) return false;
+  if (!upgrade_.empty() || !request_complete_ || !replayable_) return false;
+  if (!may_retry()) return false;
+  spdlog::info("pool {} backend {}: answered {} to {} {}; retrying on another backend", pool_name(), backend_name(),
+               head.status, request_.method_name(), request_.url);
+  backend_->stats().count_response(client_.worker().index, head.status);
+  release_upstream(false, false);  // the rest of that answer is not read
+  ++retries_used_;
+  pool().stats->count_retry(client_.worker().index);
+  tried_.insert(backend_index_);
+  last_failure_status_ = head.status == 503 ? 503 : 502;
+  attempt(false);
+  return true;
+}
+
+void Exchange::respond_error(int status, std::string_view extra_headers) {
   status_ = status;
   // Keep the client if the request is (or will be) read to its end.
   const bool request_done = request_complete_ || !request_.has_body();
   keep_client_alive_ = request_.keep_alive && request_done && !client_.draining();
   std::string& scratch = client_.worker().scratch;
   scratch.clear();
-  http::append_error_response(status, !keep_client_alive_, scratch, {}, request_.method == HTTP_HEAD);
+  http::append_error_response(status, !keep_client_alive_, scratch, extra_headers, request_.method == HTTP_HEAD);
   client_.writer().append_copy(scratch);
   finish();
 }
 
 void Exchange::finish() {
   done_ = true;
+  slot_.release();
   client_.on_exchange_done();  // may retire this object: touch nothing after
 }
 

@@ -29,6 +29,13 @@ std::shared_ptr<metrics::PoolStats> carried_pool_stats(const Snapshot* previous,
   return std::make_shared<metrics::PoolStats>();
 }
 
+std::shared_ptr<PoolShared> carried_pool_shared(const Snapshot* previous, const std::string& pool) {
+  if (previous)
+    for (const PoolRuntime& p : previous->pools)
+      if (p.config->name == pool) return p.shared;
+  return std::make_shared<PoolShared>();
+}
+
 }  // namespace
 
 const ListenerRuntime* Snapshot::find_listener(std::string_view name) const {
@@ -50,13 +57,15 @@ PreparedSnapshot prepare_snapshot(std::shared_ptr<const config::Config> config, 
     // The loader has validated the spec; the default stands for safety only.
     pr.hash_key = balance::parse_hash_key(pc.hash_key).value_or(balance::HashKey{});
     pr.stats = carried_pool_stats(previous, pc.name);
+    pr.shared = carried_pool_shared(previous, pc.name);
     for (const config::BackendConfig& bc : pc.backends) {
       auto b = carried_backend(previous, pc.name, bc);
       if (b) {  // live: set at commit
-        prepared.carried_.push_back({b, bc.weight, pc.slow_start});
+        prepared.carried_.push_back({b, bc.weight, bc.max_requests, pc.slow_start});
       } else {  // nobody else sees it yet
         b = std::make_shared<balance::Backend>(bc.name, bc.address, bc.weight);
         b->set_slow_start(pc.slow_start);
+        b->set_max_requests(bc.max_requests);
       }
       pr.backends.push_back(std::move(b));
     }
@@ -93,6 +102,7 @@ PreparedSnapshot prepare_snapshot(std::shared_ptr<const config::Config> config, 
 std::shared_ptr<const Snapshot> PreparedSnapshot::commit() && {
   for (const CarriedBackend& c : carried_) {
     c.backend->set_weight(c.weight);
+    c.backend->set_max_requests(c.max_requests);  // an admin API override lasts until here
     c.backend->set_slow_start(c.slow_start);
   }
   carried_.clear();

@@ -30,6 +30,11 @@ Worker::Worker(unsigned index, uint32_t id_prefix, std::shared_ptr<const Snapsho
 
   wakeup_.init(&loop_, uv_async_init, &Worker::on_async);
   wakeup_->data = this;
+  waiting_ = std::make_unique<WaitingRoom>(&loop_, index);
+  ctx_.waiting = waiting_.get();
+  queue_wakeup_.init(&loop_, uv_async_init, [](uv_async_t* a) { static_cast<WaitingRoom*>(a->data)->drain_all(); });
+  queue_wakeup_->data = waiting_.get();
+  uv_unref(reinterpret_cast<uv_handle_t*>(queue_wakeup_.get()));
   // Access lines are batched per loop turn and written before the loop
   // blocks again, so a quiet proxy never sits on unwritten lines.
   flush_logs_.init(&loop_, uv_prepare_init);
@@ -46,6 +51,8 @@ Worker::~Worker() {
   // close callbacks of handles released during teardown.
   upstreams_.close_all();
   wakeup_.close();
+  queue_wakeup_.close();
+  waiting_->close();
   stop_timer_.close();
   flush_logs_.close();
   timers_->close();

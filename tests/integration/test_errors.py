@@ -146,10 +146,12 @@ class UpstreamStatusTest(ErrorTestCase):
         self.assertErrorResponse(self.client().request(), 502)
 
     def test_503_when_no_backend_is_usable(self):
-        # With max_fails 1, the first refused connect marks the only backend
-        # down; the pool then has no usable backend at all.
-        self.proxy([f"127.0.0.1:{fb.closed_port()}"], retries=0,
-                   passive={"max_fails": 1, "fail_timeout": "60s"})
+        # With max_fails 1, each refused connect ejects its backend (a
+        # one-backend pool is never ejected, hence two, and a cap of 100%);
+        # the pool then has no usable backend at all.
+        self.proxy([f"127.0.0.1:{fb.closed_port()}", f"127.0.0.1:{fb.closed_port()}"], retries=0,
+                   passive={"max_fails": 1, "fail_timeout": "60s", "max_ejected_percent": 100})
+        self.client().request()
         self.client().request()
         self.assertErrorResponse(self.client().request(), 503)
 

@@ -23,6 +23,9 @@ DESIGN_METRICS = {
     "lbd_rate_limited_total": "counter", "lbd_retries_total": "counter",
     "lbd_no_backend_total": "counter", "lbd_config_reloads_total": "counter",
     "lbd_config_last_reload_successful": "gauge", "lbd_build_info": "gauge",
+    "lbd_backend_max_requests": "gauge", "lbd_pool_queue_length": "gauge",
+    "lbd_pool_queue_wait_seconds": "histogram", "lbd_pool_queue_rejected_total": "counter",
+    "lbd_retry_budget_exhausted_total": "counter",
 }
 
 
@@ -167,15 +170,18 @@ class MetricsTest(LbdTestCase):
         self.assertGreaterEqual(s.value("lbd_backend_requests_total", pool="app", backend="flaky", code="2xx"), 1)
 
     def test_no_backend_counts_503s(self):
-        self.proxy([f"127.0.0.1:{fb.closed_port()}"], retries=0,
-                   passive={"max_fails": 1, "fail_timeout": "30s"})
-        self.assertEqual(self.client().request().status, 502)  # the failure that ejects it
+        # Two backends (a one-backend pool is never passively ejected), both
+        # refusing; max_ejected_percent 100 lets both out.
+        self.proxy([f"127.0.0.1:{fb.closed_port()}", f"127.0.0.1:{fb.closed_port()}"], retries=0,
+                   passive={"max_fails": 1, "fail_timeout": "30s", "max_ejected_percent": 100})
+        for _ in range(2):
+            self.assertEqual(self.client().request().status, 502)  # the failures that eject them
         for _ in range(3):
             self.assertEqual(self.client().request().status, 503)
         s = scrape(self.lbd.admin_port)
         self.assertEqual(s.value("lbd_no_backend_total", pool="app"), 3)
         self.assertEqual(s.value("lbd_retries_total", pool="app"), 0)
-        self.assertEqual(s.value("lbd_requests_total", listener="web", code="5xx"), 4)
+        self.assertEqual(s.value("lbd_requests_total", listener="web", code="5xx"), 5)
         self.assertEqual(s.value("lbd_backend_requests_total", pool="app", backend="addr1", code="5xx"), 1)
 
     def test_reloads_are_counted_by_result(self):

@@ -27,6 +27,7 @@ struct StatusBackendRow {
   std::string reason;
   uint32_t weight = 0;
   int active = 0;             // in flight
+  uint32_t max_requests = 0;  // its cap; 0 = none
   std::optional<double> rate;  // requests per second since the previous render
   uint64_t requests = 0;      // responses + failed attempts since start
   uint64_t errors = 0;        // of those, 5xx (incl. failed attempts)
@@ -41,6 +42,9 @@ struct StatusPoolRow {
   std::vector<StatusBackendRow> backends;
   uint64_t retries = 0;
   uint64_t no_backend = 0;
+  uint32_t queue_length = 0;  // waiting for a backend slot now
+  uint32_t queue_max = 0;     // 0: no queue
+  uint64_t queue_rejected = 0;  // turned away since start (full, timeout, client gone)
 
   size_t up_count() const;
 };

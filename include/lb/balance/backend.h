@@ -109,7 +109,22 @@ class Backend {
 
   // In-flight requests summed over all workers.
   int active_requests() const { return active_.load(std::memory_order_relaxed); }
+  // Unconditional (tests, and strategies' unit tests); requests use slots.
   void add_active(int delta) { active_.fetch_add(delta, std::memory_order_relaxed); }
+
+  // The in-flight cap over all workers (max_requests; 0 = none). Set from
+  // the config at each reload and by the admin API in between.
+  uint32_t max_requests() const { return max_requests_.load(std::memory_order_relaxed); }
+  void set_max_requests(uint32_t n) { max_requests_.store(n, std::memory_order_relaxed); }
+  // Room for one more request now (a hint: another worker may take it first).
+  bool has_room() const {
+    const uint32_t cap = max_requests();
+    return cap == 0 || active_requests() < int(cap);
+  }
+  // Takes one in-flight slot if the cap allows; a compare-and-swap, so all
+  // workers together never exceed max_requests. Pair with release_slot().
+  bool try_acquire_slot();
+  void release_slot() { active_.fetch_sub(1, std::memory_order_release); }
 
   // Peak-EWMA of response time in microseconds (p2c_ewma); 0 = no sample
   // yet. Its timestamp is shared too, so every worker decays it alike.
@@ -136,6 +151,7 @@ class Backend {
   std::atomic<AdminState> admin_{AdminState::ready};
   std::atomic<int64_t> ejected_until_ns_{0};  // steady-clock ns since epoch
   std::atomic<int> active_{0};
+  std::atomic<uint32_t> max_requests_{0};
   std::atomic<int> fails_{0};
   std::atomic<int64_t> fail_window_start_ns_{0};
   std::atomic<double> ewma_us_{0};

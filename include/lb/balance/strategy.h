@@ -34,6 +34,9 @@ class BackendSet {
 struct PickContext {
   std::optional<uint64_t> hash;      // ip_hash / consistent_hash key; nullopt = no key
   const BackendSet* tried = nullptr;  // may be null: nothing tried yet
+  // Skip backends at their max_requests. Off for a request that belongs to
+  // one backend (a hash key's home), which waits for that one instead.
+  bool need_room = false;
 };
 
 class Strategy {

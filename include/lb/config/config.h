@@ -120,6 +120,23 @@ struct HealthCheck {
 struct PassiveCheck {
   int max_fails = 3;  // 0 = off
   Duration fail_timeout{std::chrono::seconds(10)};
+  // Passive ejection never takes out more than this share of the pool (a
+  // one-backend pool is never passively ejected).
+  int max_ejected_percent = 50;
+};
+
+// The waiting room for requests when every usable backend is at its
+// max_requests. max 0: no waiting, such a request is answered 503 at once.
+struct PoolQueueConfig {
+  uint32_t max = 0;
+  Duration timeout{std::chrono::seconds(30)};
+};
+
+// Envoy's retry budget: retries in flight stay under `percent` of the
+// pool's requests in flight, and at least `min_retries` are allowed.
+struct RetryBudget {
+  double percent = 20;
+  uint32_t min_retries = 3;
 };
 
 struct PoolTimeouts {
@@ -136,6 +153,7 @@ struct BackendConfig {
   std::string name;
   Address address;
   uint32_t weight = 1;  // 1..1000
+  uint32_t max_requests = 0;  // in-flight cap over all workers; 0 = none
 };
 
 struct PoolConfig {
@@ -147,6 +165,9 @@ struct PoolConfig {
   std::optional<HealthCheck> health_check;  // absent = no active checks
   PassiveCheck passive;
   uint32_t retries = 2;
+  PoolQueueConfig queue;
+  RetryBudget retry_budget;
+  std::vector<int> retry_on_status;  // e.g. 503: answers retried elsewhere before the client saw a byte
   Duration slow_start{0};
   PoolTimeouts timeouts;
   Keepalive keepalive;

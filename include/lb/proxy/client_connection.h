@@ -35,6 +35,7 @@
 #include "lb/core/timer_wheel.h"
 #include "lb/core/uv_handle.h"
 #include "lb/http/request_parser.h"
+#include "lb/proxy/backend_slot.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/tunnel.h"
 #include "lb/proxy/worker_context.h"
@@ -78,9 +79,10 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   // otherwise the current response carries Connection: close.
   void close_if_idle();
   // The backend switched protocols (101): the connection becomes a Tunnel
-  // to `upstream`; `len` bytes at `rest` in `block` came after its head.
-  void start_tunnel(UpstreamConnection* upstream, const char* pool, double upstream_ms, const BlockRef& block,
-                    const char* rest, size_t len);
+  // to `upstream`, holding the backend's in-flight `slot` until it ends;
+  // `len` bytes at `rest` in `block` came after its head.
+  void start_tunnel(UpstreamConnection* upstream, BackendSlot slot, const char* pool, double upstream_ms,
+                    const BlockRef& block, const char* rest, size_t len);
   const ListenerIdentity* listener_identity() const { return identity_.get(); }
   // Stopping, or the listener is gone: responses say Connection: close.
   bool draining() const { return worker_.stopping || identity_->retired; }
@@ -169,6 +171,7 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   std::unique_ptr<Exchange> exchange_;
   std::unique_ptr<Tunnel> tunnel_;                 // after 101
   UpstreamConnection* tunnel_upstream_ = nullptr;  // owned: closed when the tunnel ends
+  BackendSlot tunnel_slot_;                        // the backend's max_requests slot, given back at the end
   const char* tunnel_pool_ = "-";                  // in the snapshot ws_ holds
   double tunnel_upstream_ms_ = -1;
   bool tunnel_reading_ = false;

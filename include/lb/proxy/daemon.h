@@ -47,6 +47,8 @@ class Daemon {
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<log::AccessLogTarget> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // Every worker's waiting-room wake-up; outlives the workers (see ~Daemon).
+  std::unique_ptr<WorkerWakers> wakers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<health::HealthMonitor> health_;  // active checks, state changes
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_;

@@ -3,7 +3,9 @@
 // picks the backend, takes a pooled connection or connects, sends the
 // rewritten head and streams the body, relays the response with the
 // client's framing, and retries on another backend when that is safe
-// (DESIGN.md §2 "Request path"). Owned by its ClientConnection.
+// (DESIGN.md §2 "Request path"). When every usable backend is at its
+// max_requests it waits in the pool's queue (lb/proxy/waiting_room.h) and
+// goes on when a slot frees. Owned by its ClientConnection.
 #include <memory>
 #include <string>
 
@@ -11,16 +13,19 @@
 #include "lb/core/block.h"
 #include "lb/core/deferred_free.h"
 #include "lb/core/time.h"
+#include "lb/core/timer_wheel.h"
 #include "lb/http/header_rewrite.h"
 #include "lb/http/message.h"
+#include "lb/proxy/backend_slot.h"
 #include "lb/proxy/upstream_connection.h"
+#include "lb/proxy/waiting_room.h"
 #include "lb/proxy/worker_snapshot.h"
 
 namespace lb::proxy {
 
 class ClientConnection;
 
-class Exchange final : public UpstreamEvents, public Retirable {
+class Exchange final : public UpstreamEvents, public QueuedRequest, public Retirable {
  public:
   Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
            const http::RequestHead& request);
@@ -33,7 +38,8 @@ class Exchange final : public UpstreamEvents, public Retirable {
   void request_complete();
   // Sends what was gathered for the backend.
   void flush_upstream();
-  // Bytes queued towards the backend and not yet written.
+  // Bytes queued towards the backend and not yet written (while the
+  // request waits in the queue: the body held for it).
   size_t upstream_backlog() const;
   // Read Blocks that backlog holds.
   size_t upstream_blocks_held() const;
@@ -62,6 +68,28 @@ class Exchange final : public UpstreamEvents, public Retirable {
   void on_response_complete() override {}
   void on_upstream_switched(const BlockRef& block, const char* rest, size_t len) override;
 
+  // QueuedRequest
+  Admit try_admit() override;
+
+  // The outcome of looking for a backend with a free slot.
+  enum class Choice {
+    got_slot,     // backend_ is set and slot_ held
+    full,         // usable backends exist, none with room (pinned_: our own one is full)
+    none_usable,  // nothing to wait for
+  };
+  Choice choose_backend(bool from_queue);
+  balance::Backend* home_backend();  // the one backend this request belongs to, if any
+  bool take_slot(balance::Backend& b);
+  void wait_in_queue();
+  void leave_queue();
+  static void on_queue_timeout(void* self);
+  void reject_from_queue(metrics::QueueRejection why);
+  void no_backend();
+  void dispatch(bool fresh_connection);  // an attempt on backend_, whose slot we hold
+  // Is another attempt allowed (retries left, and the pool's retry budget)?
+  bool may_retry();
+  bool retry_on_status(const http::ResponseHead& head);
+
   std::optional<uint64_t> request_hash() const;
   balance::Backend* pinned_backend() const;  // sticky: the cookie's backend if it may take the request
   void attempt(bool same_backend);
@@ -69,7 +97,7 @@ class Exchange final : public UpstreamEvents, public Retirable {
   void append_body(std::string_view framing_before, const BlockRef* block, const char* data, size_t len,
                    std::string_view framing_after);
   void release_upstream(bool reusable, bool ok);
-  void respond_error(int status);
+  void respond_error(int status, std::string_view extra_headers = {});
   void finish();
 
   const PoolRuntime& pool() const { return ws_->snapshot->pools[pool_index_]; }
@@ -90,6 +118,12 @@ class Exchange final : public UpstreamEvents, public Retirable {
   balance::BackendSet tried_;
   std::shared_ptr<balance::Backend> backend_;
   size_t backend_index_ = 0;
+  BackendSlot slot_;         // backend_'s in-flight slot while an attempt runs
+  bool pinned_ = false;      // waits for its own backend (sticky cookie, hash key)
+  DeadlineTimer queue_deadline_;
+  TimePoint queued_at_{};
+  bool in_budget_ = false;   // counted in the pool's requests in flight
+  bool retrying_ = false;    // counted in the pool's retries in flight
   uint32_t retries_used_ = 0;
   int last_failure_status_ = 502;  // answered when no backend is left for a retry
   UpstreamConnection* upstream_ = nullptr;

@@ -15,6 +15,7 @@
 #include "lb/session/sticky_affinity.h"
 #include "lb/metrics/listener_stats.h"
 #include "lb/metrics/pool_stats.h"
+#include "lb/proxy/pool_shared.h"
 #include "lb/proxy/rate_limiter.h"
 #include "lb/tls/tls_context.h"
 
@@ -26,6 +27,7 @@ struct PoolRuntime {
   balance::HashKey hash_key;  // consistent_hash: what a request is hashed by
   std::shared_ptr<const session::StickyAffinity> sticky;  // session.mode sticky, else null
   std::shared_ptr<metrics::PoolStats> stats;  // carried across reloads by pool name
+  std::shared_ptr<PoolShared> shared;         // waiting room, retry budget; carried by pool name
 };
 
 // Run-time state of a listener that outlives snapshots (connection count).
@@ -79,6 +81,7 @@ class PreparedSnapshot {
   struct CarriedBackend {
     std::shared_ptr<balance::Backend> backend;
     uint32_t weight;
+    uint32_t max_requests;
     Duration slow_start;
   };
   std::shared_ptr<Snapshot> snapshot_;

@@ -19,6 +19,8 @@
 #include "lb/proxy/listener_set.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/upstream_pool.h"
+#include "lb/proxy/waiting_room.h"
+#include "lb/proxy/worker_wakers.h"
 #include "lb/proxy/worker_context.h"
 
 namespace lb::proxy {
@@ -31,6 +33,12 @@ class Worker {
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
+
+  // The handle that tells this worker to look at its waiting room (another
+  // worker freed a backend slot), and every worker's, for the other way
+  // round. Call set_wakers before start(); `wakers` outlives the worker.
+  uv_async_t* queue_wakeup() const { return queue_wakeup_.get(); }
+  void set_wakers(const WorkerWakers* wakers) { waiting_->set_wakers(wakers); }
 
   // Binds one SO_REUSEPORT socket per listener; call before start().
   bool open_listeners(std::string* error);
@@ -68,6 +76,8 @@ class Worker {
   std::unique_ptr<log::AccessLog> access_log_;
   ListenerSet listeners_{ctx_};
   UvHandle<uv_async_t> wakeup_;
+  std::unique_ptr<WaitingRoom> waiting_;
+  UvHandle<uv_async_t> queue_wakeup_;  // unreferenced: never keeps the loop alive
   UvHandle<uv_timer_t> stop_timer_;
   UvHandle<uv_prepare_t> flush_logs_;
   TimePoint stop_deadline_{};

@@ -21,6 +21,7 @@ class AccessLog;
 namespace lb::proxy {
 
 class UpstreamPools;
+class WaitingRoom;
 class ClientConnection;
 struct WorkerSnapshot;
 
@@ -35,6 +36,7 @@ struct WorkerContext {
   std::shared_ptr<const WorkerSnapshot> current;  // newest config for new requests
   log::AccessLog* access_log = nullptr;  // null: access log off
   UpstreamPools* upstreams = nullptr;
+  WaitingRoom* waiting = nullptr;  // requests queued for a backend slot
   std::string scratch;  // formatting space for one head at a time
   uint32_t id_prefix = 0;        // random per process: request ids differ across restarts
   uint64_t next_request_id = 0;  // combined with the prefix and the worker index

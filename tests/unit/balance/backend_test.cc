@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace lb::balance {
 namespace {
 
@@ -97,6 +101,40 @@ TEST(BackendSlowStart, RampsFromTheEndOfAnEjection) {
   b.eject_until(t0 + 5s);
   EXPECT_EQ(b.weight_at(t0 + 10s), kWeightScale / 2);
   EXPECT_EQ(b.weight_at(t0 + 15s), kWeightScale);
+}
+
+}  // namespace
+}  // namespace lb::balance
+
+namespace lb::balance {
+namespace {
+
+TEST(BackendSlots, MaxRequestsCapsSlotsAcrossThreads) {
+  Backend b = make();
+  b.set_max_requests(3);
+  std::atomic<int> taken{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i)
+        if (b.try_acquire_slot()) taken.fetch_add(1);
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(taken.load(), 3);
+  EXPECT_EQ(b.active_requests(), 3);
+  EXPECT_FALSE(b.has_room());
+  b.release_slot();
+  EXPECT_TRUE(b.has_room());
+  EXPECT_TRUE(b.try_acquire_slot());
+}
+
+TEST(BackendSlots, NoCapTakesEverySlot) {
+  Backend b = make();
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(b.try_acquire_slot());
+  EXPECT_EQ(b.active_requests(), 1000);
+  EXPECT_TRUE(b.has_room());
+  b.set_max_requests(10);  // lowered below what is in flight: nothing new until it drains
+  EXPECT_FALSE(b.try_acquire_slot());
 }
 
 }  // namespace

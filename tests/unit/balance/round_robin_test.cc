@@ -24,6 +24,17 @@ TEST(BalanceRoundRobin, SkipsUnusableAndKeepsRotating) {
   EXPECT_EQ(pick_sequence(rr, 4), "a b c d");
 }
 
+TEST(BalanceRoundRobin, AFullBackendIsSkippedWhenRoomIsAskedFor) {
+  auto backends = make_backends(3);
+  backends[1]->set_max_requests(1);
+  ASSERT_TRUE(backends[1]->try_acquire_slot());
+  RoundRobin rr(backends);
+  EXPECT_EQ(pick_sequence(rr, 4, {.need_room = true}), "a c a c");
+  EXPECT_EQ(pick_sequence(rr, 3), "a b c");  // without need_room: its place in the rotation
+  backends[1]->release_slot();
+  EXPECT_EQ(pick_sequence(rr, 3, {.need_room = true}), "a b c");
+}
+
 TEST(BalanceRoundRobin, TriedBackendIsSkippedOnRetry) {
   RoundRobin rr(make_backends(3));
   BackendSet tried;

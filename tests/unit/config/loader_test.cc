@@ -190,6 +190,29 @@ TEST(ConfigLoader, FullFileSetsEveryKey) {
   EXPECT_EQ(c.pools[1].session.mode, SessionMode::passthrough);
 }
 
+TEST(ConfigLoader, OverloadKeys) {
+  const LoadResult r = load(config_with({.pool = "    queue: {max: 10, timeout: 2s}\n"
+                                                 "    retry_budget: {percent: 12.5, min_retries: 1}\n"
+                                                 "    retry_on_status: [503, 429]\n"
+                                                 "    passive: {max_ejected_percent: 30}\n",
+                                         .backend = "        max_requests: 4\n"}));
+  ASSERT_TRUE(r.config.has_value()) << ::testing::PrintToString(messages(r));
+  const PoolConfig& p = r.config->pools[0];
+  EXPECT_EQ(p.queue.max, 10u);
+  EXPECT_EQ(p.queue.timeout, std::chrono::seconds(2));
+  EXPECT_EQ(p.retry_budget.percent, 12.5);
+  EXPECT_EQ(p.retry_budget.min_retries, 1u);
+  EXPECT_THAT(p.retry_on_status, ElementsAre(503, 429));
+  EXPECT_EQ(p.passive.max_ejected_percent, 30);
+  EXPECT_EQ(p.backends[0].max_requests, 4u);
+  const PoolConfig defaults;
+  EXPECT_EQ(defaults.queue.max, 0u);
+  EXPECT_EQ(defaults.queue.timeout, std::chrono::seconds(30));
+  EXPECT_EQ(defaults.retry_budget.percent, 20);
+  EXPECT_EQ(defaults.retry_budget.min_retries, 3u);
+  EXPECT_EQ(defaults.passive.max_ejected_percent, 50);
+}
+
 // --- Exact messages, with positions, for the errors operators hit most. ---
 
 TEST(ConfigLoader, BadWeight) {
@@ -405,6 +428,13 @@ const BadValue kBadValues[] = {
      "200-399, within 100..599)"},
     {"passive_max_fails", {.pool = "    passive: {max_fails: -1}\n"}, "pools[0].passive.max_fails: must be 0..1000"},
     {"retries", {.pool = "    retries: 11\n"}, "pools[0].retries: must be 0..10"},
+    {"max_requests", {.backend = "        max_requests: -1\n"}, "pools[0].backends[0].max_requests: must be 0..1000000"},
+    {"queue_timeout", {.pool = "    queue: {max: 10, timeout: 0s}\n"}, "pools[0].queue.timeout: must be greater than 0"},
+    {"queue_key", {.pool = "    queue: {size: 10}\n"}, "pools[0].queue.size: unknown key"},
+    {"budget_percent", {.pool = "    retry_budget: {percent: 120}\n"}, "pools[0].retry_budget.percent: must be 0..100"},
+    {"retry_on_status", {.pool = "    retry_on_status: [503, 200]\n"}, "pools[0].retry_on_status[1]: must be 400..599"},
+    {"max_ejected_percent", {.pool = "    passive: {max_ejected_percent: 101}\n"},
+     "pools[0].passive.max_ejected_percent: must be 0..100"},
     {"max_idle", {.pool = "    keepalive: {max_idle: 100001}\n"}, "pools[0].keepalive.max_idle: must be 0..100000"},
     {"connect_timeout", {.pool = "    timeouts: {connect: 1}\n"},
      "pools[0].timeouts.connect: invalid duration '1' (use ms, s, m or h, e.g. 250ms, 1.5s, 5m)"},

@@ -69,6 +69,7 @@ TEST(Exposition, EveryDesignMetricWithItsTypeAndLabelNames) {
       {"lbd_backend_requests_total", {T::Counter, {"pool", "backend", "code"}}},
       {"lbd_backend_response_seconds", {T::Histogram, {"pool", "backend"}}},
       {"lbd_backend_active_requests", {T::Gauge, {"pool", "backend"}}},
+      {"lbd_backend_max_requests", {T::Gauge, {"pool", "backend"}}},  // beyond DESIGN.md: the cap beside in-flight
       {"lbd_backend_health_checks_total", {T::Counter, {"pool", "backend", "result"}}},
       {"lbd_requests_total", {T::Counter, {"listener", "code"}}},
       {"lbd_request_duration_seconds", {T::Histogram, {"listener"}}},
@@ -79,6 +80,10 @@ TEST(Exposition, EveryDesignMetricWithItsTypeAndLabelNames) {
       {"lbd_rate_limited_total", {T::Counter, {"listener"}}},  // beyond DESIGN.md: 429s alone
       {"lbd_retries_total", {T::Counter, {"pool"}}},
       {"lbd_no_backend_total", {T::Counter, {"pool"}}},
+      {"lbd_pool_queue_length", {T::Gauge, {"pool"}}},
+      {"lbd_pool_queue_wait_seconds", {T::Histogram, {"pool"}}},
+      {"lbd_pool_queue_rejected_total", {T::Counter, {"pool", "reason"}}},
+      {"lbd_retry_budget_exhausted_total", {T::Counter, {"pool"}}},
       {"lbd_config_reloads_total", {T::Counter, {"result"}}},
       {"lbd_config_last_reload_successful", {T::Gauge, {}}},
       {"lbd_build_info", {T::Gauge, {"version"}}},

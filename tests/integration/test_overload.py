@@ -1,0 +1,291 @@
+"""Overload protection through a real lbd with two workers: max_requests per
+backend across workers, the pool queue (order, full, timeout, a client that
+leaves), the retry budget, retry_on_status, no passive-ejection cascade, and
+max_requests set through the admin API."""
+import json
+import threading
+import time
+import unittest
+
+from fake_backend import delayed, echo, respond
+from health_helpers import admin_request, api_pools
+from httpwire import HttpClient, wait_until
+from lbd_harness import LbdTestCase, config, pool, reload_config
+from prom_text import scrape
+
+
+class Gauge:
+    """Requests a backend is answering now, the most at once, and the
+    order (X-Seq header) and lbd worker (X-Request-Id) of each request."""
+
+    def __init__(self, seconds, status=200):
+        self.seconds = seconds
+        self.status = status
+        self.lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+        self.seen = []  # (X-Seq, worker) in arrival order
+
+    def handler(self, ex, req):
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            request_id = req.header("X-Request-Id", "--")
+            self.seen.append((req.header("X-Seq"), request_id.split("-")[1]))
+        time.sleep(self.seconds)
+        # Out of flight before the answer leaves: once lbd has it, the slot
+        # is free and the next request may arrive before respond() returns.
+        with self.lock:
+            self.now -= 1
+        return ex.respond(self.status, b"ok\n")
+
+
+def two_workers(cfg):
+    cfg["workers"] = 2
+    return cfg
+
+
+def get(port, target="/", headers=(), results=None, key=None, timeout=15):
+    """One request on its own connection; stores (status, Retry-After,
+    seconds taken) in results[key] when given."""
+    start = time.monotonic()
+    c = HttpClient(port, timeout=timeout)
+    try:
+        r = c.request("GET", target, headers)
+        out = (r.status, r.header("Retry-After"), time.monotonic() - start, r.body)
+    except OSError as e:
+        out = (None, None, time.monotonic() - start, repr(e).encode())
+    finally:
+        c.close()
+    if results is not None:
+        results[key] = out
+    return out
+
+
+def run_all(threads):
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+
+class OverloadTest(LbdTestCase):
+    def queued_pool(self, backends, max_requests, queue, **kw):
+        p = pool("app", backends, queue=queue, **kw)
+        for b in p["backends"]:
+            b["max_requests"] = max_requests
+        return p
+
+    def metrics(self):
+        return scrape(self.lbd.admin_port)
+
+    def test_no_backend_ever_sees_more_than_max_requests(self):
+        gauges = [Gauge(0.15), Gauge(0.15)]
+        backends = [self.backend(g.handler) for g in gauges]
+        self.start_lbd(two_workers(config([self.queued_pool(backends, 2, {"max": 100, "timeout": "10s"})])))
+        results = {}
+        run_all([threading.Thread(target=get, args=(self.lbd.port, "/", (), results, i)) for i in range(24)])
+        self.assertEqual(sorted(r[0] for r in results.values()), [200] * 24, results)
+        self.assertEqual([g.peak for g in gauges], [2, 2])  # full use, never more
+        m = self.metrics()
+        self.assertGreater(m.value("lbd_pool_queue_wait_seconds_count", pool="app"), 0)
+        self.assertEqual(m.value("lbd_pool_queue_length", pool="app"), 0)
+        self.assertEqual(m.value("lbd_backend_max_requests", pool="app", backend=backends[0].name), 2)
+
+    def test_queue_is_first_come_first_served_across_workers(self):
+        gauge = Gauge(0.1)
+        backend = self.backend(gauge.handler)
+        self.start_lbd(two_workers(config([self.queued_pool([backend], 1, {"max": 100, "timeout": "20s"})])))
+        results = {}
+        threads = [threading.Thread(target=get, args=(self.lbd.port, "/", [("X-Seq", str(i))], results, i))
+                   for i in range(16)]
+        for t in threads:  # arrivals 30 ms apart, while each answer takes 100 ms
+            t.start()
+            time.sleep(0.03)
+        for t in threads:
+            t.join(30)
+        self.assertEqual(sorted(r[0] for r in results.values()), [200] * 16, results)
+        order = [int(seq) for seq, _ in gauge.seen]
+        # Served in arrival order, give or take a neighbour (two workers
+        # publishing their oldest ticket at once).
+        for position, seq in enumerate(order):
+            self.assertLessEqual(abs(position - seq), 1, f"served in order {order}")
+        # Both workers had requests waiting, and each was served: a slot that
+        # one worker freed went to the other's waiter.
+        workers = [w for _, w in gauge.seen]
+        self.assertEqual(set(workers), {"0", "1"}, f"requests came through workers {workers}")
+        self.assertEqual(gauge.peak, 1)
+
+    def test_a_full_queue_answers_503_at_once_with_retry_after(self):
+        backend = self.backend(delayed(1.0))
+        self.start_lbd(config([self.queued_pool([backend], 1, {"max": 1, "timeout": "10s"})]))
+        results = {}
+        first = threading.Thread(target=get, args=(self.lbd.port, "/", (), results, "served"))
+        first.start()
+        wait_until(lambda: backend.request_count == 1, 5)
+        second = threading.Thread(target=get, args=(self.lbd.port, "/", (), results, "queued"))
+        second.start()
+        wait_until(lambda: self.metrics().value("lbd_pool_queue_length", pool="app") == 1, 5)
+        status, retry_after, took, body = get(self.lbd.port)
+        self.assertEqual(status, 503, body)
+        self.assertEqual(retry_after, "1")
+        self.assertLess(took, 0.5)  # turned away at once, not after waiting
+        first.join(10)
+        second.join(10)
+        self.assertEqual(results["served"][0], 200)
+        self.assertEqual(results["queued"][0], 200)
+        self.assertEqual(backend.request_count, 2)  # the 503 never reached it
+        self.assertEqual(self.metrics().value("lbd_pool_queue_rejected_total", pool="app", reason="full"), 1)
+
+    def test_max_zero_answers_503_instead_of_overloading(self):
+        backend = self.backend(delayed(0.8))
+        self.start_lbd(config([self.queued_pool([backend], 1, {"max": 0})]))
+        results = {}
+        first = threading.Thread(target=get, args=(self.lbd.port, "/", (), results, "served"))
+        first.start()
+        wait_until(lambda: backend.request_count == 1, 5)
+        status, retry_after, took, _ = get(self.lbd.port)
+        first.join(10)
+        self.assertEqual((status, retry_after), (503, "1"))
+        self.assertEqual(results["served"][0], 200)
+        self.assertEqual(backend.request_count, 1)
+
+    def test_waiting_past_the_queue_timeout_answers_503(self):
+        backend = self.backend(delayed(1.5))
+        self.start_lbd(config([self.queued_pool([backend], 1, {"max": 10, "timeout": "300ms"})]))
+        results = {}
+        first = threading.Thread(target=get, args=(self.lbd.port, "/", (), results, "served"))
+        first.start()
+        wait_until(lambda: backend.request_count == 1, 5)
+        status, retry_after, took, _ = get(self.lbd.port)
+        self.assertEqual((status, retry_after), (503, "1"))
+        self.assertGreaterEqual(took, 0.25)
+        self.assertLess(took, 1.2)
+        first.join(10)
+        self.assertEqual(backend.request_count, 1)
+        self.assertEqual(self.metrics().value("lbd_pool_queue_rejected_total", pool="app", reason="timeout"), 1)
+
+    def test_a_client_that_leaves_while_queued_never_reaches_a_backend(self):
+        backend = self.backend(delayed(0.8))
+        self.start_lbd(config([self.queued_pool([backend], 1, {"max": 10, "timeout": "10s"})]))
+        results = {}
+        first = threading.Thread(target=get, args=(self.lbd.port, "/", (), results, "served"))
+        first.start()
+        wait_until(lambda: backend.request_count == 1, 5)
+        leaver = HttpClient(self.lbd.port)
+        leaver.send(b"GET /gone HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(wait_until(lambda: self.metrics().value("lbd_pool_queue_length", pool="app") == 1, 5))
+        leaver.close()
+        self.assertTrue(wait_until(lambda: self.metrics().value("lbd_pool_queue_length", pool="app") == 0, 5))
+        first.join(10)
+        time.sleep(0.3)
+        self.assertEqual(results["served"][0], 200)
+        self.assertEqual(backend.request_count, 1)  # /gone never went out
+        self.assertEqual(
+            self.metrics().value("lbd_pool_queue_rejected_total", pool="app", reason="client_gone"), 1)
+
+    def test_a_stream_holds_its_slot_until_it_ends(self):
+        def stream(ex, req):
+            if req.target == "/stream":
+                ex.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                        b"Transfer-Encoding: chunked\r\n\r\n")
+                for i in range(5):
+                    time.sleep(0.12)
+                    event = b"data: %d\n\n" % i
+                    ex.send(b"%x\r\n%s\r\n" % (len(event), event))
+                ex.send(b"0\r\n\r\n")
+                ex.backend.stream_ended = time.monotonic()
+                return True
+            ex.backend.other_started = time.monotonic()
+            return echo(ex, req)
+        backend = self.backend(stream)
+        self.start_lbd(config([self.queued_pool([backend], 1, {"max": 10, "timeout": "10s"})]))
+        results = {}
+        s = threading.Thread(target=get, args=(self.lbd.port, "/stream", (), results, "stream"))
+        s.start()
+        wait_until(lambda: backend.request_count == 1, 5)
+        time.sleep(0.1)  # the head is out; the events are still coming
+        status, _, _, _ = get(self.lbd.port, "/other")
+        s.join(10)
+        self.assertEqual((results["stream"][0], status), (200, 200))
+        self.assertGreaterEqual(backend.other_started, backend.stream_ended - 0.01)
+
+    def test_the_retry_budget_caps_retries_when_every_backend_fails(self):
+        def slow_reset(ex, req):
+            time.sleep(0.3)
+            ex.reset()
+            return False
+        backends = self.backends(3, slow_reset)
+        self.start_lbd(two_workers(config([pool(
+            "app", backends, retries=2, retry_budget={"percent": 0, "min_retries": 2},
+            passive={"max_fails": 0})])))
+        results = {}
+        run_all([threading.Thread(target=get, args=(self.lbd.port, "/", (), results, i)) for i in range(20)])
+        self.assertEqual(sorted(r[0] for r in results.values()), [502] * 20)
+        attempts = sum(b.request_count for b in backends)
+        # Without the budget: 60 attempts. With it: the 20 first ones and
+        # the few retries two at a time could add while they failed.
+        self.assertLessEqual(attempts, 20 + 2 * 3, f"{attempts} attempts")
+        exhausted = self.metrics().value("lbd_retry_budget_exhausted_total", pool="app")
+        self.assertGreaterEqual(exhausted, 14)
+
+    def test_retry_on_status_sends_a_busy_answer_elsewhere(self):
+        busy = self.backend(respond(503, b"busy\n", [("Retry-After", "1")]))
+        good = self.backend(echo)
+        self.start_lbd(config([pool("app", [busy, good], retry_on_status=[503], passive={"max_fails": 0})]))
+        c = self.client()
+        for _ in range(4):
+            r = c.request("POST", "/chat", body=b'{"prompt": "hi"}')
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(json.loads(r.body)["body"], '{"prompt": "hi"}')
+        self.assertGreaterEqual(busy.request_count, 1)
+
+    def test_without_retry_on_status_the_503_is_relayed(self):
+        busy = self.backend(respond(503, b"busy\n"))
+        self.start_lbd(config([pool("app", [busy], passive={"max_fails": 0})]))
+        r = self.client().request("GET", "/")
+        self.assertEqual((r.status, r.body), (503, b"busy\n"))
+
+    def test_a_lone_failing_backend_is_never_passively_ejected(self):
+        backend = self.backend(lambda ex, req: ex.reset() or False)
+        self.start_lbd(config([pool("app", [backend], retries=0,
+                                    passive={"max_fails": 1, "fail_timeout": "10s"})]))
+        for _ in range(4):
+            status, _, _, _ = get(self.lbd.port)
+            self.assertEqual(status, 502)  # the backend's failure, never "no backend" 503
+        self.assertEqual(backend.request_count, 4)
+
+    def test_ejection_stops_at_max_ejected_percent(self):
+        failing = self.backends(2, lambda ex, req: ex.reset() or False)
+        self.start_lbd(config([pool("app", failing, retries=0,
+                                    passive={"max_fails": 1, "fail_timeout": "30s",
+                                             "max_ejected_percent": 50})]))
+        for _ in range(6):
+            get(self.lbd.port)
+        states = [b["state"] for b in api_pools(self.lbd)["pools"][0]["backends"]]
+        self.assertEqual(sorted(states), ["ejected", "up"])
+
+    def test_max_requests_set_through_the_admin_api_lasts_until_reload(self):
+        gauge = Gauge(0.2)
+        backend = self.backend(gauge.handler)
+        cfg = config([self.queued_pool([backend], 0, {"max": 50, "timeout": "10s"})])
+        self.start_lbd(two_workers(cfg))
+        path = f"/api/pools/app/backends/{backend.name}"
+        client = HttpClient(self.lbd.admin_port)
+        self.addCleanup(client.close)
+        r = client.request("PUT", path, [("Content-Type", "application/json")], b'{"max_requests": 1}',
+                           host="127.0.0.1")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(json.loads(r.body)["max_requests"], 1)
+        bad = client.request("PUT", path, [], b'{"max_requests": -1}', host="127.0.0.1")
+        self.assertEqual(bad.status, 400)
+        results = {}
+        run_all([threading.Thread(target=get, args=(self.lbd.port, "/", (), results, i)) for i in range(6)])
+        self.assertEqual(sorted(r[0] for r in results.values()), [200] * 6)
+        self.assertEqual(gauge.peak, 1)
+        reload_config(self.lbd)  # the file says no cap
+        self.assertEqual(api_pools(self.lbd)["pools"][0]["backends"][0]["max_requests"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
