@@ -1,5 +1,6 @@
 #include "connection.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "handlers.h"
@@ -43,6 +44,7 @@ int Connection::accept(uv_loop_t* loop, uv_stream_t* listener) {
 void Connection::close() {
   if (closing_) return;
   closing_ = true;
+  uncount();
   timer_.close();
   // Pending write callbacks run (cancelled) before this close callback, so
   // the object stays alive for them.
@@ -112,6 +114,7 @@ void Connection::parse(std::string_view data) {
         pending_.append(data);
         Request req = parser_.take_request();
         if (std::string_view key = websocket_key(req); !key.empty()) return begin_websocket(req, key);
+        if (Response busy = admit(req); busy.status != 0) return begin(std::move(req), std::move(busy));
         Response resp = route(req, server_.app());
         return begin(std::move(req), std::move(resp));
       }
@@ -129,6 +132,34 @@ void Connection::parse(std::string_view data) {
 }
 
 // ---- answering -------------------------------------------------------------
+
+// Model-server mode (--max-concurrent): counts the request in flight, or
+// answers 503 when the server is full. Health checks and /load do not count.
+// Returns a response with status 0 when the request may go on.
+Response Connection::admit(const Request& req) {
+  AppState& app = server_.app();
+  Response go_on;
+  go_on.status = 0;
+  if (req.path() == "/healthz" || req.path() == "/load") return go_on;
+  const uint64_t max = server_.options().max_concurrent;
+  if (max > 0 && app.in_flight >= max) {
+    ++app.busy;
+    Response r;
+    r.status = 503;
+    r.body = "busy: " + std::to_string(app.in_flight) + " requests in flight (--max-concurrent)\n";
+    r.extra_headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  counted_ = true;
+  app.peak_in_flight = std::max(app.peak_in_flight, ++app.in_flight);
+  return go_on;
+}
+
+void Connection::uncount() {
+  if (!counted_) return;
+  counted_ = false;
+  --server_.app().in_flight;
+}
 
 void Connection::begin(Request request, Response response) {
   busy_ = true;
@@ -169,6 +200,7 @@ void Connection::after_piece() {
 
 void Connection::finish_response() {
   busy_ = false;
+  uncount();
   response_ = Response{};
   if (!plan_.keep_alive) return close_gracefully();
   if (!pending_.empty()) {

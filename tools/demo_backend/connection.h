@@ -43,6 +43,8 @@ class Connection {
   void stop_reading();
 
   // Answering one request.
+  Response admit(const Request& request);
+  void uncount();
   void begin(Request request, Response response);
   void send_head();
   void send_next_piece();
@@ -71,6 +73,7 @@ class Connection {
   Response response_;
   ResponsePlan plan_;
   bool busy_ = false;         // a response is in progress
+  bool counted_ = false;      // counted in AppState::in_flight until it ends
   bool reading_ = false;
   bool peer_closed_ = false;  // the client half-closed: answer what we have, then close
   bool lingering_ = false;    // FIN sent: drain the client's last bytes, then close

@@ -154,6 +154,13 @@ Response route(const Request& req, AppState& app) {
     return text(200, app.healthy ? "healthz now answers 200\n" : "healthz now answers 503\n");
   }
   if (path == "/delay") return delay(req);
+  if (path == "/load") {
+    Response r = text(200, "{\"name\": \"" + app.name + "\", \"in_flight\": " + std::to_string(app.in_flight) +
+                               ", \"peak_in_flight\": " + std::to_string(app.peak_in_flight) +
+                               ", \"busy\": " + std::to_string(app.busy) + "}\n");
+    r.content_type = "application/json";
+    return r;
+  }
   if (path == "/bytes") return bytes(req);
   if (path == "/chunked") return chunked(req);
   if (path == "/sse") return sse(req, app);

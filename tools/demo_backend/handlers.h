@@ -32,6 +32,11 @@ namespace demo {
 struct AppState {
   std::string name;
   bool healthy = true;
+  // Requests being answered now (health checks and /load excepted), the
+  // most seen at once, and those refused over --max-concurrent.
+  uint64_t in_flight = 0;
+  uint64_t peak_in_flight = 0;
+  uint64_t busy = 0;
   std::unique_ptr<SessionStore> sessions;  // set by Server::start
 };
 

@@ -8,11 +8,15 @@ namespace demo {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: lbd-demo-backend [--name NAME] [--listen HOST:PORT] [--delay-ms N] [--redis HOST:PORT]\n"
+    "usage: lbd-demo-backend [--name NAME] [--listen HOST:PORT] [--delay-ms N] [--max-concurrent N]\n"
+    "                        [--redis HOST:PORT]\n"
     "  --name NAME         name answered by / and sent in X-Backend (default app)\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9001;\n"
     "                      [::1]:PORT for IPv6, port 0 picks a free one)\n"
     "  --delay-ms N        wait N ms before every response (default 0)\n"
+    "  --max-concurrent N  serve at most N requests at once, like a model server;\n"
+    "                      one more gets 503 at once (default 0: no limit).\n"
+    "                      GET /load shows in_flight, peak_in_flight and busy\n"
     "  --redis HOST:PORT   keep /session's sessions in this Redis server\n"
     "                      (default: in this process's memory)\n"
     "endpoints: / /echo /healthz /admin/health/{fail,ok} /delay?ms=N /bytes?n=N\n"
@@ -83,6 +87,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     } else if (flag == "--delay-ms") {
       ok = parse_number(value, opts.delay_ms) ||
            fail("--delay-ms wants a number of milliseconds, got " + std::string(value), exit_code);
+    } else if (flag == "--max-concurrent") {
+      ok = parse_number(value, opts.max_concurrent) ||
+           fail("--max-concurrent wants a number of requests, got " + std::string(value), exit_code);
     } else {
       ok = fail("unknown option " + std::string(flag), exit_code);
     }

@@ -11,6 +11,9 @@ struct Options {
   std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
   uint16_t port = 9001;            // 0 = any free port (printed at start)
   uint64_t delay_ms = 0;           // added before every response
+  // A "model server": at most this many requests at once (0 = no limit);
+  // one more is answered 503 at once, as a GPU server with a full queue does.
+  uint64_t max_concurrent = 0;
   std::string redis_host;          // /session store; empty = this process's memory
   uint16_t redis_port = 6379;
 };

@@ -8,7 +8,7 @@
 namespace demo {
 
 Server::Server(uv_loop_t* loop, Options options)
-    : loop_(loop), options_(std::move(options)), app_{options_.name, true, nullptr} {}
+    : loop_(loop), options_(std::move(options)), app_{.name = options_.name, .sessions = nullptr} {}
 
 Server::~Server() = default;
 
