@@ -265,6 +265,55 @@ class OverloadTest(LbdTestCase):
         states = [b["state"] for b in api_pools(self.lbd)["pools"][0]["backends"]]
         self.assertEqual(sorted(states), ["ejected", "up"])
 
+    def test_the_queue_keeps_its_line_across_a_reload(self):
+        gauge = Gauge(0.15)
+        backend = self.backend(gauge.handler)
+        cfg = two_workers(config([self.queued_pool([backend], 1, {"max": 100, "timeout": "20s"})]))
+        self.start_lbd(cfg)
+        results = {}
+        threads = [threading.Thread(target=get, args=(self.lbd.port, "/", [("X-Seq", str(i))], results, i))
+                   for i in range(8)]
+        for t in threads:
+            t.start()
+            time.sleep(0.02)
+        self.assertTrue(wait_until(lambda: self.metrics().value("lbd_pool_queue_length", pool="app") >= 3, 5))
+        cfg["pools"][0]["queue"]["timeout"] = "19s"  # a change, so the reload builds a new snapshot
+        reload_config(self.lbd)
+        for i in range(8, 12):  # newcomers on the new snapshot queue behind those already waiting
+            t = threading.Thread(target=get, args=(self.lbd.port, "/", [("X-Seq", str(i))], results, i))
+            threads.append(t)
+            t.start()
+            time.sleep(0.02)
+        for t in threads:
+            t.join(30)
+        self.assertEqual(sorted(r[0] for r in results.values()), [200] * 12, results)
+        self.assertEqual(gauge.peak, 1)
+        order = [int(seq) for seq, _ in gauge.seen]
+        for position, seq in enumerate(order):
+            self.assertLessEqual(abs(position - seq), 1, f"served in order {order}")
+
+    def test_a_websocket_tunnel_holds_its_slot_until_it_closes(self):
+        def upgrade(ex, req):
+            if req.header("Upgrade"):
+                ex.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        b"Connection: Upgrade\r\n\r\n")
+                ex.backend.stopping.wait(3)  # the tunnel stays open, silent
+                return False
+            return echo(ex, req)
+        backend = self.backend(upgrade)
+        self.start_lbd(config([self.queued_pool([backend], 1, {"max": 0})]))
+        ws = HttpClient(self.lbd.port)
+        ws.send(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        self.assertEqual(ws.read_response(interim=True).status, 101)
+        self.assertEqual(api_pools(self.lbd)["pools"][0]["backends"][0]["in_flight"], 1)
+        status, retry_after, _, _ = get(self.lbd.port)  # the backend is full while the tunnel lives
+        self.assertEqual((status, retry_after), (503, "1"))
+        ws.close()
+        self.assertTrue(wait_until(
+            lambda: api_pools(self.lbd)["pools"][0]["backends"][0]["in_flight"] == 0, 5))
+        self.assertEqual(get(self.lbd.port)[0], 200)
+
     def test_max_requests_set_through_the_admin_api_lasts_until_reload(self):
         gauge = Gauge(0.2)
         backend = self.backend(gauge.handler)
