@@ -91,6 +91,14 @@ PoolConfig read_pool(const Field& field, FileScope& scope) {
     assign(r.get("percent"), p.retry_budget.percent, percent);
     assign(r.get("min_retries"), p.retry_budget.min_retries, integer_in(0, 1'000'000));
   }
+  if (auto f = m.get("streaming")) {
+    MapReader st(*f);
+    if (auto hb = assign(st.get("sse_heartbeat"), p.streaming.sse_heartbeat, as_duration);
+        hb && p.streaming.sse_heartbeat.count() > 0 && p.streaming.sse_heartbeat < std::chrono::milliseconds(100))
+      hb->error("must be 0s (off) or at least 100ms");
+    assign(st.get("on_stream_error"), p.streaming.on_stream_error,
+           one_of<OnStreamError>({{"event", OnStreamError::event}, {"reset", OnStreamError::reset}}));
+  }
   if (auto f = m.get("retry_on_status")) {
     for_each_item(*f, Empty::allowed, [&](const Field& item) {
       if (auto status = as_integer(item, 400, 599)) p.retry_on_status.push_back(int(*status));

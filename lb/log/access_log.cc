@@ -84,7 +84,7 @@ void AccessLog::write(const AccessRecord& r) {
   }
   b.append(",\"request_id\":\"");
   append_json_escaped(b, r.request_id);
-  b.append("\"}\n");
+  b.append(r.interrupted ? "\",\"interrupted\":true}\n" : "\"}\n");
   if (b.size() >= kFlushAt) flush();
 }
 

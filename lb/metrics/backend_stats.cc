@@ -13,6 +13,8 @@ BackendTotals BackendStats::totals() const {
   slots_.for_each([&](const Slot& s) {
     for (size_t i = 0; i < kStatusClasses; ++i) t.responses[i] += s.responses[i].value();
     t.response_time.add(s.time);
+    t.first_byte.add(s.first_byte);
+    t.streams_interrupted += s.interrupted.value();
   });
   return t;
 }

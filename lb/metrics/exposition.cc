@@ -67,6 +67,13 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
                          MetricType::Histogram);
   auto active = family("lbd_backend_active_requests", "Requests in flight to the backend, over all workers.",
                        MetricType::Gauge);
+  auto first_byte = family("lbd_backend_first_byte_seconds",
+                           "Time from sending the request to the backend's response head (queue plus prefill "
+                           "for a model server).",
+                           MetricType::Histogram);
+  auto interrupted = family("lbd_streams_interrupted_total",
+                            "Responses the backend cut after their head had gone to the client.",
+                            MetricType::Counter);
   // Not in DESIGN.md's table: beside active_requests, so a dashboard shows
   // how close each backend is to its cap (0 = no cap).
   auto max_requests = family("lbd_backend_max_requests",
@@ -94,6 +101,8 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
         add_counter(requests, std::move(l), t.responses[c]);
       }
       add_histogram(response, id, t.response_time);
+      add_histogram(first_byte, id, t.first_byte);
+      add_counter(interrupted, id, t.streams_interrupted);
       add_gauge(active, id, b->active_requests());
       add_gauge(max_requests, id, b->max_requests());
       for (balance::CheckResult r :
@@ -104,7 +113,8 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
       }
     }
   }
-  for (auto* f : {&up, &state, &requests, &response, &active, &max_requests, &checks}) out.push_back(std::move(*f));
+  for (auto* f : {&up, &state, &requests, &response, &first_byte, &interrupted, &active, &max_requests, &checks})
+    out.push_back(std::move(*f));
 }
 
 void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) {
@@ -158,6 +168,12 @@ void collect_pools(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) 
                                "Requests the queue turned away: full (503), timeout (503), client_gone (the client "
                                "left while waiting).",
                                MetricType::Counter);
+  auto event_gap = family("lbd_stream_event_gap_seconds",
+                          "Time between two events of one server-sent-events stream (inter-token latency).",
+                          MetricType::Histogram);
+  auto heartbeats = family("lbd_sse_heartbeats_total",
+                           "': keepalive' comments lbd sent into silent event streams (streaming.sse_heartbeat).",
+                           MetricType::Counter);
   auto budget = family("lbd_retry_budget_exhausted_total",
                        "Retries refused by the pool's retry budget (the failure was answered instead).",
                        MetricType::Counter);
@@ -174,8 +190,10 @@ void collect_pools(const proxy::Snapshot& snap, std::vector<MetricFamily>& out) 
       add_counter(queue_rejected, std::move(l), t.queue_rejected[r]);
     }
     add_counter(budget, id, t.retry_budget_exhausted);
+    add_histogram(event_gap, id, t.event_gap);
+    add_counter(heartbeats, id, t.sse_heartbeats);
   }
-  for (auto* f : {&retries, &no_backend, &queue_length, &queue_wait, &queue_rejected, &budget})
+  for (auto* f : {&retries, &no_backend, &queue_length, &queue_wait, &queue_rejected, &budget, &event_gap, &heartbeats})
     out.push_back(std::move(*f));
 }
 

@@ -467,6 +467,7 @@ void ClientConnection::log_request(int status, const char* pool, const char* bac
   r.backend = backend;
   r.upstream_ms = upstream_ms;
   r.request_id = request_id_;
+  r.interrupted = exchange_ && exchange_->interrupted();
   worker_.access_log->write(r);
   bytes_in_ = 0;
 }
@@ -670,6 +671,13 @@ void ClientConnection::start_lingering_close() {
   linger_progress_at_ = Clock::now();
   linger_deadline_.expire_in(kLingerTime);
   update_reading();
+}
+
+bool ClientConnection::end_stream_for_stop() {
+  if (closed_ || !exchange_ || !exchange_->can_end_stream()) return false;
+  exchange_->end_stream("shutdown");  // its answer is complete: the connection closes once it is out
+  flush();
+  return true;
 }
 
 void ClientConnection::abort() {

@@ -45,6 +45,7 @@ Exchange::Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapsho
                    const http::RequestHead& request)
     : client_(client), ws_(std::move(ws)), pool_index_(pool_index), request_(request) {
   queue_deadline_.init(*client_.worker().timers, this, &Exchange::on_queue_timeout);
+  heartbeat_.init(*client_.worker().timers, this, &Exchange::on_heartbeat_timer);
 }
 
 Exchange::~Exchange() {
@@ -398,6 +399,10 @@ void Exchange::on_response_head(http::ResponseHead& head) {
     return;
   }
   response_started_ = true;
+  const TimePoint head_at = Clock::now();
+  backend_->stats().observe_first_byte(
+      client_.worker().index, std::chrono::duration_cast<std::chrono::microseconds>(head_at - attempt_start_));
+  if (SseStream::is_event_stream(head)) sse_ = std::make_unique<SseStream>(head_at);
   head_mark_ = client_.writer().gathered();
   flushed_at_head_ = client_.writer().flushed();
   // Counted as a success once the read that brought the head is handled
@@ -416,10 +421,60 @@ void Exchange::on_response_head(http::ResponseHead& head) {
   scratch.clear();
   http::write_client_response_head(head, framing_, request_.minor == 0, keep_client_alive_, scratch);
   client_.writer().append_copy(scratch);
+  arm_heartbeat();
+}
+
+void Exchange::arm_heartbeat() {
+  const Duration every = pool().config->streaming.sse_heartbeat;
+  if (sse_ && can_insert() && every.count() > 0) heartbeat_.expire_in(every);
+}
+
+void Exchange::on_heartbeat_timer(void* p) {
+  auto* self = static_cast<Exchange*>(p);
+  if (self->done_ || !self->sse_ || !self->upstream_) return;
+  // Silent inside an event (a backend that paused mid-event): nothing may
+  // go in there; look again after another period.
+  if (self->sse_->at_boundary()) {
+    self->write_framed(SseStream::kHeartbeat);
+    self->pool().stats->count_sse_heartbeat(self->client_.worker().index);
+    self->client_.after_upstream_io();
+  }
+  self->arm_heartbeat();
+}
+
+void Exchange::write_framed(std::string_view bytes) {
+  StreamWriter& w = client_.writer();
+  if (framing_ == http::BodyFraming::chunked) {
+    char size_line[24];
+    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", bytes.size());
+    w.append_copy({size_line, size_t(n)});
+    w.append_copy(bytes);
+    w.append_copy("\r\n");
+  } else {
+    w.append_copy(bytes);
+  }
+}
+
+void Exchange::end_stream(const char* reason) {
+  if (!can_end_stream()) return;
+  spdlog::info("pool {} backend {}: ending the event stream of {} {} ({})", pool_name(), backend_name(),
+               request_.method_name(), request_.url, reason);
+  write_framed(sse_->closing_event(reason, 1000));
+  if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
+  heartbeat_.cancel();
+  keep_client_alive_ = false;
+  if (upstream_) release_upstream(false, false);
+  slot_.release();
+  finish();
 }
 
 void Exchange::on_response_body(const char* data, size_t len) {
   if (len == 0 || !upstream_) return;
+  if (sse_) {
+    if (const auto gap = sse_->on_body(data, len, Clock::now()))
+      pool().stats->observe_event_gap(client_.worker().index, std::chrono::duration_cast<std::chrono::microseconds>(*gap));
+    arm_heartbeat();  // silence counts from the backend's last byte
+  }
   StreamWriter& w = client_.writer();
   const BlockRef& block = upstream_->current_block();
   if (framing_ == http::BodyFraming::chunked) {
@@ -434,6 +489,7 @@ void Exchange::on_response_body(const char* data, size_t len) {
 }
 
 void Exchange::on_upstream_response_done() {
+  heartbeat_.cancel();
   if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
   const auto took = Clock::now() - attempt_start_;
   upstream_ms_ = std::chrono::duration<double, std::milli>(took).count();
@@ -481,9 +537,24 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
     backend_->stats().count_failure(client_.worker().index);
   release_upstream(false, false);
   if (response_started_) {
+    health::record_failure(*backend_, *pool().config, pool().backends, Clock::now(), failure_name(why));
+    backend_->stats().count_stream_interrupted(client_.worker().index);
+    heartbeat_.cancel();
+    if (sse_ && can_insert() && pool().config->streaming.on_stream_error == config::OnStreamError::event) {
+      // The client's EventSource gets a well-formed end it can act on,
+      // instead of a reset it cannot tell from a network failure.
+      spdlog::warn("pool {} backend {}: {} after the response started; ending the event stream with an error event",
+                   pool_name(), backend_name(), failure_name(why));
+      write_framed(sse_->closing_event(failure_name(why), 0));
+      if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
+      interrupted_ = true;
+      keep_client_alive_ = false;
+      slot_.release();
+      return finish();
+    }
+    // Any other body is cut: a silent truncation would be worse.
     spdlog::warn("pool {} backend {}: {} after the response started; dropping the client", pool_name(),
                  backend_name(), failure_name(why));
-    health::record_failure(*backend_, *pool().config, pool().backends, Clock::now(), failure_name(why));
     client_.abort();
     done_ = true;
     return;

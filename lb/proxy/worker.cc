@@ -193,6 +193,25 @@ void Worker::begin_stop(Duration grace) {
 
 void Worker::check_stopped() {
   if (ctx_.client_count > 0 && Clock::now() < stop_deadline_) return;
+  if (ctx_.client_count > 0 && !streams_ended_) {
+    // Streams that outlived shutdown_timeout end with "retry:" and an error
+    // event, so their clients reconnect (elsewhere) at once instead of
+    // seeing a reset; a second more lets those last bytes out.
+    streams_ended_ = true;
+    size_t ended = 0;
+    for (ClientConnection* c = ctx_.clients; c;) {
+      ClientConnection* next = c->next_client;
+      if (c->end_stream_for_stop()) ++ended;
+      c = next;
+    }
+    if (ended > 0) {
+      spdlog::warn("worker {}: shutdown_timeout reached with {} stream(s) still open; ended each with retry and "
+                   "an error event",
+                   ctx_.index, ended);
+      stop_deadline_ = Clock::now() + std::chrono::seconds(1);
+      return;
+    }
+  }
   if (ctx_.client_count > 0) {
     spdlog::warn("worker {}: shutdown_timeout reached, dropping {} connections", ctx_.index, ctx_.client_count);
     for (ClientConnection* c = ctx_.clients; c;) {

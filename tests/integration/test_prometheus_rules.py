@@ -17,7 +17,7 @@ CONF = os.path.join(SOURCE_DIR, "conf")
 PROMETHEUS_DIR = os.path.join(CONF, "prometheus")
 DASHBOARD = os.path.join(CONF, "grafana", "lbd.json")
 REQUIRED_ALERTS = {"LbdBackendDown", "LbdAllBackendsDown", "LbdHighErrorRate", "LbdHighLatency",
-                   "LbdInstanceDown", "LbdConfigReloadFailed", "LbdQueueRejecting"}
+                   "LbdInstanceDown", "LbdConfigReloadFailed", "LbdQueueRejecting", "LbdSlowTokenStream"}
 # Metrics a PromQL expression may name besides lbd's own: Prometheus' `up`.
 PROMETHEUS_METRICS = {"up"}
 PROMQL_WORDS = {
@@ -71,7 +71,7 @@ class PrometheusConfigTest(unittest.TestCase):
     def test_promtool_checks_the_rules(self):
         rc, out = promtool("check", "rules", "alerts.yml")
         self.assertEqual(rc, 0, out)
-        self.assertIn("SUCCESS: 7 rules found", out)
+        self.assertIn("SUCCESS: 8 rules found", out)
 
     def test_promtool_unit_tests_of_the_rules_pass(self):
         rc, out = promtool("test", "rules", "alerts_test.yml")
@@ -133,7 +133,8 @@ class DashboardTest(LbdTestCase):
                      "lbd_backend_active_requests", "lbd_retries_total", "lbd_no_backend_total",
                      "lbd_backend_requests_total", "lbd_pool_queue_length",
                      "lbd_pool_queue_wait_seconds_bucket", "lbd_pool_queue_rejected_total",
-                     "lbd_retry_budget_exhausted_total"):
+                     "lbd_retry_budget_exhausted_total", "lbd_backend_first_byte_seconds_bucket",
+                     "lbd_stream_event_gap_seconds_bucket", "lbd_streams_interrupted_total"):
             self.assertIn(name, used)
         quantiles = {float(q) for _, e in dashboard_exprs(dashboard)
                      for q in re.findall(r"histogram_quantile\(([\d.]+)", e)}

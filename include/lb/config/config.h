@@ -149,6 +149,14 @@ struct Keepalive {
   Duration idle_timeout{std::chrono::seconds(60)};
 };
 
+// Streamed replies (text/event-stream): keeping a silent stream alive, and
+// ending one the backend cuts.
+enum class OnStreamError { event, reset };
+struct Streaming {
+  Duration sse_heartbeat{0};  // > 0: after this much silence, ": keepalive" between events
+  OnStreamError on_stream_error = OnStreamError::event;
+};
+
 struct BackendConfig {
   std::string name;
   Address address;
@@ -168,6 +176,7 @@ struct PoolConfig {
   PoolQueueConfig queue;
   RetryBudget retry_budget;
   std::vector<int> retry_on_status;  // e.g. 503: answers retried elsewhere before the client saw a byte
+  Streaming streaming;
   Duration slow_start{0};
   PoolTimeouts timeouts;
   Keepalive keepalive;

@@ -24,6 +24,9 @@ struct AccessRecord {
   double upstream_ms = -1;  // < 0: no upstream answered
   std::string_view request_id;
   std::string_view listener;
+  // The backend cut a streamed response and lbd ended it with an error
+  // event (written as "interrupted":true; absent otherwise).
+  bool interrupted = false;
 };
 
 // Where access lines go; shared by the workers, reopened on SIGUSR1.

@@ -15,6 +15,8 @@ namespace lb::metrics {
 struct BackendTotals {
   std::array<uint64_t, kStatusClasses> responses{};  // lbd_backend_requests_total by code class
   HistogramTotals response_time;                     // lbd_backend_response_seconds
+  HistogramTotals first_byte;                        // lbd_backend_first_byte_seconds
+  uint64_t streams_interrupted = 0;                  // lbd_streams_interrupted_total
 
   uint64_t requests() const;
   uint64_t errors() const { return responses[status_class(500)]; }
@@ -30,6 +32,11 @@ class BackendStats {
   void count_failure(unsigned worker) { slots_.local(worker).responses[status_class(502)].add(); }
   // From sending the request to the end of the backend's response.
   void observe_response_time(unsigned worker, std::chrono::microseconds d) { slots_.local(worker).time.observe(d); }
+  // From sending the request to the response head: for a model server,
+  // the time in its queue plus the prefill users wait before a first token.
+  void observe_first_byte(unsigned worker, std::chrono::microseconds d) { slots_.local(worker).first_byte.observe(d); }
+  // A response the backend cut after its head had gone to the client.
+  void count_stream_interrupted(unsigned worker) { slots_.local(worker).interrupted.add(); }
 
   BackendTotals totals() const;
 
@@ -37,6 +44,8 @@ class BackendStats {
   struct alignas(64) Slot {
     std::array<LocalCounter, kStatusClasses> responses;
     HistogramCells time;
+    HistogramCells first_byte;
+    LocalCounter interrupted;
   };
   PerWorker<Slot> slots_;
 };

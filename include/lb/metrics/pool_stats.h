@@ -25,6 +25,8 @@ struct PoolTotals {
   std::array<uint64_t, kQueueRejections> queue_rejected{};  // lbd_pool_queue_rejected_total
   uint64_t retry_budget_exhausted = 0;                      // lbd_retry_budget_exhausted_total
   HistogramTotals queue_wait;                               // lbd_pool_queue_wait_seconds
+  HistogramTotals event_gap;                                // lbd_stream_event_gap_seconds
+  uint64_t sse_heartbeats = 0;                              // lbd_sse_heartbeats_total
 };
 
 class PoolStats {
@@ -40,6 +42,10 @@ class PoolStats {
     slots_.local(worker).queue_wait.observe(waited);
   }
 
+  // Time between two SSE events of one stream (inter-token latency).
+  void observe_event_gap(unsigned worker, std::chrono::microseconds gap) { slots_.local(worker).event_gap.observe(gap); }
+  void count_sse_heartbeat(unsigned worker) { slots_.local(worker).sse_heartbeats.add(); }
+
   PoolTotals totals() const {
     PoolTotals t;
     slots_.for_each([&](const Slot& s) {
@@ -48,6 +54,8 @@ class PoolStats {
       for (size_t i = 0; i < kQueueRejections; ++i) t.queue_rejected[i] += s.queue_rejected[i].value();
       t.retry_budget_exhausted += s.retry_budget_exhausted.value();
       t.queue_wait.add(s.queue_wait);
+      t.event_gap.add(s.event_gap);
+      t.sse_heartbeats += s.sse_heartbeats.value();
     });
     return t;
   }
@@ -59,6 +67,8 @@ class PoolStats {
     std::array<LocalCounter, kQueueRejections> queue_rejected;
     LocalCounter retry_budget_exhausted;
     HistogramCells queue_wait;
+    HistogramCells event_gap;
+    LocalCounter sse_heartbeats;
   };
   PerWorker<Slot> slots_;
 };

@@ -78,6 +78,9 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   // Graceful stop: closes the connection if no request is in progress;
   // otherwise the current response carries Connection: close.
   void close_if_idle();
+  // shutdown_timeout has passed: a streamed response (SSE) still under way
+  // is ended cleanly with "retry:" and an error event; true if there was one.
+  bool end_stream_for_stop();
   // The backend switched protocols (101): the connection becomes a Tunnel
   // to `upstream`, holding the backend's in-flight `slot` until it ends;
   // `len` bytes at `rest` in `block` came after its head.

@@ -17,6 +17,7 @@
 #include "lb/http/header_rewrite.h"
 #include "lb/http/message.h"
 #include "lb/proxy/backend_slot.h"
+#include "lb/proxy/sse_stream.h"
 #include "lb/proxy/upstream_connection.h"
 #include "lb/proxy/waiting_room.h"
 #include "lb/proxy/worker_snapshot.h"
@@ -55,6 +56,14 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   const char* pool_name() const;
   const char* backend_name() const;
   double upstream_ms() const { return upstream_ms_; }
+  // The backend cut the response after its head and lbd ended it cleanly
+  // for the client (streaming.on_stream_error: event); the access log says so.
+  bool interrupted() const { return interrupted_; }
+  // A streamed response (SSE) under way that lbd can end cleanly.
+  bool can_end_stream() const { return sse_ && can_insert() && response_started_ && !done_; }
+  // Ends it now with "retry:" (reconnect soon) and "event: error" `reason`:
+  // lbd stops (shutdown_timeout passed) or the backend is leaving.
+  void end_stream(const char* reason);
 
  private:
   // UpstreamEvents
@@ -89,6 +98,14 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   // Is another attempt allowed (retries left, and the pool's retry budget)?
   bool may_retry();
   bool retry_on_status(const http::ResponseHead& head);
+  // Streams (SSE): bytes of lbd's own may go in only with a framing that
+  // lets them (chunked, or close-delimited), never with Content-Length.
+  bool can_insert() const {
+    return framing_ == http::BodyFraming::chunked || framing_ == http::BodyFraming::close;
+  }
+  void write_framed(std::string_view bytes);
+  static void on_heartbeat_timer(void* self);
+  void arm_heartbeat();
 
   std::optional<uint64_t> request_hash() const;
   balance::Backend* pinned_backend() const;  // sticky: the cookie's backend if it may take the request
@@ -121,6 +138,9 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   BackendSlot slot_;         // backend_'s in-flight slot while an attempt runs
   bool pinned_ = false;      // waits for its own backend (sticky cookie, hash key)
   DeadlineTimer queue_deadline_;
+  std::unique_ptr<SseStream> sse_;  // the response is text/event-stream
+  DeadlineTimer heartbeat_;         // streaming.sse_heartbeat: backend silence
+  bool interrupted_ = false;
   TimePoint queued_at_{};
   bool in_budget_ = false;   // counted in the pool's requests in flight
   bool retrying_ = false;    // counted in the pool's retries in flight

@@ -81,6 +81,7 @@ class Worker {
   UvHandle<uv_timer_t> stop_timer_;
   UvHandle<uv_prepare_t> flush_logs_;
   TimePoint stop_deadline_{};
+  bool streams_ended_ = false;  // at shutdown_timeout, event streams got their clean end
   std::thread thread_;
   std::atomic<uint64_t> answered_{0};
   std::atomic<bool> finished_{false};
