@@ -24,6 +24,7 @@ struct AccessRecord {
   double upstream_ms = -1;  // < 0: no upstream answered
   std::string_view request_id;
   std::string_view listener;
+  std::string_view route = "-";  // the route's name or index; "-" before routing or when none matched
 };
 
 // Where access lines go; shared by the workers, reopened on SIGUSR1.
