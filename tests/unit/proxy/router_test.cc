@@ -222,6 +222,27 @@ TEST(RouterMatch, UnnamedRoutesAreKnownByIndex) {
   expect_routes(*s, {{"index", {.target = "/a/1"}, "0"}, {"name", {.target = "/b"}, "b"}});
 }
 
+TEST(RouterMatch, HostileRequests) {
+  const auto s = snapshot_with_routes(
+      "      - {name: wild, host: \"*.example.com\", pool: a}\n"
+      "      - {name: re, headers: {X-Model: \"~(a+)+$\"}, pool: b}\n"
+      "      - {name: rest, path_prefix: /, pool: c}\n");
+  // A host longer than any name a route can hold routes as no host at all.
+  const std::string long_host = std::string(300, 'a') + ".example.com";
+  EXPECT_EQ(route_of(*s, {.host = long_host}), "rest");
+  // Many labels: one map lookup each, and still the wildcard.
+  std::string labels;
+  for (int i = 0; i < 100; ++i) labels += "x.";
+  EXPECT_EQ(route_of(*s, {.host = labels + "example.com"}), "wild");
+  // A backtracking engine takes exponential time on this; RE2 is linear.
+  EXPECT_EQ(route_of(*s, {.host = "h", .headers = {{"X-Model", std::string(20000, 'a') + "!"}}}), "rest");
+  EXPECT_EQ(route_of(*s, {.host = "h", .headers = {{"X-Model", std::string(20000, 'a')}}}), "re");
+  // Bytes that are not text.
+  EXPECT_EQ(route_of(*s, {.host = std::string("a\0.example.com", 14)}), "wild");
+  EXPECT_EQ(route_of(*s, {.host = "\xff\xfe.example.com"}), "wild");
+  EXPECT_EQ(route_of(*s, {.host = "h", .target = "*"}), "-");  // OPTIONS *: no path, no path route
+}
+
 TEST(RouterSplit, KeyedSplitKeepsEachKeyOnItsSide) {
   const auto s = snapshot_with_routes(
       "      - {name: chat, pools: [{pool: v1, weight: 90}, {pool: v2, weight: 10}], split_by: \"cookie:uid\"}\n");
