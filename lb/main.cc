@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
 
   lb::config::LoadResult loaded = lb::config::load_file(config_path);
   if (check) {
+    for (const auto& w : loaded.warnings) std::printf("%s (warning)\n", w.to_string().c_str());
     if (loaded.ok()) {
       std::printf("%s: ok\n", config_path.c_str());
       return 0;

@@ -109,6 +109,19 @@ void render_listeners(std::string& out, const StatusModel& m) {
   out += "</tbody></table></section>";
 }
 
+void render_routes(std::string& out, const StatusModel& m) {
+  out += "<section class=\"routes\"><h2>Routes</h2><table><thead><tr>"
+         "<th>Listener</th><th>Route</th><th class=\"text\">Match</th><th class=\"text\">Action</th>"
+         "<th>Req/s</th><th>Requests</th></tr></thead><tbody>";
+  for (const StatusRouteRow& r : m.routes) {
+    out += fmt::format(
+        "<tr data-route=\"{0}/{1}\"><td>{0}</td><td><b>{1}</b></td><td class=\"text\">{2}</td>"
+        "<td class=\"text\">{3}</td><td>{4}</td><td>{5}</td></tr>",
+        esc(r.listener), esc(r.label), esc(r.match), esc(r.action), rate_text(r.rate), r.requests);
+  }
+  out += "</tbody></table></section>";
+}
+
 void render_pool(std::string& out, const StatusPoolRow& p) {
   out += fmt::format(
       "<section class=\"pool {0}\" data-pool=\"{1}\"><h2>{1} <span class=\"sub\">{2}</span>"
@@ -148,6 +161,45 @@ size_t StatusPoolRow::up_count() const {
   return n;
 }
 
+static std::string describe_match(const config::Route& r) {
+  std::string out;
+  auto add = [&](std::string_view key, std::string_view value) {
+    if (value.empty()) return;
+    if (!out.empty()) out += ", ";
+    out.append(key).append(" ").append(value);
+  };
+  add("host", r.host);
+  add("path_prefix", r.path_prefix);
+  add("path_exact", r.path_exact);
+  add("path_regex", r.path_regex);
+  std::string list;
+  for (const auto& m : r.methods) list += (list.empty() ? "" : " ") + m;
+  add("methods", list);
+  for (const auto& h : r.headers)
+    add("header", h.name + (h.kind == config::HeaderMatch::Kind::present ? std::string(" present")
+                            : h.kind == config::HeaderMatch::Kind::regex ? " ~" + h.value
+                                                                          : " " + h.value));
+  list.clear();
+  for (const auto& c : r.client_cidr) list += (list.empty() ? "" : " ") + c.text;
+  add("client_cidr", list);
+  return out.empty() ? "every request" : out;
+}
+
+static std::string describe_action(const config::Route& r) {
+  switch (r.action) {
+    case config::RouteAction::pool: return "pool " + r.pool;
+    case config::RouteAction::split: {
+      std::string out = "pools";
+      for (size_t i = 0; i < r.pools.size(); ++i)
+        out += fmt::format("{} {} {}", i ? "," : "", r.pools[i].pool, r.pools[i].weight);
+      return out + " by " + r.split_by;
+    }
+    case config::RouteAction::redirect: return fmt::format("redirect {} {}", r.redirect.status, r.redirect.to);
+    case config::RouteAction::respond: return fmt::format("respond {}", r.respond.status);
+  }
+  return "";
+}
+
 StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::ReloadStats& reloads, TimePoint now,
                            StatusRates* rates, const health::HealthMonitor* health) {
   // Keys with a NUL between parts: names may hold any other character.
@@ -179,6 +231,16 @@ StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::Reloa
     row.p99_seconds = t.duration.quantile_seconds(0.99);
     row.rate = rate_of("listener", row.name, "", row.requests);
     m.listeners.push_back(std::move(row));
+    for (const proxy::CompiledRoute& r : l.routes.routes()) {
+      StatusRouteRow route;
+      route.listener = l.config->name;
+      route.label = r.label;
+      route.match = describe_match(*r.config);
+      route.action = describe_action(*r.config);
+      route.requests = r.stats->requests();
+      route.rate = rate_of("route", route.listener, route.label, route.requests);
+      m.routes.push_back(std::move(route));
+    }
   }
   for (const proxy::PoolRuntime& p : snapshot.pools) {
     StatusPoolRow pool;
@@ -240,6 +302,7 @@ std::string render_status_page(const StatusModel& m) {
   }
   out += fmt::format("<span class=\"meta\">{}</span></header><main>", esc(m.generated_at));
   render_listeners(out, m);
+  render_routes(out, m);
   for (const StatusPoolRow& p : m.pools) render_pool(out, p);
   out += fmt::format(
       "</main><footer>Req/s: since the previous look at this page. Other counts and latencies: since lbd "

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "lb/config/route_shadowing.h"
 #include "lb/config/sections.h"
 #include "lb/tls/tls_context.h"
 
@@ -48,17 +49,6 @@ TlsConfig read_tls(const Field& field) {
   return tls;
 }
 
-Route read_route(const Field& field, const FileScope& scope) {
-  Route r;
-  MapReader m(field);
-  assign(m.get("host"), r.host, as_string);
-  auto prefix = assign(m.get("path_prefix"), r.path_prefix, as_string);
-  if (prefix && !r.path_prefix.empty() && !r.path_prefix.starts_with('/')) prefix->error("must start with '/'");
-  auto pool = assign(m.require("pool"), r.pool, as_non_empty_string);
-  if (pool && !scope.pool_names.contains(r.pool)) pool->error("unknown pool '" + r.pool + "'");
-  return r;
-}
-
 }  // namespace
 
 ListenerConfig read_listener(const Field& field, FileScope& scope) {
@@ -89,8 +79,17 @@ ListenerConfig read_listener(const Field& field, FileScope& scope) {
     if (burst && l.rate_limit.burst > 0 && l.rate_limit.rps == 0)
       burst->error("has no effect without rps; set rps, or remove burst");
   }
-  if (auto f = m.require("routes"))
-    for_each_item(*f, Empty::refused, [&](const Field& item) { l.routes.push_back(read_route(item, scope)); });
+  if (auto f = m.require("routes")) {
+    UniqueNames route_names("route name");
+    std::vector<Field> items;
+    for_each_item(*f, Empty::refused, [&](const Field& item) {
+      l.routes.push_back(read_route(item, scope, route_names));
+      items.push_back(item);
+    });
+    // `lbd --check` warns; the file still loads (the route is harmless).
+    for (const RouteShadowing& s : find_shadowed_routes(l.routes))
+      items[s.route].diag->warning(items[s.route].at, items[s.route].path, s.message);
+  }
   return l;
 }
 

@@ -85,11 +85,11 @@ LoadResult load_string(const std::string& yaml_text, const std::string& file_nam
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
     diag.error(e.mark, "", "invalid YAML: " + e.msg);
-    return LoadResult{std::nullopt, diag.take_sorted()};
+    return LoadResult{std::nullopt, diag.take_sorted(), {}};
   }
   Config config = read_config(Field(root, "", &diag));
   config.source_file = file_name;
-  LoadResult result{std::nullopt, diag.take_sorted()};
+  LoadResult result{std::nullopt, diag.take_sorted(), diag.take_warnings()};
   if (result.errors.empty()) result.config = std::move(config);
   return result;
 }
@@ -101,7 +101,7 @@ unsigned resolve_workers(unsigned workers, unsigned hardware_threads) {
 
 LoadResult load_file(const std::string& path) {
   auto unreadable = [&](const std::string& why) {
-    return LoadResult{std::nullopt, {ConfigError{path, 0, 0, "", "cannot read: " + why}}};
+    return LoadResult{std::nullopt, {ConfigError{path, 0, 0, "", "cannot read: " + why}}, {}};
   };
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return unreadable(std::strerror(EISDIR));

@@ -18,6 +18,12 @@ void Diagnostics::error(const YAML::Mark& at, std::string key_path, std::string 
                                 std::move(message)});
 }
 
+void Diagnostics::warning(const YAML::Mark& at, std::string key_path, std::string message) {
+  const bool placed = at.line >= 0;
+  warnings_.push_back(ConfigError{file_, placed ? at.line + 1 : 0, placed ? at.column + 1 : 0, std::move(key_path),
+                                  std::move(message)});
+}
+
 std::vector<ConfigError> Diagnostics::take_sorted() {
   std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);

@@ -117,7 +117,9 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
   const auto absolute = split_absolute_form(req.url);
   out.append(req.method_name());
   out.push_back(' ');
-  if (absolute) {
+  if (!ctx.origin.empty()) {
+    out.append(ctx.origin);  // a route's strip_prefix / add_prefix
+  } else if (absolute) {
     // RFC 9112 §3.2.2: the target's authority replaces any Host header.
     if (absolute->origin.front() == '?') out.push_back('/');
     out.append(absolute->origin);
@@ -125,7 +127,8 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
     out.append(req.url);
   }
   out.append(" HTTP/1.1\r\n");
-  if (absolute) append_field(out, "Host", absolute->authority);
+  const bool host_edited = ctx.edits && ctx.edits->drops("Host");
+  if (absolute && !host_edited) append_field(out, "Host", absolute->authority);
 
   const HeaderList& hs = req.headers;
   const ConnectionOptions options(hs);
@@ -134,6 +137,7 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
   size_t xff_count = 0;
   for (size_t i = 0; i < hs.size(); ++i) {
     if (drop_field(hs, i, options)) continue;
+    if (ctx.edits && ctx.edits->drops(hs.name(i))) continue;
     switch (hs.id(i)) {
       case FieldId::x_forwarded_for:
         if (xff_count++ == 0) first_xff = hs.value(i);
@@ -157,6 +161,8 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
     }
     append_field(out, hs.name(i), hs.value(i));
   }
+  if (ctx.edits) ctx.edits->append_fields(out);
+  has_host = has_host || host_edited;  // a route that sets Host names the host the backend sees
   if (!has_host && !ctx.backend_host.empty()) append_field(out, "Host", ctx.backend_host);
   if (req.chunked) append_field(out, "Transfer-Encoding", "chunked");
   if (!ctx.upgrade.empty()) {  // the one hop-by-hop pair a tunnel needs (lb/http/upgrade.h)
@@ -194,7 +200,7 @@ BodyFraming choose_client_framing(const RequestHead& req, const ResponseHead& re
 }
 
 void write_client_response_head(const ResponseHead& resp, BodyFraming framing, bool client_http10,
-                                bool keep_alive, std::string& out) {
+                                bool keep_alive, std::string& out, const HeaderEdits* edits) {
   out.append("HTTP/1.1 ");
   char code[4] = {char('0' + resp.status / 100 % 10), char('0' + resp.status / 10 % 10),
                   char('0' + resp.status % 10), 0};
@@ -209,8 +215,10 @@ void write_client_response_head(const ResponseHead& resp, BodyFraming framing, b
     // A length would contradict re-chunking; keep it for HEAD/304 (it
     // describes the representation) and for length framing.
     if (framing == BodyFraming::chunked && hs.id(i) == FieldId::content_length) continue;
+    if (edits && edits->drops(hs.name(i))) continue;
     append_field(out, hs.name(i), hs.value(i));
   }
+  if (edits) edits->append_fields(out);
   if (framing == BodyFraming::chunked) append_field(out, "Transfer-Encoding", "chunked");
   if (framing == BodyFraming::close || !keep_alive) {
     append_field(out, "Connection", "close");

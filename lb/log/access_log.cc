@@ -72,7 +72,9 @@ void AccessLog::write(const AccessRecord& r) {
   append_json_escaped(b, r.path);
   fmt::format_to(std::back_inserter(b), "\",\"status\":{},\"bytes_in\":{},\"bytes_out\":{},\"duration_ms\":{:.3f}",
                  r.status, r.bytes_in, r.bytes_out, r.duration_ms);
-  b.append(",\"pool\":\"");
+  b.append(",\"route\":\"");
+  append_json_escaped(b, r.route);
+  b.append("\",\"pool\":\"");
   append_json_escaped(b, r.pool);
   b.append("\",\"backend\":\"");
   append_json_escaped(b, r.backend);

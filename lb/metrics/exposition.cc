@@ -135,8 +135,14 @@ void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& o
   auto rate_limited = family("lbd_rate_limited_total", "Requests refused with 429 by the listener's rate_limit.",
                              MetricType::Counter);
 
+  auto routes = family("lbd_route_requests_total",
+                       "Requests that matched the route (route: its name, or its index in the listener's routes).",
+                       MetricType::Counter);
+
   for (const proxy::ListenerRuntime& l : snap.listeners) {
     const Labels id = {{"listener", l.config->name}};
+    for (const proxy::CompiledRoute& r : l.routes.routes())
+      add_counter(routes, {{"listener", l.config->name}, {"route", r.label}}, r.stats->requests());
     const ListenerTotals t = l.state->stats.totals();
     for (size_t c = 0; c < kStatusClasses; ++c) {
       Labels labels = id;
@@ -150,7 +156,7 @@ void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& o
     add_counter(tunnels_total, id, l.state->tunnels_total.load(std::memory_order_relaxed));
     add_counter(rate_limited, id, l.state->rate_limited.load(std::memory_order_relaxed));
   }
-  for (auto* f : {&requests, &duration, &active, &total, &tunnels_active, &tunnels_total, &rate_limited})
+  for (auto* f : {&requests, &duration, &active, &total, &tunnels_active, &tunnels_total, &rate_limited, &routes})
     out.push_back(std::move(*f));
 }
 

@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include <xxhash.h>
+
 #include "lb/balance/hash_key.h"
 
 #include "lb/http/error_response.h"
@@ -293,6 +295,7 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
   }
   const config::ListenerConfig& lc = *listener_rt_->config;
   bytes_out_at_start_ = bytes_out_;
+  route_ = nullptr;
   body_bytes_ = 0;
   assign_request_id();
   header_deadline_.cancel();
@@ -303,17 +306,26 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
     answer_error(413, "Content-Length over max_body_bytes");
     return false;
   }
-  const auto host = head.headers.find(http::FieldId::host);
-  const auto pool = route_request(*listener_rt_, host.value_or(""), head.url);
-  if (!pool) {
+  RouteRequest rq;
+  rq.host_header = head.headers.find(http::FieldId::host).value_or("");
+  rq.target = head.url;
+  rq.method = head.method_name();
+  rq.headers = &head.headers;
+  // The address X-Real-IP names: the one place routing learns who the client is.
+  rq.client_address = client_address();
+  route_ = route_request(*listener_rt_, rq);
+  if (!route_) {
     answer_error(404, "no route matches");
     return false;
   }
-  if (head.expect_continue && head.minor >= 1 && head.has_body()) {
+  route_->stats->count_request(worker_.index);
+  const std::string_view id = request_id();
+  const size_t pool = route_->forwards() ? choose_pool(*route_, rq, XXH3_64bits(id.data(), id.size())) : 0;
+  if (route_->forwards() && head.expect_continue && head.minor >= 1 && head.has_body()) {
     // lbd accepts the body itself and streams it on; the backend is not asked.
     writer_.append_copy("HTTP/1.1 100 Continue\r\n\r\n");
   }
-  exchange_ = std::make_unique<Exchange>(*this, ws_, *pool, head);
+  exchange_ = std::make_unique<Exchange>(*this, ws_, pool, head, *route_);
   exchange_->start();
   return phase_ != Phase::closing;
 }
@@ -444,6 +456,7 @@ void ClientConnection::answer_error(int status, const char* why, std::string_vie
     r.bytes_in = bytes_in_;
     r.bytes_out = scratch.size();
     r.request_id = request_id_;
+    if (route_) r.route = route_->label;
     if (worker_.access_log) worker_.access_log->write(r);
   }
   close_after_write();
@@ -452,6 +465,8 @@ void ClientConnection::answer_error(int status, const char* why, std::string_vie
 void ClientConnection::log_request(int status, const char* pool, const char* backend, double upstream_ms) {
   identity_->state->stats.count_request(
       worker_.index, status, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start_));
+  // The route lives in this request's snapshot, which the next request may not hold.
+  const CompiledRoute* route = std::exchange(route_, nullptr);
   if (!worker_.access_log) return;
   const http::RequestHead& h = parser_->head();
   log::AccessRecord r;
@@ -468,6 +483,7 @@ void ClientConnection::log_request(int status, const char* pool, const char* bac
   r.upstream_ms = upstream_ms;
   r.request_id = request_id_;
   r.interrupted = exchange_ && exchange_->interrupted();
+  if (route) r.route = route->label;
   worker_.access_log->write(r);
   bytes_in_ = 0;
 }

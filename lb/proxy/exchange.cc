@@ -7,8 +7,12 @@
 
 #include "lb/health/passive_check.h"
 #include "lb/http/error_response.h"
+#include "lb/http/fixed_response.h"
+#include "lb/http/path_rewrite.h"
+#include "lb/http/request_target.h"
 #include "lb/http/upgrade.h"
 #include "lb/proxy/client_connection.h"
+#include "lb/proxy/router.h"
 #include "lb/proxy/upstream_pool.h"
 
 namespace lb::proxy {
@@ -42,8 +46,8 @@ class RequestHeaders final : public balance::HeaderLookup {
 }  // namespace
 
 Exchange::Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
-                   const http::RequestHead& request)
-    : client_(client), ws_(std::move(ws)), pool_index_(pool_index), request_(request) {
+                   const http::RequestHead& request, const CompiledRoute& route)
+    : client_(client), ws_(std::move(ws)), pool_index_(pool_index), request_(request), route_(route) {
   queue_deadline_.init(*client_.worker().timers, this, &Exchange::on_queue_timeout);
   heartbeat_.init(*client_.worker().timers, this, &Exchange::on_heartbeat_timer);
 }
@@ -52,17 +56,25 @@ Exchange::~Exchange() {
   leave_queue();
   if (upstream_) release_upstream(false, false);
   slot_.release();
-  RetryBudget& budget = pool().shared->retry_budget;
-  if (retrying_) budget.retry_ended();
-  if (in_budget_) budget.request_ended();
+  // A route that answers itself (redirect, respond) never had a pool.
+  if (retrying_) pool().shared->retry_budget.retry_ended();
+  if (in_budget_) pool().shared->retry_budget.request_ended();
 }
 
-const char* Exchange::pool_name() const { return pool().config->name.c_str(); }
+const char* Exchange::pool_name() const { return route_.forwards() ? pool().config->name.c_str() : "-"; }
 const char* Exchange::backend_name() const { return backend_ ? backend_->name().c_str() : "-"; }
 
 void Exchange::start() {
+  if (!route_.forwards()) return answer_from_route();
   const auto& listener = client_.listener();
   http::ForwardContext ctx;
+  const config::Route& rc = *route_.config;
+  if (!rc.request_headers.empty()) ctx.edits = &rc.request_headers;
+  if (!rc.path_rewrite.empty()) {
+    const auto absolute = http::split_absolute_form(request_.url);
+    http::rewrite_origin(absolute ? absolute->origin : std::string_view(request_.url), rc.path_rewrite, origin_);
+    ctx.origin = origin_;
+  }
   ctx.client_ip = client_.client_ip();
   ctx.proto = listener.config->tls ? "https" : "http";
   ctx.request_id = client_.request_id();
@@ -236,7 +248,7 @@ void Exchange::dispatch(bool fresh_connection) {
     upstream_->bind(this);
     send_request();
     upstream_->flush();
-    if (request_complete_) upstream_->arm_response_timeout(pc.timeouts.response);
+    if (request_complete_) upstream_->arm_response_timeout(response_timeout());
   } else {
     upstream_reused_ = false;
     upstream_ = new UpstreamConnection(client_.worker(), backend_);
@@ -255,7 +267,7 @@ balance::Backend* Exchange::pinned_backend() const {
 
 void Exchange::send_request() {
   upstream_->parser().expect_response(request_.method == HTTP_HEAD);
-  if (http::needs_backend_host(request_)) {
+  if (http::needs_backend_host(request_) && !route_.config->request_headers.drops("Host")) {
     // HTTP/1.1 requires a Host and this HTTP/1.0 client sent none: name the
     // backend of this attempt, as nginx does (Host $proxy_host).
     upstream_->writer().append_copy(http::with_backend_host(upstream_head_, backend_->address().text));
@@ -272,7 +284,7 @@ void Exchange::send_request() {
 
 void Exchange::on_upstream_connected() {
   upstream_->flush();
-  if (request_complete_) upstream_->arm_response_timeout(pool().config->timeouts.response);
+  if (request_complete_) upstream_->arm_response_timeout(response_timeout());
   // The client may have been paused while the body piled up during the
   // connect; if the socket took it all at once, no write callback will
   // come to resume it, so re-evaluate now.
@@ -328,7 +340,7 @@ void Exchange::request_complete() {
   // timeouts.response counts from the end of the request (as Envoy does): a
   // backend busy reading a long upload is not late yet. While the body
   // flows, the client's idle timeout guards against stalls.
-  if (upstream_ && upstream_->connected()) upstream_->arm_response_timeout(pool().config->timeouts.response);
+  if (upstream_ && upstream_->connected()) upstream_->arm_response_timeout(response_timeout());
 }
 
 void Exchange::flush_upstream() {
@@ -419,7 +431,9 @@ void Exchange::on_response_head(http::ResponseHead& head) {
   keep_client_alive_ = request_.keep_alive && !client_.draining() && framing_ != http::BodyFraming::close;
   std::string& scratch = client_.worker().scratch;
   scratch.clear();
-  http::write_client_response_head(head, framing_, request_.minor == 0, keep_client_alive_, scratch);
+  const http::HeaderEdits& edits = route_.config->response_headers;
+  http::write_client_response_head(head, framing_, request_.minor == 0, keep_client_alive_, scratch,
+                                   edits.empty() ? nullptr : &edits);
   client_.writer().append_copy(scratch);
   arm_heartbeat();
 }
@@ -650,6 +664,49 @@ void Exchange::respond_error(int status, std::string_view extra_headers) {
   std::string& scratch = client_.worker().scratch;
   scratch.clear();
   http::append_error_response(status, !keep_client_alive_, scratch, extra_headers, request_.method == HTTP_HEAD);
+  client_.writer().append_copy(scratch);
+  finish();
+}
+
+Duration Exchange::response_timeout() const {
+  return route_.config->response_timeout.value_or(pool().config->timeouts.response);
+}
+
+void Exchange::answer_from_route() {
+  const config::Route& r = *route_.config;
+  if (r.action == config::RouteAction::respond)
+    return respond_fixed(r.respond.status, r.respond.content_type, r.respond.body, {});
+  const auto absolute = http::split_absolute_form(request_.url);
+  const std::string_view origin = absolute ? absolute->origin : std::string_view(request_.url);
+  const size_t q = origin.find('?');
+  RouteRequest rq;
+  rq.host_header = request_.headers.find(http::FieldId::host).value_or("");
+  rq.target = request_.url;
+  char host_buf[256];
+  http::RedirectParts parts;
+  parts.scheme = client_.listener().config->tls ? "https" : "http";
+  parts.host = routing_host(rq, host_buf);
+  parts.path = origin.substr(0, q);
+  parts.query = q == std::string_view::npos ? std::string_view() : origin.substr(q);
+  std::string location = "Location: ";
+  r.redirect.target.expand(parts, location);
+  location += "\r\n";
+  respond_fixed(r.redirect.status, {}, {}, location);
+}
+
+void Exchange::respond_fixed(int status, std::string_view content_type, std::string_view body,
+                             std::string_view extra) {
+  status_ = status;
+  // Keep the client if the request is (or will be) read to its end: a
+  // small announced body is read and dropped (a form posted to a
+  // maintenance page); a large or chunked one is not waited for.
+  const bool small_body = !request_.chunked && request_.content_length.value_or(0) <= kReplayLimit;
+  const bool request_done = request_complete_ || !request_.has_body() || small_body;
+  keep_client_alive_ = request_.keep_alive && request_done && !client_.draining();
+  std::string& scratch = client_.worker().scratch;
+  scratch.clear();
+  http::append_fixed_response(status, content_type, body, extra, !keep_client_alive_, request_.method == HTTP_HEAD,
+                              scratch);
   client_.writer().append_copy(scratch);
   finish();
 }

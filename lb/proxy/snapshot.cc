@@ -6,11 +6,6 @@ namespace lb::proxy {
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
-}
-
 std::shared_ptr<balance::Backend> carried_backend(const Snapshot* previous, const std::string& pool,
                                                   const config::BackendConfig& bc) {
   if (!previous) return nullptr;
@@ -87,13 +82,17 @@ PreparedSnapshot prepare_snapshot(std::shared_ptr<const config::Config> config, 
                             : std::make_shared<RateLimiter>(lc.rate_limit.rps, lc.rate_limit.burst);
     }
     if (lc.tls) lr.tls = tls::TlsContext::create(*lc.tls, old && old->tls ? old->tls->ticket_keys() : nullptr);
-    for (const config::Route& r : lc.routes) {
-      for (size_t i = 0; i < config->pools.size(); ++i) {
-        if (config->pools[i].name != r.pool) continue;
-        lr.routes.push_back({lower(r.host), r.path_prefix, i});
-        break;
-      }
-    }
+    lr.routes = RouteTable(
+        lc.routes,
+        [&](std::string_view pool) -> std::optional<size_t> {
+          for (size_t i = 0; i < config->pools.size(); ++i)
+            if (config->pools[i].name == pool) return i;
+          return std::nullopt;
+        },
+        [&](const std::string& label) -> std::shared_ptr<metrics::RouteStats> {
+          const CompiledRoute* r = old ? old->routes.find_label(label) : nullptr;
+          return r ? r->stats : nullptr;
+        });
     snap->listeners.push_back(std::move(lr));
   }
   return prepared;

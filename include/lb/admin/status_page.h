@@ -61,6 +61,15 @@ struct StatusListenerRow {
   double p99_seconds = 0;
 };
 
+struct StatusRouteRow {
+  std::string listener;
+  std::string label;   // the route's name, or its index
+  std::string match;   // its conditions, e.g. "host *.example.com, path_prefix /api/"
+  std::string action;  // e.g. "pool app", "pools v1 90, v2 10 by cookie:uid", "redirect 308"
+  uint64_t requests = 0;
+  std::optional<double> rate;  // requests per second since the previous render
+};
+
 struct StatusModel {
   std::string version;
   uint64_t generation = 0;  // config generation (1 + successful reloads)
@@ -68,6 +77,7 @@ struct StatusModel {
   uint64_t reload_failures = 0;
   std::string generated_at;  // wall-clock time, UTC, ISO 8601
   std::vector<StatusListenerRow> listeners;
+  std::vector<StatusRouteRow> routes;
   std::vector<StatusPoolRow> pools;
   int refresh_seconds = 5;
 };

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lb/config/route.h"
 #include "lb/core/time.h"
 
 namespace lb::config {
@@ -58,12 +59,6 @@ struct ListenerLimits {
 struct RateLimit {
   double rps = 0;  // per client IP; 0 = off
   uint64_t burst = 0;
-};
-
-struct Route {
-  std::string host;         // empty = any host; exact match, case-insensitive
-  std::string path_prefix;  // empty = any path
-  std::string pool;         // name of a pool in Config::pools
 };
 
 struct ListenerConfig {

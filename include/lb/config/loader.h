@@ -25,6 +25,7 @@ struct ConfigError {
 struct LoadResult {
   std::optional<Config> config;     // set when errors is empty
   std::vector<ConfigError> errors;  // every error found
+  std::vector<ConfigError> warnings;  // loads, but likely a mistake (a route that never matches)
   bool ok() const { return errors.empty(); }
 };
 

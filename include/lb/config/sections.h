@@ -16,6 +16,8 @@ struct FileScope {
 };
 
 ListenerConfig read_listener(const Field& field, FileScope& scope);
+// `route_names`: the names used so far in the same listener.
+Route read_route(const Field& field, const FileScope& scope, UniqueNames& route_names);
 PoolConfig read_pool(const Field& field, FileScope& scope);
 SessionConfig read_session(const Field& field);
 HealthCheck read_health_check(const Field& field);

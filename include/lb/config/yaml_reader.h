@@ -26,12 +26,16 @@ class Diagnostics {
   explicit Diagnostics(std::string file) : file_(std::move(file)) {}
 
   void error(const YAML::Mark& at, std::string key_path, std::string message);
+  // Something that loads but is likely a mistake (`lbd --check` prints it).
+  void warning(const YAML::Mark& at, std::string key_path, std::string message);
   // Sorted by position, so the report reads top to bottom like the file.
   std::vector<ConfigError> take_sorted();
+  std::vector<ConfigError> take_warnings() { return std::move(warnings_); }
 
  private:
   std::string file_;
   std::vector<ConfigError> errors_;
+  std::vector<ConfigError> warnings_;
 };
 
 // One value of the file together with its key path and where to report.

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "lb/http/header_edits.h"
 #include "lb/http/message.h"
 
 namespace lb::http {
@@ -18,6 +19,8 @@ struct ForwardContext {
   std::string_view request_id;    // X-Request-Id to add when the client sent none ("" = none)
   std::string_view strip_cookie;  // a cookie of lbd's own (sticky sessions) the backend must not see
   std::string_view upgrade;       // Upgrade value to pass on with Connection: upgrade ("" = none)
+  std::string_view origin;        // the origin-form target to send instead of the client's ("" = as received)
+  const HeaderEdits* edits = nullptr;  // a route's request_headers
 };
 
 // Appends the upstream request head (HTTP/1.1, keep-alive) to `out`.
@@ -51,8 +54,9 @@ BodyFraming choose_client_framing(const RequestHead& req, const ResponseHead& re
 
 // Appends the client response head to `out`. `keep_alive` decides the
 // Connection field for the client's HTTP version.
+// `edits`: a route's response_headers (not for interim responses).
 void write_client_response_head(const ResponseHead& resp, BodyFraming framing, bool client_http10,
-                                 bool keep_alive, std::string& out);
+                                 bool keep_alive, std::string& out, const HeaderEdits* edits = nullptr);
 
 // True for fields that must not be forwarded (RFC 9110 §7.6.1), given the
 // message's Connection header value(s).

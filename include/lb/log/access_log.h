@@ -27,6 +27,7 @@ struct AccessRecord {
   // The backend cut a streamed response and lbd ended it with an error
   // event (written as "interrupted":true; absent otherwise).
   bool interrupted = false;
+  std::string_view route = "-";  // the route's name or index; "-" before routing or when none matched
 };
 
 // Where access lines go; shared by the workers, reopened on SIGUSR1.

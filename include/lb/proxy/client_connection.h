@@ -172,6 +172,7 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   std::shared_ptr<const WorkerSnapshot> ws_;  // of the current request
   const ListenerRuntime* listener_rt_ = nullptr;
   std::unique_ptr<Exchange> exchange_;
+  const CompiledRoute* route_ = nullptr;  // of the current request, in ws_'s snapshot (null: none yet)
   std::unique_ptr<Tunnel> tunnel_;                 // after 101
   UpstreamConnection* tunnel_upstream_ = nullptr;  // owned: closed when the tunnel ends
   BackendSlot tunnel_slot_;                        // the backend's max_requests slot, given back at the end

@@ -28,8 +28,10 @@ class ClientConnection;
 
 class Exchange final : public UpstreamEvents, public QueuedRequest, public Retirable {
  public:
+  // `route` (in ws's snapshot) chose `pool_index`, or answers itself
+  // (redirect, respond: pool_index unused).
   Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
-           const http::RequestHead& request);
+           const http::RequestHead& request, const CompiledRoute& route);
   ~Exchange() override;
 
   void start();
@@ -115,6 +117,9 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
                    std::string_view framing_after);
   void release_upstream(bool reusable, bool ok);
   void respond_error(int status, std::string_view extra_headers = {});
+  void answer_from_route();  // a redirect or respond route
+  void respond_fixed(int status, std::string_view content_type, std::string_view body, std::string_view extra);
+  Duration response_timeout() const;  // the route's, else the pool's
   void finish();
 
   const PoolRuntime& pool() const { return ws_->snapshot->pools[pool_index_]; }
@@ -123,6 +128,8 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   std::shared_ptr<const WorkerSnapshot> ws_;
   size_t pool_index_;
   const http::RequestHead& request_;
+  const CompiledRoute& route_;
+  std::string origin_;  // the target after the route's strip_prefix / add_prefix ("" = unchanged)
   std::string upstream_head_;  // rewritten once, kept for retries
   std::string replay_;         // body bytes as sent upstream, while they fit
   bool replayable_ = true;     // replay_ holds every body byte sent so far

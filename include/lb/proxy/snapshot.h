@@ -17,6 +17,7 @@
 #include "lb/metrics/pool_stats.h"
 #include "lb/proxy/pool_shared.h"
 #include "lb/proxy/rate_limiter.h"
+#include "lb/proxy/route_table.h"
 #include "lb/tls/tls_context.h"
 
 namespace lb::proxy {
@@ -41,16 +42,10 @@ struct ListenerState {
   std::atomic<uint64_t> rate_limited{0};
 };
 
-struct RouteEntry {
-  std::string host;  // lower-case, empty = any
-  std::string path_prefix;
-  size_t pool = 0;  // index into Snapshot::pools
-};
-
 struct ListenerRuntime {
   const config::ListenerConfig* config = nullptr;
   std::shared_ptr<ListenerState> state;
-  std::vector<RouteEntry> routes;
+  RouteTable routes;
   std::shared_ptr<const tls::TlsContext> tls;  // null: plain HTTP
   // Shared by every worker; carried over a reload that keeps rps and burst,
   // so clients keep their place. Null: rate_limit off.

@@ -24,7 +24,8 @@ std::shared_ptr<const proxy::Snapshot> snapshot() {
   config::ListenerConfig web;
   web.name = "web";
   web.listen = {"127.0.0.1", 8080, "127.0.0.1:8080"};
-  web.routes = {{"", "", "app"}};
+  web.routes.resize(1);
+  web.routes[0].pool = "app";
   c.listeners = {web};
   return proxy::build_snapshot(std::make_shared<const config::Config>(std::move(c)), nullptr);
 }

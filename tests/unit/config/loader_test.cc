@@ -585,6 +585,8 @@ TEST(ConfigLoader, ExampleConfigsLoad) {
     // secret_file is pointed at a test key.
     const LoadResult r = load_string(with_secret_files(entry.path().string(), key.path()), entry.path().string());
     EXPECT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+    // Nor may they teach a mistake (a route that never matches).
+    for (const ConfigError& w : r.warnings) ADD_FAILURE() << w.to_string();
     ++loaded;
   }
   if (loaded == 0) GTEST_SKIP() << "no conf/*.yaml yet";

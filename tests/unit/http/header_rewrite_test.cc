@@ -309,5 +309,69 @@ TEST(HttpHeaderRewrite, WithoutStripCookieEveryCookiePasses) {
   EXPECT_THAT(values_of(h.headers, "Cookie"), ElementsAre("LB=pin;  sid=abc"));
 }
 
+
+// ---- a route's rewrites, applied in the same pass ----------------------
+
+
+TEST(HttpHeaderRewrite, RouteRequestEditsSetAddAndRemove) {
+  HeaderEdits e;
+  e.set = {{"X-Tenant", "acme"}};
+  e.add = {{"X-Tag", "b"}};
+  e.remove = {"X-Debug"};
+  ForwardContext ctx = kContext;
+  ctx.edits = &e;
+  const RequestHead h = forwarded(
+      "GET / HTTP/1.1\r\nHost: x\r\nx-tenant: evil\r\nX-Debug: 1\r\nx-debug: 2\r\nX-Tag: a\r\n\r\n", ctx);
+  EXPECT_THAT(values_of(h.headers, "X-Tenant"), ElementsAre("acme"));
+  EXPECT_THAT(values_of(h.headers, "X-Debug"), IsEmpty());
+  EXPECT_THAT(values_of(h.headers, "X-Tag"), ElementsAre("a", "b"));
+  EXPECT_EQ(h.headers.find("Host"), "x");
+}
+
+TEST(HttpHeaderRewrite, HopByHopRulesStillWinOverRouteEdits) {
+  // A field the client's Connection names is dropped even when the route
+  // would keep it; the route's own fields are still sent, once.
+  HeaderEdits e;
+  e.add = {{"X-Hop", "route"}};
+  ForwardContext ctx = kContext;
+  ctx.edits = &e;
+  const RequestHead h = forwarded("GET / HTTP/1.1\r\nHost: x\r\nConnection: X-Hop\r\nX-Hop: client\r\n\r\n", ctx);
+  EXPECT_THAT(values_of(h.headers, "X-Hop"), ElementsAre("route"));
+  EXPECT_THAT(values_of(h.headers, "X-Forwarded-For"), ElementsAre("10.0.0.9"));
+}
+
+TEST(HttpHeaderRewrite, RouteSetsHostOnceEvenForAbsoluteForm) {
+  HeaderEdits e;
+  e.set = {{"Host", "internal.svc"}};
+  ForwardContext ctx = kContext;
+  ctx.edits = &e;
+  const RequestHead h = forwarded("GET http://public.example/a HTTP/1.1\r\nHost: public.example\r\n\r\n", ctx);
+  EXPECT_THAT(values_of(h.headers, "Host"), ElementsAre("internal.svc"));
+  EXPECT_EQ(h.url, "/a");
+}
+
+TEST(HttpHeaderRewrite, RewrittenOriginReplacesTheTarget) {
+  ForwardContext ctx = kContext;
+  ctx.origin = "/v2/users?id=3";
+  const std::string wire = forwarded_wire("GET http://h/api/users?id=3 HTTP/1.1\r\nHost: h\r\n\r\n", ctx);
+  EXPECT_EQ(wire.substr(0, wire.find("\r\n")), "GET /v2/users?id=3 HTTP/1.1");
+  EXPECT_THAT(values_of(parse_request_head(wire).headers, "Host"), ElementsAre("h"));
+}
+
+TEST(HttpHeaderRewrite, RouteResponseEdits) {
+  HeaderEdits e;
+  e.set = {{"Strict-Transport-Security", "max-age=63072000"}};
+  e.remove = {"Server"};
+  const ResponseHead resp = parse_response_head(
+      "HTTP/1.1 200 OK\r\nServer: gunicorn\r\nStrict-Transport-Security: max-age=1\r\nContent-Length: 2\r\n\r\n");
+  std::string out;
+  write_client_response_head(resp, BodyFraming::length, false, true, out, &e);
+  const ResponseHead h = parse_response_head(out);
+  EXPECT_THAT(values_of(h.headers, "Server"), IsEmpty());
+  EXPECT_THAT(values_of(h.headers, "Strict-Transport-Security"), ElementsAre("max-age=63072000"));
+  EXPECT_THAT(values_of(h.headers, "Content-Length"), ElementsAre("2"));
+}
+
+
 }  // namespace
 }  // namespace lb::http

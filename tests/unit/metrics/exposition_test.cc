@@ -32,7 +32,8 @@ config::Config two_pools() {
   config::ListenerConfig web;
   web.name = "web";
   web.listen = {"127.0.0.1", 8080, "127.0.0.1:8080"};
-  web.routes = {{"", "", "app"}};
+  web.routes.resize(1);
+  web.routes[0].pool = "app";
   c.listeners = {web};
   return c;
 }
@@ -78,6 +79,7 @@ TEST(Exposition, EveryDesignMetricWithItsTypeAndLabelNames) {
       {"lbd_tunnels_active", {T::Gauge, {"listener"}}},  // beyond DESIGN.md: WebSocket
       {"lbd_tunnels_total", {T::Counter, {"listener"}}},
       {"lbd_rate_limited_total", {T::Counter, {"listener"}}},  // beyond DESIGN.md: 429s alone
+      {"lbd_route_requests_total", {T::Counter, {"listener", "route"}}},
       {"lbd_retries_total", {T::Counter, {"pool"}}},
       {"lbd_no_backend_total", {T::Counter, {"pool"}}},
       {"lbd_pool_queue_length", {T::Gauge, {"pool"}}},

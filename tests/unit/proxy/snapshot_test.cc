@@ -19,6 +19,14 @@ config::PoolConfig pool(std::string name, std::vector<config::BackendConfig> bac
   return p;
 }
 
+config::Route route(std::string host, std::string path_prefix, std::string pool) {
+  config::Route r;
+  r.host = std::move(host);
+  r.path_prefix = std::move(path_prefix);
+  r.pool = std::move(pool);
+  return r;
+}
+
 config::ListenerConfig listener(std::string name, std::vector<config::Route> routes) {
   config::ListenerConfig l;
   l.name = std::move(name);
@@ -32,7 +40,7 @@ config::Config base_config() {
   config::Config c;
   c.pools = {pool("app", {backend("app1", "127.0.0.1", 9001, 3), backend("app2", "127.0.0.1", 9002, 2)}),
              pool("api", {backend("api1", "127.0.0.1", 9101)})};
-  c.listeners = {listener("web", {{"API.Example.com", "/v1/", "api"}, {"", "", "app"}})};
+  c.listeners = {listener("web", {route("API.Example.com", "/v1/", "api"), route("", "", "app")})};
   return c;
 }
 
@@ -64,13 +72,26 @@ TEST(SnapshotBuild, RoutesResolveToPoolIndexesWithLowerCaseHosts) {
   const auto snap = build_snapshot(share(base_config()), nullptr);
   const ListenerRuntime* web = snap->find_listener("web");
   ASSERT_NE(web, nullptr);
-  ASSERT_EQ(web->routes.size(), 2u);
-  EXPECT_EQ(web->routes[0].host, "api.example.com");
-  EXPECT_EQ(web->routes[0].path_prefix, "/v1/");
-  EXPECT_EQ(web->routes[0].pool, 1u);
-  EXPECT_EQ(web->routes[1].host, "");
-  EXPECT_EQ(web->routes[1].pool, 0u);
+  const auto& routes = web->routes.routes();
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_EQ(routes[0].config, &snap->config->listeners[0].routes[0]);  // into the snapshot's own config
+  EXPECT_EQ(routes[0].pool, 1u);
+  EXPECT_EQ(routes[1].pool, 0u);
+  // The exact host is indexed lower-case; the host-less route is a candidate for any host.
+  const auto c = web->routes.candidates("api.example.com");
+  ASSERT_EQ(c.lists[0].size(), 1u);
+  EXPECT_EQ(c.lists[0][0], 0u);
+  ASSERT_EQ(c.lists[2].size(), 1u);
+  EXPECT_EQ(c.lists[2][0], 1u);
   EXPECT_EQ(snap->find_listener("nope"), nullptr);
+}
+
+TEST(SnapshotBuild, RouteCountersCarryOverAReloadByLabel) {
+  auto first = build_snapshot(share(base_config()), nullptr);
+  first->find_listener("web")->routes.routes()[0].stats->count_request(0);
+  auto second = build_snapshot(share(base_config()), first.get());
+  EXPECT_EQ(second->find_listener("web")->routes.routes()[0].stats->requests(), 1u);
+  EXPECT_EQ(second->find_listener("web")->routes.routes()[1].stats->requests(), 0u);
 }
 
 TEST(SnapshotBuild, BackendsCarriedOverByPoolNameAndAddress) {
@@ -152,7 +173,7 @@ TEST(SnapshotBuild, ASnapshotOutlivesTheNextOne) {
   auto second = build_snapshot(share(base_config()), first.get());
   first.reset();  // the old config goes away; the new snapshot must not care
   EXPECT_EQ(pool_named(*second, "app").backends[0], app1);
-  EXPECT_EQ(second->find_listener("web")->routes.size(), 2u);
+  EXPECT_EQ(second->find_listener("web")->routes.routes().size(), 2u);
 }
 
 // A reload refused by a later step (here a certificate that cannot be read)
