@@ -66,6 +66,14 @@ struct Route {
   std::string pool;         // name of a pool in Config::pools
 };
 
+// An address range (config/cidr.h parses and matches them).
+struct Cidr {
+  uint8_t bytes[16] = {};
+  uint8_t length = 4;  // 4 (IPv4) or 16 (IPv6) address bytes
+  uint8_t prefix = 32;
+  std::string text;    // as written
+};
+
 struct ListenerConfig {
   std::string name;
   Address listen;
@@ -74,6 +82,11 @@ struct ListenerConfig {
   ListenerLimits limits;
   RateLimit rate_limit;
   std::vector<Route> routes;
+  // Every connection starts with a PROXY v1 or v2 header, else it is closed.
+  bool proxy_protocol = false;
+  // Peers whose PROXY header (when trusted_proxies is empty: every peer's)
+  // and X-Forwarded-For entries name the client (lb/proxy/client_address.h).
+  std::vector<Cidr> trusted_proxies;
 };
 
 enum class Strategy {
@@ -138,6 +151,9 @@ struct BackendConfig {
   uint32_t weight = 1;  // 1..1000
 };
 
+// PROXY protocol header lbd writes on each new connection to a backend.
+enum class SendProxyProtocol { off, v1, v2 };
+
 struct PoolConfig {
   std::string name;
   Strategy strategy = Strategy::round_robin;
@@ -151,6 +167,7 @@ struct PoolConfig {
   PoolTimeouts timeouts;
   Keepalive keepalive;
   std::vector<BackendConfig> backends;
+  SendProxyProtocol send_proxy_protocol = SendProxyProtocol::off;
 };
 
 // Worker threads lbd runs at most: explicit `workers` above it is refused

@@ -328,6 +328,14 @@ const BadValue kBadValues[] = {
     {"duplicate_yaml_key", {.top = "workers: 2\nworkers: 3\n"}, "workers: duplicate key"},
     {"section_not_a_map", {.top = "log: info\n"}, "log: must be a mapping"},
     {"tls_without_certificates", {.listener = "    tls: null\n"}, "listeners[0].tls.certificates: is required"},
+    {"proxy_protocol_not_bool", {.listener = "    proxy_protocol: v2\n"},
+     "listeners[0].proxy_protocol: must be true or false"},
+    {"trusted_proxy_not_cidr", {.listener = "    trusted_proxies: [10.0.0.0/8, 10.0.0.1/8]\n"},
+     "listeners[0].trusted_proxies[1]: has bits set past its /8 prefix"},
+    {"trusted_proxy_name", {.listener = "    trusted_proxies: [lb.internal]\n"},
+     "listeners[0].trusted_proxies[0]: 'lb.internal' is not an IPv4 or IPv6 address"},
+    {"send_proxy_protocol", {.pool = "    send_proxy_protocol: v3\n"},
+     "pools[0].send_proxy_protocol: unknown value 'v3' (valid: off, v1, v2)"},
     {"v6_without_brackets", {.backend = "      - {name: b, address: \"::1:80\"}\n"},
      "pools[0].backends[1].address: invalid address '::1:80': write IPv6 addresses as [address]:port"},
     {"port_zero", {.backend = "      - {name: b, address: 127.0.0.1:0}\n"},
@@ -520,6 +528,28 @@ TEST(ConfigLoader, UnusableTlsFilesAreErrorsNamingTheFile) {
               ElementsAre(HasSubstr("listeners[0].tls.certificates[0].key: cannot use private key '" + certs +
                                     "/encrypted.key': ")));
   EXPECT_THAT(with_pair("site.pem", "site.key"), IsEmpty());
+}
+
+TEST(ConfigLoader, ProxyProtocolFieldsLoad) {
+  const LoadResult r = load(config_with(
+      {.listener = "    proxy_protocol: true\n    trusted_proxies: [10.0.0.0/8, \"::1\", 192.0.2.7]\n",
+       .pool = "    send_proxy_protocol: v2\n"}));
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  const ListenerConfig& l = r.config->listeners[0];
+  EXPECT_TRUE(l.proxy_protocol);
+  ASSERT_EQ(l.trusted_proxies.size(), 3u);
+  EXPECT_EQ(l.trusted_proxies[0].prefix, 8);
+  EXPECT_EQ(l.trusted_proxies[1].length, 16);
+  EXPECT_EQ(l.trusted_proxies[2].text, "192.0.2.7");
+  const PoolConfig& p = r.config->pools[0];
+  EXPECT_EQ(p.send_proxy_protocol, SendProxyProtocol::v2);
+
+  const LoadResult plain = load(config_with({}));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain.config->listeners[0].proxy_protocol);
+  EXPECT_EQ(plain.config->pools[0].send_proxy_protocol, SendProxyProtocol::off);
+  const LoadResult off = load(config_with({.pool = "    send_proxy_protocol: off\n"}));
+  ASSERT_TRUE(off.ok()) << ::testing::PrintToString(messages(off));
 }
 
 TEST(ConfigLoader, DuplicateListenerAndPoolNames) {
