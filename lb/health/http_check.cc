@@ -21,10 +21,11 @@ std::string describe_expected(const std::vector<config::StatusRange>& expected) 
   return out;
 }
 
-HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, Done done)
+HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, const std::string& preamble,
+                     Done done)
     : expected_(cfg.expect_status),
       timeout_(cfg.timeout),
-      request_(fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: lbd-health-check\r\nAccept: */*\r\n"
+      request_(preamble + fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: lbd-health-check\r\nAccept: */*\r\n"
                            "Connection: close\r\n\r\n",
                            cfg.path, host)),
       done_(std::move(done)),
@@ -32,8 +33,8 @@ HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, Do
       started_(Clock::now()) {}
 
 HttpCheck* HttpCheck::start(uv_loop_t* loop, const sockaddr_storage& address, const config::HealthCheck& cfg,
-                            const std::string& host, Done done) {
-  auto* check = new HttpCheck(cfg, host, std::move(done));
+                            const std::string& host, const std::string& preamble, Done done) {
+  auto* check = new HttpCheck(cfg, host, preamble, std::move(done));
   check->begin(loop, address);
   return check;
 }

@@ -8,6 +8,7 @@
 #include "lb/http/error_response.h"
 #include "lb/http/upgrade.h"
 #include "lb/proxy/client_connection.h"
+#include "lb/proxy/proxy_header.h"
 #include "lb/proxy/upstream_pool.h"
 
 namespace lb::proxy {
@@ -55,6 +56,7 @@ void Exchange::start() {
   const auto& listener = client_.listener();
   http::ForwardContext ctx;
   ctx.client_ip = client_.client_ip();
+  ctx.forwarded_for = client_.forwarded_for();
   ctx.proto = listener.config->tls ? "https" : "http";
   ctx.request_id = client_.request_id();
   if (pool().sticky) {
@@ -124,6 +126,7 @@ void Exchange::attempt(bool same_backend) {
   } else {
     upstream_reused_ = false;
     upstream_ = new UpstreamConnection(client_.worker(), backend_);
+    upstream_->set_preamble(proxy_header_for(pc.send_proxy_protocol, client_.client_sockaddr(), client_.local_sockaddr()));
     upstream_->connect(this, pc.timeouts.connect);
     send_request();  // gathered now, sent once connected
   }

@@ -64,9 +64,35 @@ void UpstreamConnection::on_connect(uv_connect_t* req, int status) {
   }
   self->state_ = State::bound;
   uv_tcp_nodelay(&self->tcp_, 1);
+  if (!self->preamble_.empty() && !self->write_preamble()) return self->fail(UpstreamFailure::connect_failed);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&self->tcp_), &UpstreamConnection::on_alloc,
                 &UpstreamConnection::on_read);
   self->owner_->on_upstream_connected();
+}
+
+// The preamble goes out before anything the writer holds: written now, on
+// an empty socket, it is ahead of every later write (libuv keeps order, and
+// a try-write never passes a queued write).
+bool UpstreamConnection::write_preamble() {
+  std::string bytes = std::move(preamble_);
+  preamble_.clear();
+  uv_buf_t buf = uv_buf_init(bytes.data(), unsigned(bytes.size()));
+  const int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+  if (n == int(bytes.size())) return true;
+  if (n < 0 && n != UV_EAGAIN) return false;
+  // A fresh socket takes a few hundred bytes at once; if not, queue the rest.
+  struct Req {
+    uv_write_t req;
+    std::string rest;
+  };
+  auto* r = new Req{{}, bytes.substr(n > 0 ? size_t(n) : 0)};
+  buf = uv_buf_init(r->rest.data(), unsigned(r->rest.size()));
+  if (uv_write(&r->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
+               [](uv_write_t* w, int) { delete reinterpret_cast<Req*>(w); }) != 0) {
+    delete r;
+    return false;
+  }
+  return true;
 }
 
 void UpstreamConnection::flush() {

@@ -39,14 +39,15 @@ class HttpCheck final : private http::ResponseEvents {
 
   // Starts a check against `address`. `done` runs exactly once, from the
   // loop (never inside start), unless cancel() comes first.
+  // `preamble` (a PROXY protocol header, or "") goes before the request.
   static HttpCheck* start(uv_loop_t* loop, const sockaddr_storage& address, const config::HealthCheck& cfg,
-                          const std::string& host, Done done);
+                          const std::string& host, const std::string& preamble, Done done);
   // Abandons the check: `done` is not called; the object frees itself once
   // libuv has let go of its handles.
   void cancel();
 
  private:
-  HttpCheck(const config::HealthCheck& cfg, const std::string& host, Done done);
+  HttpCheck(const config::HealthCheck& cfg, const std::string& host, const std::string& preamble, Done done);
   ~HttpCheck() = default;  // only from the connection's close callback
   void begin(uv_loop_t* loop, const sockaddr_storage& address);
   void on_connected(int status);

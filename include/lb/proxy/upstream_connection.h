@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <string>
 
 #include "lb/balance/backend.h"
 #include "lb/core/block.h"
@@ -58,6 +59,9 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
 
   // Starts connecting; events go to `owner`.
   void connect(UpstreamEvents* owner, Duration timeout);
+  // Bytes that go first on the new connection, before TLS and the request
+  // (a PROXY protocol header). Call before connect().
+  void set_preamble(std::string bytes) { preamble_ = std::move(bytes); }
   // Binds an idle (pooled) connection to a new owner.
   void bind(UpstreamEvents* owner);
   bool connected() const { return state_ != State::connecting; }
@@ -114,6 +118,7 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   static void on_timer(void* self);
   static void on_write_done(void* self, int status);
   void handle_read(ssize_t nread, const uv_buf_t* buf);
+  bool write_preamble();  // false: the socket refused it
   void parse_response(const BlockRef& block, const char* p, size_t len);
   // http::ResponseEvents: forwarded to the owner.
   void on_response_head(http::ResponseHead& head) override {
@@ -145,6 +150,7 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   bool reading_paused_ = false;
   bool reusable_ = true;
   Tunnel* tunnel_ = nullptr;  // set once upgraded
+  std::string preamble_;      // written raw at connect, then dropped
 };
 
 }  // namespace lb::proxy
