@@ -90,6 +90,7 @@ PoolConfig read_pool(const Field& field, FileScope& scope) {
   assign(m.get("send_proxy_protocol"), p.send_proxy_protocol,
          one_of<SendProxyProtocol>({{"off", SendProxyProtocol::off}, {"v1", SendProxyProtocol::v1},
                                     {"v2", SendProxyProtocol::v2}}));
+  if (auto f = m.get("tls")) p.tls = read_upstream_tls(*f);
   UniqueNames backend_names("backend name");
   if (auto f = m.require("backends"))
     for_each_item(*f, Empty::refused, [&](const Field& item) { p.backends.push_back(read_backend(item, backend_names)); });

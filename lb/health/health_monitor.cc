@@ -91,6 +91,7 @@ void HealthMonitor::update(std::shared_ptr<const proxy::Snapshot> snapshot) {
         const bool changed = !tb.check || !same_check(*tb.check, *pc.health_check);
         tb.check = pc.health_check;
         tb.preamble = proxy::check_proxy_header(pc.send_proxy_protocol);
+        tb.tls = {pool.tls, backend->address().host, backend->address().text};
         if (!tb.health) {
           // HAProxy's default init-state: assumed up, down on a first failure.
           tb.health.emplace(tb.check->rise, tb.check->fall, backend->healthy());
@@ -160,7 +161,7 @@ void HealthMonitor::run_check(TrackedBackend& t) {
   const std::string host = t.check->host.empty() ? t.backend->address().text : t.check->host;
   TrackedBackend* tb = &t;
   t.running = HttpCheck::start(loop_, t.backend->sockaddr(), *t.check, host, t.preamble,
-                               [this, tb](const CheckOutcome& outcome) { on_result(*tb, outcome); });
+                               [this, tb](const CheckOutcome& outcome) { on_result(*tb, outcome); }, &t.tls);
 }
 
 void HealthMonitor::stop_checks(TrackedBackend& t) {

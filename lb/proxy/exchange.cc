@@ -127,6 +127,7 @@ void Exchange::attempt(bool same_backend) {
     upstream_reused_ = false;
     upstream_ = new UpstreamConnection(client_.worker(), backend_);
     upstream_->set_preamble(proxy_header_for(pc.send_proxy_protocol, client_.client_sockaddr(), client_.local_sockaddr()));
+    if (pool().tls) upstream_->set_tls(pool().tls, client_.worker().index);
     upstream_->connect(this, pc.timeouts.connect);
     send_request();  // gathered now, sent once connected
   }
@@ -374,7 +375,8 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
   }
 
   // Nothing reached the client yet. Is the request safe to send again?
-  const bool nothing_sent = why == UpstreamFailure::connect_failed || why == UpstreamFailure::connect_timeout;
+  const bool nothing_sent = why == UpstreamFailure::connect_failed || why == UpstreamFailure::connect_timeout ||
+                            why == UpstreamFailure::tls_failed;
   const bool stale_pooled = stale;
   const bool safe = nothing_sent || stale_pooled || request_.idempotent();
   if (!safe || !replayable_) return respond_error(502);

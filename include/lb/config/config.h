@@ -154,6 +154,15 @@ struct BackendConfig {
 // PROXY protocol header lbd writes on each new connection to a backend.
 enum class SendProxyProtocol { off, v1, v2 };
 
+// TLS to the backends: present = every connection to them is TLS.
+struct UpstreamTlsConfig {
+  bool verify = true;
+  std::string ca_file;      // empty: the system's CAs
+  std::string server_name;  // SNI and the name checked; empty: the backend's host
+  std::string cert;         // client certificate (mutual TLS), with key
+  std::string key;
+};
+
 struct PoolConfig {
   std::string name;
   Strategy strategy = Strategy::round_robin;
@@ -168,6 +177,7 @@ struct PoolConfig {
   Keepalive keepalive;
   std::vector<BackendConfig> backends;
   SendProxyProtocol send_proxy_protocol = SendProxyProtocol::off;
+  std::optional<UpstreamTlsConfig> tls;
 };
 
 // Worker threads lbd runs at most: explicit `workers` above it is refused

@@ -19,6 +19,7 @@ ListenerConfig read_listener(const Field& field, FileScope& scope);
 PoolConfig read_pool(const Field& field, FileScope& scope);
 SessionConfig read_session(const Field& field);
 HealthCheck read_health_check(const Field& field);
+UpstreamTlsConfig read_upstream_tls(const Field& field);
 // Reports at `f` when `path` is not a readable regular file.
 bool check_readable_file(const Field& f, const std::string& path);
 

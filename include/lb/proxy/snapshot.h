@@ -17,6 +17,7 @@
 #include "lb/metrics/pool_stats.h"
 #include "lb/proxy/rate_limiter.h"
 #include "lb/tls/tls_context.h"
+#include "lb/tls/upstream_tls_context.h"
 
 namespace lb::proxy {
 
@@ -26,6 +27,7 @@ struct PoolRuntime {
   balance::HashKey hash_key;  // consistent_hash: what a request is hashed by
   std::shared_ptr<const session::StickyAffinity> sticky;  // session.mode sticky, else null
   std::shared_ptr<metrics::PoolStats> stats;  // carried across reloads by pool name
+  std::shared_ptr<const tls::UpstreamTlsContext> tls;  // pool `tls`: TLS to the backends, else null
 };
 
 // Run-time state of a listener that outlives snapshots (connection count).
