@@ -7,6 +7,8 @@
 //  - the same bytes in one piece give the same verdict and length;
 //  - a header that parsed with addresses is written back (v1 and v2) into
 //    a header that parses to the same addresses.
+#include <netinet/in.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -24,7 +26,7 @@ struct Verdict {
   size_t consumed = 0;
 };
 
-Verdict run(const uint8_t* data, size_t size, const std::vector<size_t>& cuts, ProxyHeaderParser& p) {
+Verdict run(const uint8_t* data, const std::vector<size_t>& cuts, ProxyHeaderParser& p) {
   Verdict v;
   size_t at = 0;
   for (size_t piece : cuts) {
@@ -51,9 +53,9 @@ bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ProxyHeaderParser cut_parser;
-  const Verdict cut = run(data, size, lb::fuzz::read_cuts(data, size), cut_parser);
+  const Verdict cut = run(data, lb::fuzz::read_cuts(data, size), cut_parser);
   ProxyHeaderParser whole_parser;
-  const Verdict whole = size ? run(data, size, {size}, whole_parser) : Verdict{};
+  const Verdict whole = size ? run(data, {size}, whole_parser) : Verdict{};
   FUZZ_CHECK(cut.status == whole.status);
   FUZZ_CHECK(cut.consumed == whole.consumed);
   FUZZ_CHECK(cut.consumed <= size);
