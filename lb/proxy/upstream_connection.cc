@@ -223,6 +223,7 @@ void UpstreamConnection::close() {
   // voids the session of a connection dropped without one. Harmless after
   // a failure (nothing is sent then).
   if (tls_ && !handshaking_) {
+    writer_.discard();  // a request we gave up on stays unsent
     tls_->close_notify();
     writer_.flush();
   }
