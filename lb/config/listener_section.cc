@@ -7,11 +7,11 @@
 #include <limits>
 
 #include "lb/config/route_shadowing.h"
+#include "lb/config/cidr.h"
 #include "lb/config/sections.h"
 #include "lb/tls/tls_context.h"
 
 namespace lb::config::yaml {
-namespace {
 
 // TLS files are opened by the TLS module later; checking them here lets
 // `lbd --check` and a reload refuse a file that could never start.
@@ -25,6 +25,8 @@ bool check_readable_file(const Field& f, const std::string& path) {
   if (!why.empty()) f.error("cannot read '" + path + "': " + why);
   return why.empty();
 }
+
+namespace {
 
 TlsCertificate read_certificate(const Field& field) {
   TlsCertificate c;
@@ -79,6 +81,19 @@ ListenerConfig read_listener(const Field& field, FileScope& scope) {
     if (burst && l.rate_limit.burst > 0 && l.rate_limit.rps == 0)
       burst->error("has no effect without rps; set rps, or remove burst");
   }
+  assign(m.get("proxy_protocol"), l.proxy_protocol, as_bool);
+  if (auto f = m.get("trusted_proxies"))
+    for_each_item(*f, Empty::allowed, [&](const Field& item) {
+      auto text = as_non_empty_string(item);
+      if (!text) return;
+      std::string why;
+      if (auto c = parse_cidr(*text, why)) {
+        c->text = *text;
+        l.trusted_proxies.push_back(*c);
+      } else {
+        item.error(why);
+      }
+    });
   if (auto f = m.require("routes")) {
     UniqueNames route_names("route name");
     std::vector<Field> items;

@@ -121,6 +121,10 @@ PoolConfig read_pool(const Field& field, FileScope& scope) {
     assign(k.get("max_idle"), p.keepalive.max_idle, integer_in(0, 100'000));
     assign(k.get("idle_timeout"), p.keepalive.idle_timeout, as_positive_duration);
   }
+  assign(m.get("send_proxy_protocol"), p.send_proxy_protocol,
+         one_of<SendProxyProtocol>({{"off", SendProxyProtocol::off}, {"v1", SendProxyProtocol::v1},
+                                    {"v2", SendProxyProtocol::v2}}));
+  if (auto f = m.get("tls")) p.tls = read_upstream_tls(*f);
   UniqueNames backend_names("backend name");
   if (auto f = m.require("backends"))
     for_each_item(*f, Empty::refused, [&](const Field& item) { p.backends.push_back(read_backend(item, backend_names)); });

@@ -152,33 +152,13 @@ void read_header_matches(const Field& map, Route& r) {
 std::optional<Cidr> as_cidr(const Field& f) {
   auto text = as_non_empty_string(f);
   if (!text) return std::nullopt;
-  Cidr c;
-  c.text = *text;
-  const size_t slash = text->find('/');
-  const std::string addr = text->substr(0, slash);
-  if (inet_pton(AF_INET, addr.c_str(), c.bytes.data()) == 1) {
-    c.length = 4;
-  } else if (inet_pton(AF_INET6, addr.c_str(), c.bytes.data()) == 1) {
-    c.length = 16;
-  } else {
-    f.error("'" + *text + "' is not an address or network (a.b.c.d/n or an IPv6 address/n)");
+  std::string why;
+  auto c = parse_cidr(*text, why);
+  if (!c) {
+    f.error(why);
     return std::nullopt;
   }
-  int bits = c.length * 8;
-  if (slash != std::string::npos) {
-    const std::string b = text->substr(slash + 1);
-    if (b.empty() || b.size() > 3 || !std::all_of(b.begin(), b.end(), ::isdigit) || std::stoi(b) > c.length * 8) {
-      f.error("'" + *text + "': the prefix length must be 0.." + std::to_string(c.length * 8));
-      return std::nullopt;
-    }
-    bits = std::stoi(b);
-  }
-  c.prefix_bits = uint8_t(bits);
-  // Host bits set ("10.1.2.3/8") are cleared, as the kernel does for routes.
-  for (int i = 0; i < c.length; ++i) {
-    const int keep = std::clamp(bits - i * 8, 0, 8);
-    c.bytes[i] &= uint8_t(0xff00 >> keep);
-  }
+  c->text = *text;
   return c;
 }
 

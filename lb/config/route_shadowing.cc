@@ -47,10 +47,11 @@ bool headers_cover(const Route& e, const Route& l) {
   });
 }
 
-bool cidr_contains(const Cidr& net, const Cidr& inner) {
-  if (net.length != inner.length || net.prefix_bits > inner.prefix_bits) return false;
+// Does range `net` hold every address of range `inner`?
+bool range_covers(const Cidr& net, const Cidr& inner) {
+  if (net.length != inner.length || net.prefix > inner.prefix) return false;
   for (int i = 0; i < net.length; ++i) {
-    const int keep = std::clamp(net.prefix_bits - i * 8, 0, 8);
+    const int keep = std::clamp(int(net.prefix) - i * 8, 0, 8);
     const uint8_t mask = uint8_t(0xff00 >> keep);
     if ((inner.bytes[i] & mask) != net.bytes[i]) return false;
   }
@@ -61,7 +62,7 @@ bool cidrs_cover(const Route& e, const Route& l) {
   if (e.client_cidr.empty()) return true;
   if (l.client_cidr.empty()) return false;
   return std::all_of(l.client_cidr.begin(), l.client_cidr.end(), [&](const Cidr& inner) {
-    return std::any_of(e.client_cidr.begin(), e.client_cidr.end(), [&](const Cidr& n) { return cidr_contains(n, inner); });
+    return std::any_of(e.client_cidr.begin(), e.client_cidr.end(), [&](const Cidr& n) { return range_covers(n, inner); });
   });
 }
 

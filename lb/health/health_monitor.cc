@@ -1,5 +1,7 @@
 #include "lb/health/health_monitor.h"
 
+#include "lb/proxy/proxy_header.h"
+
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -88,6 +90,8 @@ void HealthMonitor::update(std::shared_ptr<const proxy::Snapshot> snapshot) {
       if (pc.health_check) {
         const bool changed = !tb.check || !same_check(*tb.check, *pc.health_check);
         tb.check = pc.health_check;
+        tb.preamble = proxy::check_proxy_header(pc.send_proxy_protocol);
+        tb.tls = {pool.tls, backend->address().host, backend->address().text};
         if (!tb.health) {
           // HAProxy's default init-state: assumed up, down on a first failure.
           tb.health.emplace(tb.check->rise, tb.check->fall, backend->healthy());
@@ -156,8 +160,8 @@ void HealthMonitor::on_timer(TrackedBackend& t) {
 void HealthMonitor::run_check(TrackedBackend& t) {
   const std::string host = t.check->host.empty() ? t.backend->address().text : t.check->host;
   TrackedBackend* tb = &t;
-  t.running = HttpCheck::start(loop_, t.backend->sockaddr(), *t.check, host,
-                               [this, tb](const CheckOutcome& outcome) { on_result(*tb, outcome); });
+  t.running = HttpCheck::start(loop_, t.backend->sockaddr(), *t.check, host, t.preamble,
+                               [this, tb](const CheckOutcome& outcome) { on_result(*tb, outcome); }, &t.tls);
 }
 
 void HealthMonitor::stop_checks(TrackedBackend& t) {

@@ -21,10 +21,11 @@ std::string describe_expected(const std::vector<config::StatusRange>& expected) 
   return out;
 }
 
-HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, Done done)
+HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, const std::string& preamble,
+                     Done done)
     : expected_(cfg.expect_status),
       timeout_(cfg.timeout),
-      request_(fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: lbd-health-check\r\nAccept: */*\r\n"
+      request_(preamble + fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: lbd-health-check\r\nAccept: */*\r\n"
                            "Connection: close\r\n\r\n",
                            cfg.path, host)),
       done_(std::move(done)),
@@ -32,8 +33,16 @@ HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, Do
       started_(Clock::now()) {}
 
 HttpCheck* HttpCheck::start(uv_loop_t* loop, const sockaddr_storage& address, const config::HealthCheck& cfg,
-                            const std::string& host, Done done) {
-  auto* check = new HttpCheck(cfg, host, std::move(done));
+                            const std::string& host, const std::string& preamble, Done done,
+                            const CheckTls* tls) {
+  auto* check = new HttpCheck(cfg, host, preamble, std::move(done));
+  if (tls && tls->context) {
+    // The preamble goes raw, before the handshake: it is sent from on_connected.
+    check->request_.erase(0, preamble.size());
+    check->preamble_ = preamble;
+    check->tls_ = std::make_unique<tls::TlsSession>(tls->context, tls->host, tls::UpstreamTlsContext::kControlSlot,
+                                                    tls->session_key);
+  }
   check->begin(loop, address);
   return check;
 }
@@ -74,14 +83,17 @@ void HttpCheck::cancel() {
 void HttpCheck::on_connected(int status) {
   if (finished_) return;  // cancelled or timed out: the handle is closing
   if (status != 0) return finish(CheckResult::failure, fmt::format("connect: {}", uv_strerror(status)));
-  write_req_.data = this;
-  uv_buf_t buf = uv_buf_init(request_.data(), static_cast<unsigned>(request_.size()));
-  int rc = uv_write(&write_req_, tcp_.stream(), &buf, 1, [](uv_write_t* req, int status) {
-    auto* self = static_cast<HttpCheck*>(req->data);
-    if (!self->finished_ && status != 0) self->finish(CheckResult::failure, fmt::format("send: {}", uv_strerror(status)));
-  });
-  if (rc == 0)
-    rc = uv_read_start(
+  std::string first = std::move(preamble_);
+  if (tls_) {
+    if (!tls_->start_handshake()) return finish(CheckResult::failure, "TLS: " + tls_->error());
+    first += tls_->take_output();
+  } else {
+    first += request_;
+    request_sent_ = true;
+  }
+  send(std::move(first));
+  if (finished_) return;
+  int rc = uv_read_start(
         tcp_.stream(),
         [](uv_handle_t* h, size_t, uv_buf_t* b) {
           auto* self = static_cast<HttpCheck*>(h->data);
@@ -91,14 +103,70 @@ void HttpCheck::on_connected(int status) {
   if (rc != 0) finish(CheckResult::failure, fmt::format("send: {}", uv_strerror(rc)));
 }
 
+void HttpCheck::send(std::string bytes) {
+  if (bytes.empty()) return;
+  struct Req {
+    uv_write_t req;
+    std::string bytes;
+    HttpCheck* self;
+  };
+  auto* r = new Req{{}, std::move(bytes), this};
+  r->req.data = r;
+  uv_buf_t buf = uv_buf_init(r->bytes.data(), static_cast<unsigned>(r->bytes.size()));
+  const int rc = uv_write(&r->req, tcp_.stream(), &buf, 1, [](uv_write_t* req, int status) {
+    auto* done = static_cast<Req*>(req->data);
+    HttpCheck* self = done->self;
+    delete done;
+    // Cancelled writes come back before the close callback frees the check.
+    if (!self->finished_ && status != 0) self->finish(CheckResult::failure, fmt::format("send: {}", uv_strerror(status)));
+  });
+  if (rc != 0) {
+    delete r;
+    finish(CheckResult::failure, fmt::format("send: {}", uv_strerror(rc)));
+  }
+}
+
 void HttpCheck::on_read(ssize_t n) {
   if (finished_ || n == 0) return;
   if (n < 0) {
-    return finish(CheckResult::failure, n == UV_EOF ? "connection closed before a complete response head"
-                                                    : fmt::format("read: {}", uv_strerror(int(n))));
+    return finish(CheckResult::failure,
+                  n == UV_EOF ? std::string(tls_ && !tls_->handshake_done()
+                                                ? "TLS: the backend closed the connection during the handshake"
+                                                : "connection closed before a complete response head")
+                              : fmt::format("read: {}", uv_strerror(int(n))));
   }
-  const char* p = buf_;
-  size_t left = size_t(n);
+  if (tls_) return on_tls_read(size_t(n));
+  parse(buf_, size_t(n));
+}
+
+void HttpCheck::on_tls_read(size_t n) {
+  tls_->feed(buf_, n);
+  for (;;) {
+    size_t got = 0;
+    const auto r = tls_->read(plain_, sizeof plain_, &got);
+    if (r == tls::TlsSession::Read::failed) return finish(CheckResult::failure, "TLS: " + tls_->error());
+    if (!tls_->handshake_done()) {
+      send(tls_->take_output());
+    } else if (!request_sent_) {
+      request_sent_ = true;
+      std::string out;
+      uv_buf_t plain = uv_buf_init(request_.data(), static_cast<unsigned>(request_.size()));
+      tls_->encode(&plain, 1, out);  // the handshake's last flight first, then the request
+      send(std::move(out));
+    }
+    if (finished_) return;
+    if (got) {
+      parse(plain_, got);
+      if (finished_) return;
+    }
+    if (r == tls::TlsSession::Read::data) continue;
+    if (r == tls::TlsSession::Read::closed)
+      return finish(CheckResult::failure, "connection closed before a complete response head");
+    return;
+  }
+}
+
+void HttpCheck::parse(const char* p, size_t left) {
   while (left > 0 && status_ == 0) {
     const auto r = parser_.execute(p, left);
     if (status_ != 0) break;  // judged by its head; what follows does not matter

@@ -184,7 +184,7 @@ void write_upstream_request_head(const RequestHead& req, const ForwardContext& c
     }
     out.append(", ");
   }
-  out.append(ctx.client_ip);
+  out.append(ctx.forwarded_for.empty() ? ctx.client_ip : ctx.forwarded_for);
   out.append("\r\n");
   append_field(out, "X-Real-IP", ctx.client_ip);
   append_field(out, "X-Forwarded-Proto", ctx.proto);

@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "lb/balance/hash_key.h"
+#include "lb/config/cidr.h"
 
 #include "lb/http/error_response.h"
 #include "lb/log/access_log.h"
@@ -33,19 +34,13 @@ constexpr size_t kUpstreamHighWaterBlocks = 4;
 // How long a closing connection waits for the client's FIN (lingering close).
 constexpr Duration kLingerTime{2000};
 
-// The peer's address as text (logs, X-Forwarded-For) and as raw bytes (hashing).
-void peer_address(uv_tcp_t* tcp, char* text, size_t cap, uint8_t* bytes, uint8_t* len) {
+// The peer's address and ours, as the socket has them.
+void socket_addresses(uv_tcp_t* tcp, ClientAddress& peer, sockaddr_storage& local) {
   sockaddr_storage ss{};
   int ss_len = sizeof ss;
-  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &ss_len) != 0) return;
-  if (ss.ss_family == AF_INET) {
-    uv_ip4_name(reinterpret_cast<sockaddr_in*>(&ss), text, cap);
-  } else if (ss.ss_family == AF_INET6) {
-    uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&ss), text, cap);
-  }
-  const std::string_view raw = balance::address_bytes(ss);
-  std::memcpy(bytes, raw.data(), raw.size());
-  *len = uint8_t(raw.size());
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &ss_len) == 0) peer.assign(ss);
+  ss_len = sizeof local;
+  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&local), &ss_len) != 0) local = {};
 }
 
 double ms_since(TimePoint t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
@@ -60,7 +55,8 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
     return false;
   }
   uv_tcp_nodelay(&c->tcp_, 1);
-  peer_address(&c->tcp_, c->client_ip_, sizeof c->client_ip_, c->addr_bytes_, &c->addr_len_);
+  socket_addresses(&c->tcp_, c->peer_, c->local_);
+  c->connection_client_ = c->client_ = c->peer_;
   const ListenerRuntime* lr = worker.current->snapshot->find_listener(c->identity_->name);
   if (!lr) {  // listener removed by a reload in between
     c->close_now();
@@ -73,6 +69,8 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
     c->tls_ = std::make_unique<tls::TlsSession>(lr->tls);
     c->writer_.set_encoder(c->tls_.get());
   }
+  // The PROXY header comes first, before TLS: within timeouts.header too.
+  if (lr->config->proxy_protocol) c->proxy_parser_ = std::make_unique<ProxyHeaderParser>();
   // The first request head must arrive within timeouts.header (slowloris).
   c->header_deadline_.expire_in(lr->config->timeouts.header);
   c->update_reading();
@@ -121,10 +119,49 @@ void ClientConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 
 void ClientConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<ClientConnection*>(s->data);
+  if (self->proxy_parser_ && nread > 0) return self->handle_proxy_read(nread, buf);
   if (self->tls_) return self->handle_tls_read(nread, buf);
   if (nread == 0) return;
   if (nread < 0) return self->handle_read_end(nread);
   self->handle_bytes(self->read_buf_.commit(size_t(nread)), size_t(nread));
+}
+
+void ClientConnection::handle_proxy_read(ssize_t nread, const uv_buf_t* buf) {
+  // The bytes landed where they would without a PROXY header: TLS records
+  // are only fed (tls_in_ is reset after), plaintext is committed.
+  char* data = tls_ ? buf->base : read_buf_.commit(size_t(nread));
+  auto let_go = [this] { tls_ ? tls_in_.reset() : read_buf_.release_if_unshared(); };
+  const auto r = proxy_parser_->feed(data, size_t(nread));
+  if (r.status == ProxyHeaderParser::Status::error) {
+    spdlog::info("{} {}: {}; closing", identity_->name, peer_.text(), proxy_parser_->error());
+    let_go();
+    return close_now();  // nothing was asked: nothing to answer
+  }
+  if (r.status == ProxyHeaderParser::Status::need_more) return let_go();
+  const ProxyHeader& h = proxy_parser_->header();
+  const auto& trusted = listener_rt_->config->trusted_proxies;
+  if (h.has_addresses && (trusted.empty() || config::any_contains(trusted, peer_.bytes()))) {
+    connection_client_.assign(h.source);
+    client_ = connection_client_;
+    local_ = h.destination;
+  }
+  proxy_parser_.reset();
+  const size_t rest = size_t(nread) - r.consumed;
+  if (rest == 0) return let_go();
+  if (tls_) {
+    const uv_buf_t after = uv_buf_init(data + r.consumed, unsigned(rest));
+    return handle_tls_read(ssize_t(rest), &after);
+  }
+  handle_bytes(data + r.consumed, rest);
+}
+
+void ClientConnection::resolve_request_client(const http::RequestHead& head) {
+  const auto& trusted = listener_rt_->config->trusted_proxies;
+  if (trusted.empty()) return;  // client_ stays the connection's
+  std::vector<std::string_view> values;
+  for (size_t i = 0; i < head.headers.size(); ++i)
+    if (head.headers.id(i) == http::FieldId::x_forwarded_for) values.push_back(head.headers.value(i));
+  client_ = request_client(connection_client_, trusted, values);
 }
 
 void ClientConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
@@ -154,7 +191,7 @@ void ClientConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
     }
     if (r == tls::TlsSession::Read::failed) {
       if (phase_ == Phase::closing) break;  // lingering close: input is discarded anyway
-      spdlog::info("{} {}: TLS {}: {}", identity_->name, client_ip_,
+      spdlog::info("{} {}: TLS {}: {}", identity_->name, client_ip(),
                    tls_->handshake_done() ? "error" : "handshake failed", tls_->error());
       if (tls_->plain_http() && phase_ == Phase::idle) {
         // Plain HTTP on the TLS port: say so in plain HTTP (nginx's 497
@@ -301,6 +338,7 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
   header_deadline_.cancel();
   if (head.has_body()) body_deadline_.expire_in(lc.timeouts.idle);
 
+  resolve_request_client(head);  // before anything that uses the client's address
   if (listener_rt_->rate_limiter && !admit_by_rate_limit(*listener_rt_->rate_limiter)) return false;
   if (lc.limits.max_body_bytes && head.content_length.value_or(0) > lc.limits.max_body_bytes) {
     answer_error(413, "Content-Length over max_body_bytes");
@@ -430,7 +468,7 @@ void ClientConnection::finish_request_and_close() {
 void ClientConnection::answer_error(int status, const char* why, std::string_view extra_headers) {
   // A client held to its rate_limit may send thousands of these a second;
   // the access log and lbd_rate_limited_total already say so.
-  spdlog::log(status == 429 ? spdlog::level::debug : spdlog::level::info, "{} {}: {} {}", identity_->name, client_ip_,
+  spdlog::log(status == 429 ? spdlog::level::debug : spdlog::level::info, "{} {}: {} {}", identity_->name, client_ip(),
               status, why);
   const bool head_seen = parser_ && phase_ != Phase::head && phase_ != Phase::idle;
   std::string& scratch = worker_.scratch;
@@ -446,7 +484,7 @@ void ClientConnection::answer_error(int status, const char* why, std::string_vie
   if (listener_rt_) {
     log::AccessRecord r;
     r.listener = identity_->name;
-    r.client = client_ip_;
+    r.client = client_ip();
     const bool have_head = parser_ && phase_ != Phase::head && phase_ != Phase::idle;
     static const http::RequestHead kNoHead;
     const http::RequestHead& h = have_head ? parser_->head() : kNoHead;
@@ -471,7 +509,7 @@ void ClientConnection::log_request(int status, const char* pool, const char* bac
   const http::RequestHead& h = parser_->head();
   log::AccessRecord r;
   r.listener = identity_->name;
-  r.client = client_ip_;
+  r.client = client_ip();
   r.method = h.method_name();
   r.path = h.url;
   r.status = status;
@@ -574,9 +612,12 @@ void ClientConnection::on_header_timeout(void* p) {
     return self->flush();
   }
   if (self->phase_ != Phase::idle) return;
-  if (self->tls_ && !self->tls_->handshake_done())
+  if (self->proxy_parser_)
+    spdlog::info("{} {}: PROXY header not complete within timeouts.header; closing", self->identity_->name,
+                 self->peer_.text());
+  else if (self->tls_ && !self->tls_->handshake_done())
     spdlog::info("{} {}: TLS handshake not done within timeouts.header; closing", self->identity_->name,
-                 self->client_ip_);
+                 self->client_ip());
   self->close_now();  // not a byte of a request: nothing to answer
 }
 
@@ -586,7 +627,7 @@ void ClientConnection::on_body_timeout(void* p) {
   // Not reading because the backend has not taken what we sent: its stall.
   const bool backend_stalled = !self->reading_active_ && !self->read_eof_ && self->exchange_ &&
                                self->exchange_->upstream_backlog() > 0;
-  spdlog::info("{} {}: request body stalled for timeouts.idle ({}); closing", self->identity_->name, self->client_ip_,
+  spdlog::info("{} {}: request body stalled for timeouts.idle ({}); closing", self->identity_->name, self->client_ip(),
                backend_stalled ? "the backend stopped taking it" : "the client stopped sending");
   if (self->exchange_ && self->exchange_->done()) return self->finish_request_and_close();  // answered early
   if (self->exchange_ && !self->exchange_->response_started()) {
@@ -611,7 +652,7 @@ void ClientConnection::on_send_timeout(void* p) {
     self->delivered_at_arm_ = delivered;
     return self->send_deadline_.expire_in(self->send_timeout());
   }
-  spdlog::info("{} {}: client took no bytes for timeouts.send; closing", self->identity_->name, self->client_ip_);
+  spdlog::info("{} {}: client took no bytes for timeouts.send; closing", self->identity_->name, self->client_ip());
   self->abort();
 }
 
@@ -793,7 +834,7 @@ void ClientConnection::tunnel_shutdown() {
 
 void ClientConnection::on_tunnel_end(const char* why) {
   identity_->state->tunnels_active.fetch_sub(1, std::memory_order_relaxed);
-  spdlog::debug("{} {}: tunnel {} ended: {}", identity_->name, client_ip_, request_id(), why);
+  spdlog::debug("{} {}: tunnel {} ended: {}", identity_->name, client_ip(), request_id(), why);
   const char* backend = tunnel_upstream_ ? tunnel_upstream_->backend().name().c_str() : "-";
   log_request(101, tunnel_pool_, backend, tunnel_upstream_ms_);
   if (tunnel_upstream_) std::exchange(tunnel_upstream_, nullptr)->close();

@@ -13,6 +13,7 @@
 #include "lb/http/upgrade.h"
 #include "lb/proxy/client_connection.h"
 #include "lb/proxy/router.h"
+#include "lb/proxy/proxy_header.h"
 #include "lb/proxy/upstream_pool.h"
 
 namespace lb::proxy {
@@ -76,6 +77,7 @@ void Exchange::start() {
     ctx.origin = origin_;
   }
   ctx.client_ip = client_.client_ip();
+  ctx.forwarded_for = client_.forwarded_for();
   ctx.proto = listener.config->tls ? "https" : "http";
   ctx.request_id = client_.request_id();
   if (pool().sticky) {
@@ -252,6 +254,8 @@ void Exchange::dispatch(bool fresh_connection) {
   } else {
     upstream_reused_ = false;
     upstream_ = new UpstreamConnection(client_.worker(), backend_);
+    upstream_->set_preamble(proxy_header_for(pc.send_proxy_protocol, client_.client_sockaddr(), client_.local_sockaddr()));
+    if (pool().tls) upstream_->set_tls(pool().tls, client_.worker().index);
     upstream_->connect(this, pc.timeouts.connect);
     send_request();  // gathered now, sent once connected
   }
@@ -591,7 +595,8 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
   }
 
   // Nothing reached the client yet. Is the request safe to send again?
-  const bool nothing_sent = why == UpstreamFailure::connect_failed || why == UpstreamFailure::connect_timeout;
+  const bool nothing_sent = why == UpstreamFailure::connect_failed || why == UpstreamFailure::connect_timeout ||
+                            why == UpstreamFailure::tls_failed;
   const bool stale_pooled = stale;
   const bool safe = nothing_sent || stale_pooled || request_.idempotent();
   if (!safe || !replayable_) return respond_error(502);

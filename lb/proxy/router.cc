@@ -1,5 +1,7 @@
 #include "lb/proxy/router.h"
 
+#include "lb/config/cidr.h"
+
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -62,18 +64,7 @@ bool header_matches(const config::HeaderMatch& m, const http::HeaderList* header
   return false;
 }
 
-bool in_network(const config::Cidr& net, std::string_view addr) {
-  // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (addr.size() == 16 && net.length == 4 && std::memcmp(addr.data(), kMapped, 12) == 0) addr.remove_prefix(12);
-  if (addr.size() != net.length) return false;
-  for (int i = 0; i < net.length; ++i) {
-    const int keep = std::clamp(net.prefix_bits - i * 8, 0, 8);
-    if (keep == 0) break;
-    if ((uint8_t(addr[i]) & uint8_t(0xff00 >> keep)) != net.bytes[i]) return false;
-  }
-  return true;
-}
+bool in_network(const config::Cidr& net, std::string_view addr) { return config::cidr_contains(net, addr); }
 
 bool route_matches(const config::Route& r, const RouteRequest& req, const PathView& path) {
   if (!path_matches(r, path)) return false;

@@ -64,6 +64,8 @@ PreparedSnapshot prepare_snapshot(std::shared_ptr<const config::Config> config, 
       }
       pr.backends.push_back(std::move(b));
     }
+    // A new context each time: a reload re-reads ca_file, cert and key.
+    if (pc.tls) pr.tls = tls::UpstreamTlsContext::create(*pc.tls);
     if (pc.session.mode == config::SessionMode::sticky)
       pr.sticky = std::make_shared<session::StickyAffinity>(pc.session.cookie, pc.name, pr.backends);
     snap->pools.push_back(std::move(pr));

@@ -19,6 +19,7 @@ const char* failure_name(UpstreamFailure f) {
     case UpstreamFailure::closed_early: return "closed_early";
     case UpstreamFailure::response_timeout: return "response_timeout";
     case UpstreamFailure::invalid_response: return "invalid_response";
+    case UpstreamFailure::tls_failed: return "tls_failed";
   }
   return "?";
 }
@@ -57,16 +58,117 @@ void UpstreamConnection::bind(UpstreamEvents* owner) {
 void UpstreamConnection::on_connect(uv_connect_t* req, int status) {
   auto* self = static_cast<UpstreamConnection*>(req->data);
   if (self->state_ != State::connecting) return;  // closed meanwhile (UV_ECANCELED)
-  self->timer_.cancel();
   if (status != 0) {
+    self->timer_.cancel();
     self->fail(UpstreamFailure::connect_failed);
     return;
   }
-  self->state_ = State::bound;
   uv_tcp_nodelay(&self->tcp_, 1);
+  if (!self->preamble_.empty() && !self->write_raw(std::move(self->preamble_))) {
+    self->timer_.cancel();
+    return self->fail(UpstreamFailure::connect_failed);
+  }
+  if (self->tls_) {
+    // Still "connecting" (flush() holds the request back, the connect
+    // timeout runs on) until the handshake is done.
+    self->handshaking_ = true;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&self->tcp_), &UpstreamConnection::on_alloc,
+                  &UpstreamConnection::on_read);
+    if (!self->tls_->start_handshake() || !self->write_raw(self->tls_->take_output())) self->fail_tls();
+    return;
+  }
+  self->timer_.cancel();
   uv_read_start(reinterpret_cast<uv_stream_t*>(&self->tcp_), &UpstreamConnection::on_alloc,
                 &UpstreamConnection::on_read);
-  self->owner_->on_upstream_connected();
+  self->became_connected();
+}
+
+void UpstreamConnection::became_connected() {
+  state_ = State::bound;
+  owner_->on_upstream_connected();
+}
+
+void UpstreamConnection::set_tls(std::shared_ptr<const tls::UpstreamTlsContext> context, size_t slot) {
+  tls_ = std::make_unique<tls::TlsSession>(std::move(context), backend_->address().host, slot,
+                                           backend_->address().text);
+  writer_.set_encoder(tls_.get());
+}
+
+void UpstreamConnection::fail_tls(const char* why) {
+  tls_error_ = why ? why : tls_->error();
+  if (tls_error_.empty()) tls_error_ = "TLS handshake failed";
+  failure_detail_ = tls_error_.c_str();
+  timer_.cancel();
+  fail(UpstreamFailure::tls_failed);
+}
+
+// Ciphertext from the backend: the handshake while connecting, then
+// plaintext handed to handle_read as if it had come from the socket.
+void UpstreamConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread == 0) return;
+  if (nread < 0) {
+    tls_in_.reset();
+    if (handshaking_) return fail_tls("the backend closed the connection during the TLS handshake");
+    return handle_read(nread, buf);
+  }
+  tls_->feed(buf->base, size_t(nread));
+  tls_in_.reset();
+  while (state_ != State::closed) {
+    const uv_buf_t room = read_buf_.offer(worker_.blocks);
+    size_t filled = 0;
+    auto r = tls::TlsSession::Read::data;
+    while (r == tls::TlsSession::Read::data && filled < room.len) {
+      size_t n = 0;
+      r = tls_->read(room.base + filled, room.len - filled, &n);
+      filled += n;
+    }
+    if (handshaking_) {
+      if (r == tls::TlsSession::Read::failed) return fail_tls();
+      if (r == tls::TlsSession::Read::closed) return fail_tls("the backend closed the connection during the TLS handshake");
+      if (!write_raw(tls_->take_output())) return fail_tls("cannot write to the backend");
+      if (!tls_->handshake_done()) return;
+      handshaking_ = false;
+      timer_.cancel();
+      became_connected();
+      if (state_ == State::closed) return;
+    }
+    if (filled) {
+      handle_read(ssize_t(filled), nullptr);
+      if (state_ == State::closed) return;
+    }
+    if (r == tls::TlsSession::Read::data) continue;  // the room is full; more may follow
+    if (r == tls::TlsSession::Read::closed) return handle_read(UV_EOF, nullptr);
+    if (r == tls::TlsSession::Read::failed) {
+      tls_error_ = tls_->error();
+      failure_detail_ = tls_error_.c_str();
+      return handle_read(UV_ECONNRESET, nullptr);
+    }
+    return;  // want: all input used
+  }
+}
+
+// The preamble and handshake records go out before anything the writer
+// holds: written before its first flush, they are ahead of every later
+// write (libuv keeps order, and a try-write never passes a queued write).
+bool UpstreamConnection::write_raw(std::string bytes) {
+  if (bytes.empty()) return true;
+  uv_buf_t buf = uv_buf_init(bytes.data(), unsigned(bytes.size()));
+  const int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+  if (n == int(bytes.size())) return true;
+  if (n < 0 && n != UV_EAGAIN) return false;
+  // A fresh socket takes a few hundred bytes at once; if not, queue the rest.
+  struct Req {
+    uv_write_t req;
+    std::string rest;
+  };
+  auto* r = new Req{{}, bytes.substr(n > 0 ? size_t(n) : 0)};
+  buf = uv_buf_init(r->rest.data(), unsigned(r->rest.size()));
+  if (uv_write(&r->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
+               [](uv_write_t* w, int) { delete reinterpret_cast<Req*>(w); }) != 0) {
+    delete r;
+    return false;
+  }
+  return true;
 }
 
 void UpstreamConnection::flush() {
@@ -106,6 +208,7 @@ void UpstreamConnection::release_to_pool(UpstreamPool& pool, size_t max_idle, Du
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &UpstreamConnection::on_alloc, &UpstreamConnection::on_read);
   timer_.expire_in(idle_timeout);
   read_buf_.reset();  // an idle connection holds no Block
+  tls_in_.reset();
   pool.put(this, max_idle);
 }
 
@@ -116,18 +219,29 @@ void UpstreamConnection::close() {
   tunnel_ = nullptr;
   if (pool) pool->remove(this);
   timer_.cancel();
+  // A clean TLS end (close_notify) keeps the session resumable: OpenSSL
+  // voids the session of a connection dropped without one. Harmless after
+  // a failure (nothing is sent then).
+  if (tls_ && !handshaking_) {
+    writer_.discard();  // a request we gave up on stays unsent
+    tls_->close_notify();
+    writer_.flush();
+  }
   read_buf_.reset();
+  tls_in_.reset();
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
            [](uv_handle_t* h) { delete static_cast<UpstreamConnection*>(h->data); });
 }
 
 void UpstreamConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<UpstreamConnection*>(h->data);
-  *buf = self->read_buf_.offer(self->worker_.blocks);
+  *buf = (self->tls_ ? self->tls_in_ : self->read_buf_).offer(self->worker_.blocks);
 }
 
 void UpstreamConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-  static_cast<UpstreamConnection*>(s->data)->handle_read(nread, buf);
+  auto* self = static_cast<UpstreamConnection*>(s->data);
+  if (self->tls_) return self->handle_tls_read(nread, buf);
+  self->handle_read(nread, buf);
 }
 
 void UpstreamConnection::handle_read(ssize_t nread, const uv_buf_t* buf) {
@@ -283,6 +397,10 @@ void UpstreamConnection::tunnel_reading(bool on) {
 
 void UpstreamConnection::tunnel_shutdown() {
   if (state_ != State::bound) return;
+  if (tls_) {  // the TLS end of this direction, before the FIN
+    tls_->close_notify();
+    writer_.flush();
+  }
   auto* req = new uv_shutdown_t;
   req->data = this;
   const int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* r, int status) {

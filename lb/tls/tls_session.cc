@@ -1,6 +1,8 @@
 #include "lb/tls/tls_session.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstring>
@@ -55,16 +57,55 @@ BIO_METHOD* new_session_bio_method() {
   return m;
 }
 
-TlsSession::TlsSession(std::shared_ptr<const TlsContext> context) : context_(std::move(context)) {
-  ssl_ = SSL_new(context_->initial());
-  BIO* bio = ssl_ ? BIO_new(context_->bio_method()) : nullptr;
+void TlsSession::attach(SSL_CTX* ctx, BIO_METHOD* method) {
+  ssl_ = SSL_new(ctx);
+  BIO* bio = ssl_ ? BIO_new(method) : nullptr;
   if (!bio) {
     if (ssl_) SSL_free(ssl_);
     throw std::bad_alloc();
   }
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
+}
+
+TlsSession::TlsSession(std::shared_ptr<const TlsContext> context) : context_(std::move(context)) {
+  attach(context_->initial(), context_->bio_method());
   SSL_set_accept_state(ssl_);
+}
+
+TlsSession::TlsSession(std::shared_ptr<const UpstreamTlsContext> context, const std::string& host, size_t slot,
+                       std::string session_key)
+    : client_context_(std::move(context)), slot_(slot), session_key_(std::move(session_key)) {
+  attach(client_context_->ctx(), client_context_->bio_method());
+  SSL_set_app_data(ssl_, this);  // the new-session callback finds us here
+  SSL_set_connect_state(ssl_);
+  const std::string& name = client_context_->server_name_for(host);
+  in6_addr ip{};
+  const bool is_ip = inet_pton(AF_INET, name.c_str(), &ip) == 1 || inet_pton(AF_INET6, name.c_str(), &ip) == 1;
+  // SNI carries host names only (RFC 6066); an address is checked against
+  // the certificate's IP entries instead.
+  if (!is_ip && !name.empty()) SSL_set_tlsext_host_name(ssl_, name.c_str());
+  if (client_context_->verify() && !name.empty()) {
+    if (is_ip) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
+    else SSL_set1_host(ssl_, name.c_str());
+  }
+  if (SSL_SESSION* s = client_context_->session(slot_, session_key_)) SSL_set_session(ssl_, s);
+}
+
+bool TlsSession::start_handshake() {
+  ERR_clear_error();
+  const int r = SSL_do_handshake(ssl_);
+  if (r == 1) return true;
+  const int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_WANT_READ) return true;
+  fail(e);
+  return false;
+}
+
+bool TlsSession::keep_client_session(SSL_SESSION* s) {
+  if (!client_context_) return false;
+  client_context_->keep_session(slot_, session_key_, s);
+  return true;
 }
 
 TlsSession::~TlsSession() { SSL_free(ssl_); }
@@ -105,6 +146,13 @@ TlsSession::Read TlsSession::read(char* out, size_t cap, size_t* n) {
 
 void TlsSession::fail(int ssl_error) {
   const unsigned long e = ERR_peek_last_error();
+  // A certificate the client side refused: say what was wrong with it.
+  if (client_context_ && SSL_get_verify_result(ssl_) != X509_V_OK) {
+    error_ = std::string("certificate verify failed: ") + X509_verify_cert_error_string(SSL_get_verify_result(ssl_));
+    ERR_clear_error();
+    in_len_ = 0;
+    return;
+  }
   plain_http_ = ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST;
   const char* reason = e ? ERR_reason_error_string(e) : nullptr;
   if (reason) error_ = reason;

@@ -23,6 +23,7 @@ log=$logs/$target.log
 case $target in
   config_loader) max_len=16384 ;;
   sticky_cookie) max_len=256 ;;
+  proxy_header) max_len=1024 ;;
   request_path) max_len=8192 ;;
   *) max_len=4096 ;;
 esac

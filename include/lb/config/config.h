@@ -69,6 +69,11 @@ struct ListenerConfig {
   ListenerLimits limits;
   RateLimit rate_limit;
   std::vector<Route> routes;
+  // Every connection starts with a PROXY v1 or v2 header, else it is closed.
+  bool proxy_protocol = false;
+  // Peers whose PROXY header (when trusted_proxies is empty: every peer's)
+  // and X-Forwarded-For entries name the client (lb/proxy/client_address.h).
+  std::vector<Cidr> trusted_proxies;
 };
 
 enum class Strategy {
@@ -159,6 +164,18 @@ struct BackendConfig {
   uint32_t max_requests = 0;  // in-flight cap over all workers; 0 = none
 };
 
+// PROXY protocol header lbd writes on each new connection to a backend.
+enum class SendProxyProtocol { off, v1, v2 };
+
+// TLS to the backends: present = every connection to them is TLS.
+struct UpstreamTlsConfig {
+  bool verify = true;
+  std::string ca_file;      // empty: the system's CAs
+  std::string server_name;  // SNI and the name checked; empty: the backend's host
+  std::string cert;         // client certificate (mutual TLS), with key
+  std::string key;
+};
+
 struct PoolConfig {
   std::string name;
   Strategy strategy = Strategy::round_robin;
@@ -176,6 +193,8 @@ struct PoolConfig {
   PoolTimeouts timeouts;
   Keepalive keepalive;
   std::vector<BackendConfig> backends;
+  SendProxyProtocol send_proxy_protocol = SendProxyProtocol::off;
+  std::optional<UpstreamTlsConfig> tls;
 };
 
 // Worker threads lbd runs at most: explicit `workers` above it is refused

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "lb/config/cidr.h"
 #include "lb/core/time.h"
 #include "lb/http/header_edits.h"
 #include "lb/http/path_rewrite.h"
@@ -28,13 +29,6 @@ struct HeaderMatch {
   Kind kind = Kind::exact;
   std::string value;                      // exact: the value; regex: the pattern as written
   std::shared_ptr<const re2::RE2> regex;  // kind regex
-};
-
-struct Cidr {
-  std::array<uint8_t, 16> bytes{};  // network address, 4 or 16 bytes used
-  uint8_t length = 0;               // 4 (IPv4) or 16 (IPv6)
-  uint8_t prefix_bits = 0;
-  std::string text;  // as written
 };
 
 struct WeightedPool {

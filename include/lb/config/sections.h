@@ -21,5 +21,8 @@ Route read_route(const Field& field, const FileScope& scope, UniqueNames& route_
 PoolConfig read_pool(const Field& field, FileScope& scope);
 SessionConfig read_session(const Field& field);
 HealthCheck read_health_check(const Field& field);
+UpstreamTlsConfig read_upstream_tls(const Field& field);
+// Reports at `f` when `path` is not a readable regular file.
+bool check_readable_file(const Field& f, const std::string& path);
 
 }  // namespace lb::config::yaml

@@ -40,6 +40,8 @@ struct TrackedBackend {
   std::string pool;
   std::shared_ptr<balance::Backend> backend;
   std::optional<config::HealthCheck> check;  // this pool's active check, if any
+  std::string preamble;                      // PROXY header a check starts with (send_proxy_protocol)
+  CheckTls tls;                              // the pool's TLS to its backends (context null: none)
   std::optional<HealthState> health;         // present while checks run
   int consecutive = 0;                       // checks in a row with the last result
   std::deque<CheckRecord> history;           // oldest first, at most kHistory

@@ -18,6 +18,7 @@
 #include "lb/core/time.h"
 #include "lb/core/uv_handle.h"
 #include "lb/http/response_parser.h"
+#include "lb/tls/tls_session.h"
 
 namespace lb::health {
 
@@ -33,24 +34,38 @@ bool status_expected(const std::vector<config::StatusRange>& expected, int statu
 // "200-399" or "200, 300-302", as the operator wrote it.
 std::string describe_expected(const std::vector<config::StatusRange>& expected);
 
+// A check over TLS (pool `tls`): the same context, names and session cache
+// (its control-thread slot) as the pool's own connections.
+struct CheckTls {
+  std::shared_ptr<const tls::UpstreamTlsContext> context;
+  std::string host;         // the backend address's host (default name)
+  std::string session_key;  // the backend address
+};
+
 class HttpCheck final : private http::ResponseEvents {
  public:
   using Done = std::function<void(const CheckOutcome&)>;
 
   // Starts a check against `address`. `done` runs exactly once, from the
   // loop (never inside start), unless cancel() comes first.
+  // `preamble` (a PROXY protocol header, or "") goes before the request.
+  // `tls` (may be null) makes the check speak TLS, after the preamble.
   static HttpCheck* start(uv_loop_t* loop, const sockaddr_storage& address, const config::HealthCheck& cfg,
-                          const std::string& host, Done done);
+                          const std::string& host, const std::string& preamble, Done done,
+                          const CheckTls* tls = nullptr);
   // Abandons the check: `done` is not called; the object frees itself once
   // libuv has let go of its handles.
   void cancel();
 
  private:
-  HttpCheck(const config::HealthCheck& cfg, const std::string& host, Done done);
+  HttpCheck(const config::HealthCheck& cfg, const std::string& host, const std::string& preamble, Done done);
   ~HttpCheck() = default;  // only from the connection's close callback
   void begin(uv_loop_t* loop, const sockaddr_storage& address);
   void on_connected(int status);
   void on_read(ssize_t n);
+  void on_tls_read(size_t n);
+  void parse(const char* p, size_t left);
+  void send(std::string bytes);
   void finish(balance::CheckResult result, std::string detail);
 
   // http::ResponseEvents
@@ -65,13 +80,16 @@ class HttpCheck final : private http::ResponseEvents {
   UvHandle<uv_tcp_t> tcp_;
   UvHandle<uv_timer_t> timer_;
   uv_connect_t connect_req_{};
-  uv_write_t write_req_{};
   http::ResponseParser parser_;
   TimePoint started_;
   int status_ = 0;           // final (>= 200) status once its head is parsed
   std::string early_error_;  // a failure known before the loop ran: reported by the timer
   bool finished_ = false;
   char buf_[4096];
+  std::unique_ptr<tls::TlsSession> tls_;
+  std::string preamble_;  // over TLS: sent raw before the handshake (request_ holds it otherwise)
+  bool request_sent_ = false;
+  char plain_[4096];
 };
 
 }  // namespace lb::health

@@ -13,7 +13,8 @@
 namespace lb::http {
 
 struct ForwardContext {
-  std::string_view client_ip;     // textual peer address
+  std::string_view client_ip;     // the true client (X-Real-IP)
+  std::string_view forwarded_for; // appended to X-Forwarded-For: this hop's peer ("" = client_ip)
   std::string_view proto;         // "http" | "https"
   std::string_view backend_host;  // Host when an HTTP/1.0 client sent none ("" = see needs_backend_host)
   std::string_view request_id;    // X-Request-Id to add when the client sent none ("" = none)

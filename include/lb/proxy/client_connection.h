@@ -36,6 +36,8 @@
 #include "lb/core/uv_handle.h"
 #include "lb/http/request_parser.h"
 #include "lb/proxy/backend_slot.h"
+#include "lb/proxy/client_address.h"
+#include "lb/proxy/proxy_header.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/tunnel.h"
 #include "lb/proxy/worker_context.h"
@@ -64,9 +66,15 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   // For the Exchange.
   StreamWriter& writer() { return writer_; }
   WorkerContext& worker() { return worker_; }
-  const char* client_ip() const { return client_ip_; }
+  // The true client of the current request (lb/proxy/client_address.h).
+  const char* client_ip() const { return client_.text(); }
   // The client's 4 or 16 address bytes (ip_hash, consistent_hash on client_ip).
-  std::string_view client_address() const { return {reinterpret_cast<const char*>(addr_bytes_), addr_len_}; }
+  std::string_view client_address() const { return client_.bytes(); }
+  // What this hop appends to X-Forwarded-For: the connection's client.
+  const char* forwarded_for() const { return connection_client_.text(); }
+  // For a PROXY header towards a backend: the client, and where it came in.
+  const sockaddr_storage& client_sockaddr() const { return client_.sockaddr(); }
+  const sockaddr_storage& local_sockaddr() const { return local_; }
   const ListenerRuntime& listener() const { return *listener_rt_; }
   std::string_view request_id() const { return {request_id_, request_id_len_}; }
   void on_exchange_done();
@@ -134,6 +142,10 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   void handle_bytes(char* data, size_t len);
   // TLS listeners: decrypts into read_buf_, then hands plaintext on.
   void handle_tls_read(ssize_t nread, const uv_buf_t* buf);
+  // proxy_protocol listeners: the PROXY header, before anything else.
+  void handle_proxy_read(ssize_t nread, const uv_buf_t* buf);
+  // The request's client from the connection's and X-Forwarded-For.
+  void resolve_request_client(const http::RequestHead& head);
   void drive();  // parse pending input while the phase allows
   void parse(SliceQueue::Slice& in);
   void release_parser_if_idle();
@@ -196,9 +208,12 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   TimePoint request_start_{};
   char request_id_[40] = {};
   uint8_t request_id_len_ = 0;
-  char client_ip_[INET6_ADDRSTRLEN] = "-";
-  uint8_t addr_bytes_[16] = {};
-  uint8_t addr_len_ = 0;
+  ClientAddress peer_;               // the TCP peer
+  ClientAddress connection_client_;  // the PROXY header's source, or the peer
+  ClientAddress client_;             // of the current request
+  sockaddr_storage local_{};         // where the client came in (PROXY destination or our socket)
+  // Until the PROXY header is complete (proxy_protocol listeners).
+  std::unique_ptr<ProxyHeaderParser> proxy_parser_;
 };
 
 }  // namespace lb::proxy

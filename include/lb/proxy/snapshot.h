@@ -19,6 +19,7 @@
 #include "lb/proxy/rate_limiter.h"
 #include "lb/proxy/route_table.h"
 #include "lb/tls/tls_context.h"
+#include "lb/tls/upstream_tls_context.h"
 
 namespace lb::proxy {
 
@@ -29,6 +30,7 @@ struct PoolRuntime {
   std::shared_ptr<const session::StickyAffinity> sticky;  // session.mode sticky, else null
   std::shared_ptr<metrics::PoolStats> stats;  // carried across reloads by pool name
   std::shared_ptr<PoolShared> shared;         // waiting room, retry budget; carried by pool name
+  std::shared_ptr<const tls::UpstreamTlsContext> tls;  // pool `tls`: TLS to the backends, else null
 };
 
 // Run-time state of a listener that outlives snapshots (connection count).

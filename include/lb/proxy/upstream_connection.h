@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <string>
 
 #include "lb/balance/backend.h"
 #include "lb/core/block.h"
@@ -18,6 +19,7 @@
 #include "lb/http/response_parser.h"
 #include "lb/proxy/tunnel.h"
 #include "lb/proxy/worker_context.h"
+#include "lb/tls/tls_session.h"
 
 namespace lb::proxy {
 
@@ -29,6 +31,7 @@ enum class UpstreamFailure {
   closed_early,      // EOF or reset before a complete response
   response_timeout,  // no byte from the backend for timeouts.response
   invalid_response,  // unparsable or smuggling-prone response
+  tls_failed,        // TLS handshake refused or failed (certificate, protocol)
 };
 const char* failure_name(UpstreamFailure f);
 
@@ -58,6 +61,14 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
 
   // Starts connecting; events go to `owner`.
   void connect(UpstreamEvents* owner, Duration timeout);
+  // Bytes that go first on the new connection, before TLS and the request
+  // (a PROXY protocol header). Call before connect().
+  void set_preamble(std::string bytes) { preamble_ = std::move(bytes); }
+  // TLS to the backend (pool `tls`): the handshake follows the connect (and
+  // the preamble) and is covered by the connect timeout; the connection is
+  // "connected" once it is done. `slot` picks the session cache slot (the
+  // worker's index). Call before connect().
+  void set_tls(std::shared_ptr<const tls::UpstreamTlsContext> context, size_t slot);
   // Binds an idle (pooled) connection to a new owner.
   void bind(UpstreamEvents* owner);
   bool connected() const { return state_ != State::connecting; }
@@ -114,6 +125,10 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   static void on_timer(void* self);
   static void on_write_done(void* self, int status);
   void handle_read(ssize_t nread, const uv_buf_t* buf);
+  bool write_raw(std::string bytes);  // ahead of the writer; false: the socket refused it
+  void handle_tls_read(ssize_t nread, const uv_buf_t* buf);
+  void became_connected();
+  void fail_tls(const char* why = nullptr);
   void parse_response(const BlockRef& block, const char* p, size_t len);
   // http::ResponseEvents: forwarded to the owner.
   void on_response_head(http::ResponseHead& head) override {
@@ -145,6 +160,11 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   bool reading_paused_ = false;
   bool reusable_ = true;
   Tunnel* tunnel_ = nullptr;  // set once upgraded
+  std::string preamble_;      // written raw at connect, then dropped
+  std::unique_ptr<tls::TlsSession> tls_;  // below the read/write seam, when the pool has tls
+  ReadBuffer tls_in_;                     // TLS records as read, before decryption
+  bool handshaking_ = false;
+  std::string tls_error_;                 // failure_detail_ points here after a TLS failure
 };
 
 }  // namespace lb::proxy

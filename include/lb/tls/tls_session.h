@@ -13,9 +13,11 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "lb/core/stream_writer.h"
 #include "lb/tls/tls_context.h"
+#include "lb/tls/upstream_tls_context.h"
 
 namespace lb::tls {
 
@@ -25,6 +27,11 @@ BIO_METHOD* new_session_bio_method();
 class TlsSession final : public StreamEncoder {
  public:
   explicit TlsSession(std::shared_ptr<const TlsContext> context);
+  // The client side, to a backend at `host` (SNI and the name checked come
+  // from the context's server_name_for(host)); sessions are looked up and
+  // kept in `slot` of the context under `session_key`.
+  TlsSession(std::shared_ptr<const UpstreamTlsContext> context, const std::string& host, size_t slot,
+             std::string session_key);
   ~TlsSession() override;
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
@@ -42,6 +49,15 @@ class TlsSession final : public StreamEncoder {
   Read read(char* out, size_t cap, size_t* n);
 
   bool handshake_done() const { return SSL_is_init_finished(ssl_) != 0; }
+  // Client side: sends the ClientHello (into take_output()). False: failed.
+  bool start_handshake();
+  // Records produced outside encode() so far (handshake flights), for a
+  // connection that must send them before its writer may encode anything.
+  std::string take_output() { return std::exchange(pending_, std::string()); }
+  bool resumed() const { return SSL_session_reused(ssl_) != 0; }
+  // For the client context's new-session callback: keeps `s` for the next
+  // connection to the same backend (takes the reference).
+  bool keep_client_session(SSL_SESSION* s);
   // What failed, for the log ("wrong version number", "http request" ...).
   const std::string& error() const { return error_; }
   // The client spoke plain HTTP to this TLS port.
@@ -61,7 +77,12 @@ class TlsSession final : public StreamEncoder {
   friend struct SessionBio;
   void fail(int ssl_error);
 
+  void attach(SSL_CTX* ctx, BIO_METHOD* method);
+
   std::shared_ptr<const TlsContext> context_;  // the SNI callback and tickets use it
+  std::shared_ptr<const UpstreamTlsContext> client_context_;  // client side: sessions, names
+  size_t slot_ = 0;
+  std::string session_key_;
   SSL* ssl_ = nullptr;
   const char* in_ = nullptr;  // fed ciphertext not yet read by OpenSSL
   size_t in_len_ = 0;

@@ -351,6 +351,19 @@ const BadValue kBadValues[] = {
     {"duplicate_yaml_key", {.top = "workers: 2\nworkers: 3\n"}, "workers: duplicate key"},
     {"section_not_a_map", {.top = "log: info\n"}, "log: must be a mapping"},
     {"tls_without_certificates", {.listener = "    tls: null\n"}, "listeners[0].tls.certificates: is required"},
+    {"proxy_protocol_not_bool", {.listener = "    proxy_protocol: v2\n"},
+     "listeners[0].proxy_protocol: must be true or false"},
+    {"trusted_proxy_not_cidr", {.listener = "    trusted_proxies: [10.0.0.0/8, 10.0.0.1/8]\n"},
+     "listeners[0].trusted_proxies[1]: has bits set past its /8 prefix"},
+    {"trusted_proxy_name", {.listener = "    trusted_proxies: [lb.internal]\n"},
+     "listeners[0].trusted_proxies[0]: 'lb.internal' is not an IPv4 or IPv6 address"},
+    {"send_proxy_protocol", {.pool = "    send_proxy_protocol: v3\n"},
+     "pools[0].send_proxy_protocol: unknown value 'v3' (valid: off, v1, v2)"},
+    {"upstream_tls_cert_without_key", {.pool = "    tls: {cert: /etc/hosts}\n"},
+     "pools[0].tls.cert: cert and key go together: set both for mutual TLS, or neither"},
+    {"upstream_tls_ca_missing", {.pool = "    tls: {ca_file: /nonexistent/ca.pem}\n"},
+     "pools[0].tls.ca_file: cannot read '/nonexistent/ca.pem': No such file or directory"},
+    {"upstream_tls_unknown_key", {.pool = "    tls: {verify_peer: true}\n"}, "pools[0].tls.verify_peer: unknown key"},
     {"v6_without_brackets", {.backend = "      - {name: b, address: \"::1:80\"}\n"},
      "pools[0].backends[1].address: invalid address '::1:80': write IPv6 addresses as [address]:port"},
     {"port_zero", {.backend = "      - {name: b, address: 127.0.0.1:0}\n"},
@@ -550,6 +563,38 @@ TEST(ConfigLoader, UnusableTlsFilesAreErrorsNamingTheFile) {
               ElementsAre(HasSubstr("listeners[0].tls.certificates[0].key: cannot use private key '" + certs +
                                     "/encrypted.key': ")));
   EXPECT_THAT(with_pair("site.pem", "site.key"), IsEmpty());
+}
+
+TEST(ConfigLoader, ProxyProtocolAndUpstreamTlsFieldsLoad) {
+  const std::string tls = kDataDir + "/tls";
+  const LoadResult r = load(config_with(
+      {.listener = "    proxy_protocol: true\n    trusted_proxies: [10.0.0.0/8, \"::1\", 192.0.2.7]\n",
+       .pool = "    send_proxy_protocol: v2\n    tls: {verify: false, server_name: app.internal, ca_file: " + tls +
+               "/cert.pem, cert: " + tls + "/cert.pem, key: " + tls + "/key.pem}\n"}));
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  const ListenerConfig& l = r.config->listeners[0];
+  EXPECT_TRUE(l.proxy_protocol);
+  ASSERT_EQ(l.trusted_proxies.size(), 3u);
+  EXPECT_EQ(l.trusted_proxies[0].prefix, 8);
+  EXPECT_EQ(l.trusted_proxies[1].length, 16);
+  EXPECT_EQ(l.trusted_proxies[2].text, "192.0.2.7");
+  const PoolConfig& p = r.config->pools[0];
+  EXPECT_EQ(p.send_proxy_protocol, SendProxyProtocol::v2);
+  ASSERT_TRUE(p.tls.has_value());
+  EXPECT_FALSE(p.tls->verify);
+  EXPECT_EQ(p.tls->server_name, "app.internal");
+  EXPECT_EQ(p.tls->key, tls + "/key.pem");
+
+  const LoadResult plain = load(config_with({}));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain.config->listeners[0].proxy_protocol);
+  EXPECT_EQ(plain.config->pools[0].send_proxy_protocol, SendProxyProtocol::off);
+  EXPECT_FALSE(plain.config->pools[0].tls.has_value());
+  // An empty block means TLS with every default: verified against the system CAs.
+  const LoadResult empty = load(config_with({.pool = "    tls: {}\n    send_proxy_protocol: off\n"}));
+  ASSERT_TRUE(empty.ok()) << ::testing::PrintToString(messages(empty));
+  ASSERT_TRUE(empty.config->pools[0].tls.has_value());
+  EXPECT_TRUE(empty.config->pools[0].tls->verify);
 }
 
 TEST(ConfigLoader, DuplicateListenerAndPoolNames) {

@@ -104,7 +104,7 @@ class HttpCheckTest : public ::testing::Test {
   // Runs one check against `backend` (closed when the check reports).
   CheckOutcome check(TestBackend& backend, const sockaddr_storage& address) {
     std::optional<CheckOutcome> outcome;
-    HttpCheck::start(&loop_, address, cfg_, "app.internal", [&](const CheckOutcome& o) {
+    HttpCheck::start(&loop_, address, cfg_, "app.internal", "", [&](const CheckOutcome& o) {
       outcome = o;
       backend.close();
     });
@@ -178,7 +178,7 @@ TEST_F(HttpCheckTest, UnresolvedAddressFailsFromTheLoop) {
 TEST_F(HttpCheckTest, CancelledCheckNeverReports) {
   TestBackend backend(&loop_, "");
   bool reported = false;
-  HttpCheck* c = HttpCheck::start(&loop_, backend.address(), cfg_, "h", [&](const CheckOutcome&) { reported = true; });
+  HttpCheck* c = HttpCheck::start(&loop_, backend.address(), cfg_, "h", "", [&](const CheckOutcome&) { reported = true; });
   uv_run(&loop_, UV_RUN_NOWAIT);
   c->cancel();
   backend.close();
