@@ -132,10 +132,37 @@ struct Keepalive {
   Duration idle_timeout{std::chrono::seconds(60)};
 };
 
+// Where a value sits in the file, for checks made after loading
+// (`lbd --check` resolving host names): FILE:LINE:COL: key_path.
+struct Place {
+  int line = 0;  // 1-based; 0 = unknown
+  int column = 0;
+  std::string key_path;
+};
+
 struct BackendConfig {
   std::string name;
   Address address;
   uint32_t weight = 1;  // 1..1000
+  Place address_at;
+};
+
+enum class DiscoveryType { a, aaaa, srv };
+
+// A pool whose members come from DNS (lb/discovery): every A/AAAA address
+// with `port`, or every SRV target with its own port and weight.
+struct Discovery {
+  std::string name;
+  DiscoveryType type = DiscoveryType::a;
+  uint16_t port = 0;  // A/AAAA: required; SRV: unused (each record has its port)
+  Duration interval{std::chrono::seconds(5)};
+  Place name_at;
+};
+
+// Top-level `resolver`: the DNS servers for backend host names and discovery.
+struct ResolverConfig {
+  std::vector<Address> nameservers;  // IP literals; empty = /etc/resolv.conf
+  Duration timeout{std::chrono::seconds(2)};
 };
 
 struct PoolConfig {
@@ -150,7 +177,9 @@ struct PoolConfig {
   Duration slow_start{0};
   PoolTimeouts timeouts;
   Keepalive keepalive;
-  std::vector<BackendConfig> backends;
+  std::vector<BackendConfig> backends;  // empty when discovery is set
+  Duration resolve_interval{std::chrono::seconds(30)};  // host-name addresses
+  std::optional<Discovery> discovery;
 };
 
 // Worker threads lbd runs at most: explicit `workers` above it is refused
@@ -165,6 +194,7 @@ struct Config {
   LogConfig log;
   std::vector<ListenerConfig> listeners;
   std::vector<PoolConfig> pools;
+  ResolverConfig resolver;
 
   const PoolConfig* find_pool(std::string_view name) const {
     for (const auto& p : pools)

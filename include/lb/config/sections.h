@@ -19,5 +19,8 @@ ListenerConfig read_listener(const Field& field, FileScope& scope);
 PoolConfig read_pool(const Field& field, FileScope& scope);
 SessionConfig read_session(const Field& field);
 HealthCheck read_health_check(const Field& field);
+ResolverConfig read_resolver(const Field& field);
+Discovery read_discovery(const Field& field);
+Place place_of(const Field& field);
 
 }  // namespace lb::config::yaml
