@@ -132,9 +132,9 @@ class DnsCase(LbdTestCase):
         self.addCleanup(d.stop)
         return d
 
-    def backend_at(self, ip, port, name):
+    def backend_at(self, ip, port, name, handler=None):
         """A backend on ip:port (any 127/8 address), answering its name."""
-        b = fb.FakeBackend(name, named(name))
+        b = fb.FakeBackend(name, handler or named(name))
         b.listener.close()
         b.listener = socket.create_server((ip, port))
         b.listener.settimeout(0.2)
@@ -143,10 +143,11 @@ class DnsCase(LbdTestCase):
         self.addCleanup(b.stop)
         return b
 
-    def three_backends(self):
+    def three_backends(self, handlers=None):
         """127.0.0.1, .2 and .3 on one port, named ip1, ip2, ip3."""
         port = free_port()
-        return port, [self.backend_at(f"127.0.0.{i}", port, f"ip{i}") for i in (1, 2, 3)]
+        handlers = handlers or {}
+        return port, [self.backend_at(f"127.0.0.{i}", port, f"ip{i}", handlers.get(i)) for i in (1, 2, 3)]
 
     def with_resolver(self, cfg, dns, timeout="500ms"):
         cfg["resolver"] = {"nameservers": [dns.nameserver], "timeout": timeout}
@@ -206,6 +207,38 @@ class DnsCase(LbdTestCase):
         self.assertGreater(m.sum("lbd_backend_requests_total", pool="app", backend=kept_id), served_before)
         self.assertEqual({ls.get("backend") for ls, _ in m.series("lbd_backend_up")},
                          {f"127.0.0.2:{port}", f"127.0.0.3:{port}"})
+
+    def test_new_members_wait_for_checks_and_members_that_go_finish_in_flight(self):
+        healthz = lambda req: req.target == "/healthz"
+        slow = lambda req: req.target == "/slow"
+        port, _ = self.three_backends({
+            1: fb.when(slow, fb.delayed(3.0, named("ip1")), named("ip1")),
+        })
+        dns = self.dns(hosts="127.0.0.1 svc.lbd.test\n127.0.0.2 svc.lbd.test\n")
+        cfg = self.discovery_pool(port, dns, health_check={
+            "path": "/healthz", "interval": "500ms", "timeout": "200ms", "rise": 3, "fall": 1})
+        lbd = self.start_lbd(cfg)
+        self.assertEqual({get(lbd.port).body.decode() for _ in range(6)}, {"ip1", "ip2"})
+        # Two slow requests: round robin puts one on ip1, which then leaves.
+        results = []
+
+        def slow_request():
+            results.append(get(lbd.port, "/slow"))
+        threads = [threading.Thread(target=slow_request) for _ in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        dns.set_hosts("127.0.0.2 svc.lbd.test\n127.0.0.3 svc.lbd.test\n")
+        self.assertTrue(wait_until(lambda: f"removed (in-flight requests finish) 127.0.0.1:{port}" in lbd.stderr(),
+                                   2.5), lbd.stderr())
+        self.assertTrue(any(t.is_alive() for t in threads), "the request on ip1 was not in flight any more")
+        # ip3 joined with it: no request until 3 checks passed (>= 1 s from now).
+        served = [get(lbd.port).body.decode() for _ in range(8)]
+        self.assertEqual(set(served), {"ip2"}, served)
+        for t in threads:
+            t.join(10)
+        self.assertEqual(sorted((r.status, r.body) for r in results), [(200, b"ip1"), (200, b"ip2")])
+        self.assertTrue(wait_until(lambda: get(lbd.port).body == b"ip3", 5), "ip3 never took traffic after its checks")
 
     def test_a_failed_lookup_keeps_the_members_and_is_logged_once(self):
         port, _ = self.three_backends()
