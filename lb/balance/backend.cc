@@ -57,6 +57,7 @@ sockaddr_storage Backend::sockaddr() const {
 }
 
 void Backend::set_sockaddr(const sockaddr_storage& address) {
+  if (address.ss_family != AF_INET && address.ss_family != AF_INET6) return;  // has_sockaddr relies on it
   uint64_t words[kAddressWords] = {};
   std::memcpy(words, &address, address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
   const uint32_t seq = address_seq_.load(std::memory_order_relaxed);

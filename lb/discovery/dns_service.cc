@@ -128,16 +128,6 @@ void DnsService::stop() {
 }
 
 bool DnsService::update(const proxy::Snapshot& snapshot, std::string* error) {
-  const config::Config& c = *snapshot.config;
-  if (!resolver_ || !same_resolver(resolver_config_, c.resolver)) {
-    auto fresh = Resolver::create(loop_, c.resolver, error);
-    if (!fresh) return false;
-    resolver_ = std::move(fresh);  // the old one's lookups end unanswered: ask again now
-    resolver_config_ = c.resolver;
-    for (auto& e : hosts_) e->in_flight = false, e->due = TimePoint{};
-    for (auto& e : pools_) e->in_flight = false, e->due = TimePoint{};
-  }
-
   std::vector<std::unique_ptr<HostEntry>> hosts;
   std::vector<std::unique_ptr<PoolEntry>> pools;
   for (const proxy::PoolRuntime& p : snapshot.pools) {
@@ -171,10 +161,23 @@ bool DnsService::update(const proxy::Snapshot& snapshot, std::string* error) {
       hosts.push_back(std::move(e));
     }
   }
+  // A file without names needs no resolver (nor resolv.conf).
+  const config::Config& c = *snapshot.config;
+  bool ok = true;
+  if ((!hosts.empty() || !pools.empty()) && (!resolver_ || !same_resolver(resolver_config_, c.resolver))) {
+    if (auto fresh = Resolver::create(loop_, c.resolver, error)) {
+      resolver_ = std::move(fresh);  // the old one's lookups end unanswered: ask again now
+      resolver_config_ = c.resolver;
+      for (auto& e : hosts) e->in_flight = false, e->due = TimePoint{};
+      for (auto& e : pools) e->in_flight = false, e->due = TimePoint{};
+    } else {
+      ok = false;  // the running resolver, if any, goes on with the new names
+    }
+  }
   hosts_ = std::move(hosts);  // lookups of entries dropped here are ignored when they answer
   pools_ = std::move(pools);
   tick();
-  return true;
+  return ok;
 }
 
 bool DnsService::settled() const {

@@ -44,9 +44,10 @@ class DnsService {
   DnsService& operator=(const DnsService&) = delete;
 
   // Follows the snapshot (start, reload, own publications): its host names
-  // and discovery pools, with the resolver of its config. Lookups for what
-  // is new start at once. Returns false (and `error`) only when the
-  // resolver cannot start; the previous one, if any, stays.
+  // and discovery pools, with the resolver of its config (none while the
+  // file names no host). Lookups for what is new start at once. Returns
+  // false (and `error`) only when a new resolver cannot start; the
+  // previous one, if any, goes on serving the new names.
   bool update(const proxy::Snapshot& snapshot, std::string* error);
   // Every name has been looked up at least once (answered or failed).
   bool settled() const;
