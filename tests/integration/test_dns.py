@@ -173,7 +173,7 @@ class DnsCase(LbdTestCase):
             self.assertTrue(wait_until(lambda: "ip2" in load.served_since(moved), 5),
                             f"traffic never reached the new address:\n{lbd.stderr()}")
             switched = time.monotonic()
-            time.sleep(1.0)
+            time.sleep(0.6)
         self.assertEqual(load.failures(), [])
         late = load.served_since(switched + 0.1)
         self.assertTrue(late)
@@ -198,7 +198,7 @@ class DnsCase(LbdTestCase):
             self.assertTrue(wait_until(lambda: "ip3" in load.served_since(changed), 6),
                             f"the new member got no traffic:\n{lbd.stderr()}")
             settled = time.monotonic()
-            time.sleep(1.0)
+            time.sleep(0.6)
         self.assertEqual(load.failures(), [])
         self.assertEqual(set(load.served_since(settled + 0.1)), {"ip2", "ip3"})
         self.assertRegex(lbd.stderr(), rf"added 127\.0\.0\.3:{port}.*removed .*127\.0\.0\.1:{port}")
@@ -215,7 +215,7 @@ class DnsCase(LbdTestCase):
             1: fb.when(slow, fb.delayed(3.0, named("ip1")), named("ip1")),
         })
         dns = self.dns(hosts="127.0.0.1 svc.lbd.test\n127.0.0.2 svc.lbd.test\n")
-        cfg = self.discovery_pool(port, dns, health_check={
+        cfg = self.discovery_pool(port, dns, timeouts={"connect": "1s", "response": "10s"}, health_check={
             "path": "/healthz", "interval": "500ms", "timeout": "200ms", "rise": 3, "fall": 1})
         lbd = self.start_lbd(cfg)
         self.assertEqual({get(lbd.port).body.decode() for _ in range(6)}, {"ip1", "ip2"})
@@ -248,7 +248,7 @@ class DnsCase(LbdTestCase):
         lbd = self.start_lbd(cfg)
         dns.stop()
         self.assertTrue(wait_until(
-            lambda: scrape(lbd.admin_port).value("lbd_dns_resolutions_total", pool="app", result="failure") >= 3, 10),
+            lambda: scrape(lbd.admin_port).value("lbd_dns_resolutions_total", pool="app", result="failure") >= 2, 10),
             lbd.stderr())
         served = {get(lbd.port).body.decode() for _ in range(8)}
         self.assertEqual(served, {"ip1", "ip2"})
