@@ -240,6 +240,15 @@ class DnsCase(LbdTestCase):
         self.assertEqual(sorted((r.status, r.body) for r in results), [(200, b"ip1"), (200, b"ip2")])
         self.assertTrue(wait_until(lambda: get(lbd.port).body == b"ip3", 5), "ip3 never took traffic after its checks")
 
+    def test_an_answer_with_too_many_records_gives_at_most_512_members(self):
+        hosts = "".join(f"10.9.{i // 256}.{i % 256} svc.lbd.test\n" for i in range(600))
+        dns = self.dns(hosts=hosts)  # 600 A records: past UDP's size, answered over TCP
+        lbd = self.start_lbd(self.discovery_pool(8080, dns))
+        ids = [ls.get("backend") for ls, _ in scrape(lbd.admin_port).series("lbd_backend_up")]
+        self.assertEqual(len(ids), 512)
+        self.assertEqual(ids, sorted(ids))  # the first 512 by name, whatever order the server sent
+        self.assertIn("found 88 members more than the 512 a pool may have", lbd.stderr())
+
     def test_a_failed_lookup_keeps_the_members_and_is_logged_once(self):
         port, _ = self.three_backends()
         dns = self.dns(hosts="127.0.0.1 svc.lbd.test\n127.0.0.2 svc.lbd.test\n")
