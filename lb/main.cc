@@ -7,6 +7,7 @@
 #include <string>
 
 #include "lb/config/loader.h"
+#include "lb/discovery/name_check.h"
 #include "lb/log/log.h"
 #include "lb/proxy/daemon.h"
 #include "lb/tls/tls_context.h"
@@ -49,6 +50,8 @@ int main(int argc, char** argv) {
   }
 
   lb::config::LoadResult loaded = lb::config::load_file(config_path);
+  // A name that does not resolve would become a backend nobody can reach.
+  if (check && loaded.ok()) loaded.errors = lb::discovery::check_names(*loaded.config);
   if (check) {
     for (const auto& w : loaded.warnings) std::printf("%s (warning)\n", w.to_string().c_str());
     if (loaded.ok()) {

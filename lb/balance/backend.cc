@@ -1,7 +1,6 @@
 #include "lb/balance/backend.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 
 #include <algorithm>
 #include <cstring>
@@ -20,29 +19,17 @@ constexpr int64_t kUntilChecked = std::numeric_limits<int64_t>::max();
 // recovered_at_ns_ of a backend that never came back (no slow start at boot).
 constexpr int64_t kNever = std::numeric_limits<int64_t>::min() / 2;
 
-sockaddr_storage resolve(const config::Address& a) {
+// An IP literal's address; AF_UNSPEC for a host name (lb/discovery resolves it).
+sockaddr_storage literal_address(const config::Address& a) {
   sockaddr_storage ss{};
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
   if (inet_pton(AF_INET, a.host.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(a.port);
-    return ss;
-  }
-  if (inet_pton(AF_INET6, a.host.c_str(), &v6->sin6_addr) == 1) {
+  } else if (inet_pton(AF_INET6, a.host.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(a.port);
-    return ss;
-  }
-  // A host name: resolved once, at config load (like nginx without `resolver`).
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(a.host.c_str(), nullptr, &hints, &res) == 0 && res) {
-    std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
-    if (ss.ss_family == AF_INET) v4->sin_port = htons(a.port);
-    if (ss.ss_family == AF_INET6) v6->sin6_port = htons(a.port);
-    freeaddrinfo(res);
   }
   return ss;
 }
@@ -51,7 +38,33 @@ sockaddr_storage resolve(const config::Address& a) {
 
 Backend::Backend(std::string name, config::Address address, uint32_t weight)
     : name_(std::move(name)), address_(std::move(address)), weight_(weight), recovered_at_ns_(kNever) {
-  sockaddr_ = resolve(address_);
+  const sockaddr_storage literal = literal_address(address_);
+  if (literal.ss_family != AF_UNSPEC) set_sockaddr(literal);
+}
+
+sockaddr_storage Backend::sockaddr() const {
+  uint64_t words[kAddressWords];
+  for (;;) {
+    const uint32_t before = address_seq_.load(std::memory_order_acquire);
+    if (before & 1) continue;  // a write is under way (a few stores long)
+    for (size_t i = 0; i < kAddressWords; ++i) words[i] = address_words_[i].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (address_seq_.load(std::memory_order_relaxed) == before) break;
+  }
+  sockaddr_storage ss{};
+  std::memcpy(&ss, words, sizeof(sockaddr_in6));
+  return ss;
+}
+
+void Backend::set_sockaddr(const sockaddr_storage& address) {
+  if (address.ss_family != AF_INET && address.ss_family != AF_INET6) return;  // has_sockaddr relies on it
+  uint64_t words[kAddressWords] = {};
+  std::memcpy(words, &address, address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+  const uint32_t seq = address_seq_.load(std::memory_order_relaxed);
+  address_seq_.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (size_t i = 0; i < kAddressWords; ++i) address_words_[i].store(words[i], std::memory_order_relaxed);
+  address_seq_.store(seq + 2, std::memory_order_release);
 }
 
 std::string_view to_string(AdminState s) {
@@ -97,17 +110,17 @@ bool Backend::try_acquire_slot() {
 }
 
 bool Backend::usable_at(TimePoint now) const {
-  return healthy() && admin_state() == AdminState::ready && !ejected_at(now);
+  return healthy() && admin_state() == AdminState::ready && !ejected_at(now) && has_sockaddr();
 }
 
 bool Backend::usable_for_pinned_at(TimePoint now) const {
-  return healthy() && admin_state() != AdminState::maint && !ejected_at(now);
+  return healthy() && admin_state() != AdminState::maint && !ejected_at(now) && has_sockaddr();
 }
 
 BackendState Backend::state_at(TimePoint now) const {
   const AdminState admin = admin_state();
   if (admin == AdminState::maint) return BackendState::maint;
-  if (!healthy()) return BackendState::down;
+  if (!healthy() || !has_sockaddr()) return BackendState::down;
   if (ejected_at(now)) return BackendState::ejected;
   if (admin == AdminState::draining) return BackendState::draining;
   return BackendState::up;

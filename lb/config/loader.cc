@@ -60,6 +60,7 @@ Config read_config(const Field& root) {
   assign(m.get("shutdown_timeout"), c.shutdown_timeout, as_positive_duration);
   if (auto f = m.get("admin")) c.admin = read_admin(*f, scope);
   if (auto f = m.get("log")) c.log = read_log(*f);
+  if (auto f = m.get("resolver")) c.resolver = read_resolver(*f);
   // Pools first, so routes can be checked against every pool in the file.
   if (auto f = m.require("pools"))
     for_each_item(*f, Empty::refused, [&](const Field& item) { c.pools.push_back(read_pool(item, scope)); });

@@ -57,7 +57,7 @@ BackendConfig read_backend(const Field& field, UniqueNames& names) {
   BackendConfig b;
   MapReader m(field);
   if (auto f = assign(m.require("name"), b.name, as_non_empty_string)) names.add(b.name, *f);
-  assign(m.require("address"), b.address, as_address);
+  if (auto f = assign(m.require("address"), b.address, as_address)) b.address_at = place_of(*f);
   assign(m.get("weight"), b.weight, integer_in(1, 1000));
   assign(m.get("max_requests"), b.max_requests, integer_in(0, 1'000'000));
   return b;
@@ -125,9 +125,20 @@ PoolConfig read_pool(const Field& field, FileScope& scope) {
          one_of<SendProxyProtocol>({{"off", SendProxyProtocol::off}, {"v1", SendProxyProtocol::v1},
                                     {"v2", SendProxyProtocol::v2}}));
   if (auto f = m.get("tls")) p.tls = read_upstream_tls(*f);
+  if (auto f = assign(m.get("resolve_interval"), p.resolve_interval, as_positive_duration);
+      f && p.resolve_interval < std::chrono::seconds(1))
+    f->error("must be 1s or more");
+  // With discovery, DNS names the members: a `backends` list beside it
+  // would be silently ignored, so it is refused.
+  auto discovery = m.get("discovery");
+  if (discovery) p.discovery = read_discovery(*discovery);
   UniqueNames backend_names("backend name");
-  if (auto f = m.require("backends"))
-    for_each_item(*f, Empty::refused, [&](const Field& item) { p.backends.push_back(read_backend(item, backend_names)); });
+  if (auto f = discovery ? m.get("backends") : m.require("backends")) {
+    if (discovery)
+      f->error("a pool takes its members from either backends or discovery, not both");
+    else
+      for_each_item(*f, Empty::refused, [&](const Field& item) { p.backends.push_back(read_backend(item, backend_names)); });
+  }
   return p;
 }
 

@@ -46,6 +46,7 @@ Daemon::~Daemon() {
   workers_.clear();
   admin_.reset();
   health_.reset();
+  dns_.reset();
   sigterm_.close();
   sigint_.close();
   sighup_.close();
@@ -70,6 +71,13 @@ bool Daemon::start(std::string* error) {
     *error = e.what();
     return false;
   }
+  // Every name is looked up once before anything is served, so backends
+  // known by name take requests from the first one (bounded by the
+  // resolver's timeout); later lookups never hold the loop.
+  dns_ = std::make_unique<discovery::DnsService>(
+      &loop_, [this] { return snapshot_; }, [this](std::shared_ptr<const Snapshot> next) { publish(std::move(next)); });
+  if (!dns_->update(*snapshot_, error)) return false;
+  while (!dns_->settled()) uv_run(&loop_, UV_RUN_ONCE);
   admin_ = std::make_unique<admin::AdminServer>(&loop_);
   health_ = std::make_unique<health::HealthMonitor>(&loop_);
   health_->update(snapshot_);
@@ -103,8 +111,9 @@ void Daemon::register_admin_routes() {
   });
   admin::register_pools_api(*admin_, *health_);
   admin_->route("GET", "/metrics", [this](const admin::AdminRequest&) {
-    return admin::AdminResponse{200, metrics::kTextContentType,
-                                metrics::scrape(*snapshot_, reload_stats_, Clock::now())};
+    auto families = metrics::collect(*snapshot_, reload_stats_, Clock::now());
+    if (auto dns = dns_->stats().family(); !dns.metric.empty()) families.push_back(std::move(dns));
+    return admin::AdminResponse{200, metrics::kTextContentType, metrics::render_text(families)};
   });
   admin_->route("GET", "/status", [this](const admin::AdminRequest&) {
     const auto model = admin::collect_status(*snapshot_, reload_stats_, Clock::now(), &status_rates_, health_.get());
@@ -205,6 +214,8 @@ void Daemon::try_reload() {
     workers_[i]->post_snapshot(snapshot_, access_log_);
   }
   health_->update(snapshot_);
+  std::string dns_error;  // the running resolver stays
+  if (!dns_->update(*snapshot_, &dns_error)) spdlog::error("reload: {}", dns_error);
   admin_->set_token(admin_token.value_or(""));
   reload_stats_.record(true);
   last_reload_error_.clear();
@@ -216,6 +227,12 @@ void Daemon::try_reload() {
   }
   spdlog::info("reloaded {} (generation {})", config_path_, snapshot_->generation);
   notifier_.ready(serving_status());
+}
+
+void Daemon::publish(std::shared_ptr<const Snapshot> next) {
+  snapshot_ = std::move(next);
+  for (auto& w : workers_) w->post_snapshot(snapshot_, access_log_);
+  if (health_) health_->update(snapshot_);
 }
 
 void Daemon::reload_failed(const std::vector<std::string>& errors) {
@@ -290,6 +307,7 @@ void Daemon::begin_stop(const char* why) {
   for (auto& w : workers_) w->stop(grace);
   admin_->close();
   health_->stop();
+  dns_->stop();
   sigterm_.close();
   sigint_.close();
   sighup_.close();

@@ -17,6 +17,13 @@ std::shared_ptr<balance::Backend> carried_backend(const Snapshot* previous, cons
   return nullptr;
 }
 
+balance::BackendList discovered_members(const Snapshot* previous, const std::string& pool) {
+  if (previous)
+    for (const PoolRuntime& p : previous->pools)
+      if (p.config->name == pool && p.config->discovery) return p.backends;
+  return {};
+}
+
 std::shared_ptr<metrics::PoolStats> carried_pool_stats(const Snapshot* previous, const std::string& pool) {
   if (previous)
     for (const PoolRuntime& p : previous->pools)
@@ -53,6 +60,13 @@ PreparedSnapshot prepare_snapshot(std::shared_ptr<const config::Config> config, 
     pr.hash_key = balance::parse_hash_key(pc.hash_key).value_or(balance::HashKey{});
     pr.stats = carried_pool_stats(previous, pc.name);
     pr.shared = carried_pool_shared(previous, pc.name);
+    // A discovery pool's members come from DNS (lb/discovery), not the
+    // file: a reload keeps the ones found so far until the next answer.
+    if (pc.discovery)
+      for (const auto& b : discovered_members(previous, pc.name)) {
+        prepared.carried_.push_back({b, b->weight(), b->max_requests(), pc.slow_start});
+        pr.backends.push_back(b);
+      }
     for (const config::BackendConfig& bc : pc.backends) {
       auto b = carried_backend(previous, pc.name, bc);
       if (b) {  // live: set at commit

@@ -1,5 +1,7 @@
 #include "lb/proxy/upstream_connection.h"
 
+#include <cstring>
+
 #include "lb/proxy/upstream_pool.h"
 
 namespace lb::proxy {
@@ -33,11 +35,18 @@ UpstreamConnection::UpstreamConnection(WorkerContext& worker, std::shared_ptr<ba
                  &worker_.write_batches);
 }
 
+bool UpstreamConnection::connected_to(const sockaddr_storage& address) const {
+  if (address.ss_family != peer_.ss_family) return false;
+  const size_t size = address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  return std::memcmp(&address, &peer_, size) == 0;
+}
+
 void UpstreamConnection::connect(UpstreamEvents* owner, Duration timeout) {
   owner_ = owner;
   state_ = State::connecting;
   connect_req_.data = this;
-  int rc = uv_tcp_connect(&connect_req_, &tcp_, reinterpret_cast<const sockaddr*>(&backend_->sockaddr()),
+  peer_ = backend_->sockaddr();  // a DNS change applies from the next connect
+  int rc = uv_tcp_connect(&connect_req_, &tcp_, reinterpret_cast<const sockaddr*>(&peer_),
                           &UpstreamConnection::on_connect);
   if (rc != 0) {
     // Report asynchronously: the owner is still inside its own start().

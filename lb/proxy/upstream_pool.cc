@@ -7,9 +7,15 @@ namespace lb::proxy {
 UpstreamPool::~UpstreamPool() { close_all(); }
 
 UpstreamConnection* UpstreamPool::take() {
-  UpstreamConnection* c = head_;
-  if (c) remove(c);
-  return c;
+  // A backend whose host name now resolves elsewhere (lb/discovery): its
+  // idle connections lead to the old address and are closed, not reused.
+  const sockaddr_storage current = backend_->sockaddr();
+  while (UpstreamConnection* c = head_) {
+    remove(c);
+    if (c->connected_to(current)) return c;
+    c->close();
+  }
+  return nullptr;
 }
 
 void UpstreamPool::put(UpstreamConnection* c, size_t max_idle) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "lb/config/config.h"
@@ -41,8 +42,15 @@ class Backend {
 
   const std::string& name() const { return name_; }
   const config::Address& address() const { return address_; }
-  // Resolved once at construction; sa_family is AF_UNSPEC if resolution failed.
-  const sockaddr_storage& sockaddr() const { return sockaddr_; }
+  // Where to connect. An IP literal is set at construction; a host name is
+  // resolved by lb/discovery on the control thread and may change at run
+  // time (set_sockaddr), taking effect for the next connection. Until a
+  // name is first resolved sa_family is AF_UNSPEC and the backend is not
+  // usable. Lock-free for readers (a sequence lock over atomic words).
+  sockaddr_storage sockaddr() const;
+  bool has_sockaddr() const { return sockaddr().ss_family != AF_UNSPEC; }
+  // Control thread only (one writer). The port is the configured one.
+  void set_sockaddr(const sockaddr_storage& address);
 
   uint32_t weight() const { return weight_.load(std::memory_order_relaxed); }
   void set_weight(uint32_t w) { weight_.store(w, std::memory_order_relaxed); }
@@ -145,7 +153,11 @@ class Backend {
  private:
   const std::string name_;
   const config::Address address_;
-  sockaddr_storage sockaddr_{};
+  // sockaddr_in6 (the largest kind used) in atomic words, and a sequence
+  // number that is odd while set_sockaddr writes them.
+  static constexpr size_t kAddressWords = (sizeof(sockaddr_in6) + 7) / 8;
+  std::atomic<uint64_t> address_words_[kAddressWords] = {};
+  std::atomic<uint32_t> address_seq_{0};
   std::atomic<uint32_t> weight_;
   std::atomic<bool> healthy_{true};
   std::atomic<AdminState> admin_{AdminState::ready};

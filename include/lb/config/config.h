@@ -157,11 +157,20 @@ struct Streaming {
   OnStreamError on_stream_error = OnStreamError::event;
 };
 
+// Where a value sits in the file, for checks made after loading
+// (`lbd --check` resolving host names): FILE:LINE:COL: key_path.
+struct Place {
+  int line = 0;  // 1-based; 0 = unknown
+  int column = 0;
+  std::string key_path;
+};
+
 struct BackendConfig {
   std::string name;
   Address address;
   uint32_t weight = 1;  // 1..1000
   uint32_t max_requests = 0;  // in-flight cap over all workers; 0 = none
+  Place address_at;
 };
 
 // PROXY protocol header lbd writes on each new connection to a backend.
@@ -174,6 +183,24 @@ struct UpstreamTlsConfig {
   std::string server_name;  // SNI and the name checked; empty: the backend's host
   std::string cert;         // client certificate (mutual TLS), with key
   std::string key;
+};
+
+enum class DiscoveryType { a, aaaa, srv };
+
+// A pool whose members come from DNS (lb/discovery): every A/AAAA address
+// with `port`, or every SRV target with its own port and weight.
+struct Discovery {
+  std::string name;
+  DiscoveryType type = DiscoveryType::a;
+  uint16_t port = 0;  // A/AAAA: required; SRV: unused (each record has its port)
+  Duration interval{std::chrono::seconds(5)};
+  Place name_at;
+};
+
+// Top-level `resolver`: the DNS servers for backend host names and discovery.
+struct ResolverConfig {
+  std::vector<Address> nameservers;  // IP literals; empty = /etc/resolv.conf
+  Duration timeout{std::chrono::seconds(2)};
 };
 
 struct PoolConfig {
@@ -192,9 +219,11 @@ struct PoolConfig {
   Duration slow_start{0};
   PoolTimeouts timeouts;
   Keepalive keepalive;
-  std::vector<BackendConfig> backends;
+  std::vector<BackendConfig> backends;  // empty when discovery is set
   SendProxyProtocol send_proxy_protocol = SendProxyProtocol::off;
   std::optional<UpstreamTlsConfig> tls;
+  Duration resolve_interval{std::chrono::seconds(30)};  // host-name addresses
+  std::optional<Discovery> discovery;
 };
 
 // Worker threads lbd runs at most: explicit `workers` above it is refused
@@ -209,6 +238,7 @@ struct Config {
   LogConfig log;
   std::vector<ListenerConfig> listeners;
   std::vector<PoolConfig> pools;
+  ResolverConfig resolver;
 
   const PoolConfig* find_pool(std::string_view name) const {
     for (const auto& p : pools)

@@ -24,5 +24,8 @@ HealthCheck read_health_check(const Field& field);
 UpstreamTlsConfig read_upstream_tls(const Field& field);
 // Reports at `f` when `path` is not a readable regular file.
 bool check_readable_file(const Field& f, const std::string& path);
+ResolverConfig read_resolver(const Field& field);
+Discovery read_discovery(const Field& field);
+Place place_of(const Field& field);
 
 }  // namespace lb::config::yaml

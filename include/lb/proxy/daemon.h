@@ -12,6 +12,7 @@
 #include "lb/admin/status_rates.h"
 #include "lb/config/config.h"
 #include "lb/core/uv_handle.h"
+#include "lb/discovery/dns_service.h"
 #include "lb/health/health_monitor.h"
 #include "lb/log/access_log.h"
 #include "lb/proxy/service_notifier.h"
@@ -35,6 +36,7 @@ class Daemon {
   void begin_stop(const char* why);
   void reload_failed(const std::vector<std::string>& errors);
   void reopen_logs();
+  void publish(std::shared_ptr<const Snapshot> next);  // a DNS member change
   bool watchdog_tick(std::string* status);
   void poll_stopped();
   std::string serving_status() const;
@@ -51,6 +53,7 @@ class Daemon {
   std::unique_ptr<WorkerWakers> wakers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<health::HealthMonitor> health_;  // active checks, state changes
+  std::unique_ptr<discovery::DnsService> dns_;     // host names, discovery pools
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_;
   UvHandle<uv_timer_t> stop_poll_;
   ServiceNotifier notifier_{&loop_};

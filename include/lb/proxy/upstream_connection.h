@@ -102,6 +102,9 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   void release_idle_block() { read_buf_.release_if_unshared(); }
 
   balance::Backend& backend() const { return *backend_; }
+  // Is this a connection to `address` (the backend's address when it was
+  // opened)? A host name that moved leaves idle connections to the old one.
+  bool connected_to(const sockaddr_storage& address) const;
   const std::shared_ptr<balance::Backend>& backend_ptr() const { return backend_; }
   bool reusable() const { return reusable_; }
   // Why the last response was refused as invalid (static text), for the log.
@@ -145,6 +148,7 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   std::shared_ptr<balance::Backend> backend_;
   uv_tcp_t tcp_{};
   uv_connect_t connect_req_{};
+  sockaddr_storage peer_{};  // where connect() went
   DeadlineTimer timer_;
   StreamWriter writer_;
   http::ResponseParser parser_;

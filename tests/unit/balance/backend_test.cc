@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <atomic>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -135,6 +139,58 @@ TEST(BackendSlots, NoCapTakesEverySlot) {
   EXPECT_TRUE(b.has_room());
   b.set_max_requests(10);  // lowered below what is in flight: nothing new until it drains
   EXPECT_FALSE(b.try_acquire_slot());
+}
+
+// A host name (lb/discovery resolves it): no address until one is set, and
+// not usable meanwhile; a new address replaces the old for the next reader.
+TEST(BackendAddress, AHostNameHasNoAddressUntilResolved) {
+  Backend b("app1", config::Address{"app.internal", 9001, "app.internal:9001"}, 1);
+  EXPECT_EQ(b.sockaddr().ss_family, AF_UNSPEC);
+  EXPECT_FALSE(b.usable());
+  EXPECT_EQ(b.state_at(Clock::now()), BackendState::down);
+  sockaddr_storage ss{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  v4->sin_family = AF_INET;
+  v4->sin_port = htons(9001);
+  v4->sin_addr.s_addr = htonl(0x0a000001);
+  b.set_sockaddr(ss);
+  EXPECT_TRUE(b.usable());
+  const sockaddr_storage got = b.sockaddr();
+  EXPECT_EQ(reinterpret_cast<const sockaddr_in&>(got).sin_addr.s_addr, htonl(0x0a000001));
+  EXPECT_EQ(reinterpret_cast<const sockaddr_in&>(got).sin_port, htons(9001));
+}
+
+TEST(BackendAddress, LiteralsAreSetAtConstruction) {
+  Backend b("v6", config::Address{"::1", 80, "[::1]:80"}, 1);
+  const sockaddr_storage got = b.sockaddr();
+  ASSERT_EQ(got.ss_family, AF_INET6);
+  EXPECT_TRUE(IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6&>(got).sin6_addr));
+}
+
+// Readers on other threads see one whole address or the other, never a mix.
+TEST(BackendAddress, ReadersNeverSeeATornAddress) {
+  Backend b("app1", config::Address{"app.internal", 9001, "app.internal:9001"}, 1);
+  sockaddr_storage a{}, c{};
+  auto* a6 = reinterpret_cast<sockaddr_in6*>(&a);
+  auto* c6 = reinterpret_cast<sockaddr_in6*>(&c);
+  a6->sin6_family = c6->sin6_family = AF_INET6;
+  a6->sin6_port = c6->sin6_port = htons(80);
+  std::memset(&a6->sin6_addr, 0x11, sizeof a6->sin6_addr);
+  std::memset(&c6->sin6_addr, 0x22, sizeof c6->sin6_addr);
+  b.set_sockaddr(a);
+  std::atomic<bool> stop{false};
+  std::atomic<int> torn{0};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      const sockaddr_storage s = b.sockaddr();
+      const auto& addr = reinterpret_cast<const sockaddr_in6&>(s).sin6_addr;
+      if (std::memcmp(&addr, &a6->sin6_addr, 16) != 0 && std::memcmp(&addr, &c6->sin6_addr, 16) != 0) ++torn;
+    }
+  });
+  for (int i = 0; i < 200000; ++i) b.set_sockaddr(i % 2 ? a : c);
+  stop = true;
+  reader.join();
+  EXPECT_EQ(torn.load(), 0);
 }
 
 }  // namespace
