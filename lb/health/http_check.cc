@@ -21,7 +21,7 @@ std::string describe_expected(const std::vector<config::StatusRange>& expected) 
   return out;
 }
 
-HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, Done done)
+HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, Done done, size_t body_limit)
     : expected_(cfg.expect_status),
       timeout_(cfg.timeout),
       request_(fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: lbd-health-check\r\nAccept: */*\r\n"
@@ -29,11 +29,12 @@ HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, Do
                            cfg.path, host)),
       done_(std::move(done)),
       parser_(*this),
-      started_(Clock::now()) {}
+      started_(Clock::now()),
+      body_limit_(body_limit) {}
 
 HttpCheck* HttpCheck::start(uv_loop_t* loop, const sockaddr_storage& address, const config::HealthCheck& cfg,
-                            const std::string& host, Done done) {
-  auto* check = new HttpCheck(cfg, host, std::move(done));
+                            const std::string& host, Done done, size_t body_limit) {
+  auto* check = new HttpCheck(cfg, host, std::move(done), body_limit);
   check->begin(loop, address);
   return check;
 }
@@ -93,15 +94,19 @@ void HttpCheck::on_connected(int status) {
 
 void HttpCheck::on_read(ssize_t n) {
   if (finished_ || n == 0) return;
-  if (n < 0) {
-    return finish(CheckResult::failure, n == UV_EOF ? "connection closed before a complete response head"
-                                                    : fmt::format("read: {}", uv_strerror(int(n))));
+  if (n == UV_EOF && body_limit_ && status_ != 0 && parser_.finish() == http::ResponseParser::Status::complete)
+    complete_ = true;  // a body delimited by the close
+  else if (n < 0) {
+    return finish(CheckResult::failure, n != UV_EOF ? fmt::format("read: {}", uv_strerror(int(n)))
+                                        : status_ ? "connection closed before the end of the response"
+                                                  : "connection closed before a complete response head");
   }
   const char* p = buf_;
-  size_t left = size_t(n);
-  while (left > 0 && status_ == 0) {
+  size_t left = n < 0 ? 0 : size_t(n);
+  while (left > 0 && !decided()) {
     const auto r = parser_.execute(p, left);
-    if (status_ != 0) break;  // judged by its head; what follows does not matter
+    if (too_large_) return finish(CheckResult::failure, fmt::format("response body over {} bytes", body_limit_));
+    if (decided()) break;  // judged; what follows does not matter
     if (r.status == http::ResponseParser::Status::error)
       return finish(CheckResult::failure, fmt::format("malformed response: {}", parser_.error_reason()));
     if (r.status == http::ResponseParser::Status::ok) break;
@@ -109,7 +114,20 @@ void HttpCheck::on_read(ssize_t n) {
     left -= r.consumed;
     parser_.resume();
   }
-  if (status_ == 0) return;
+  if (decided()) judge();
+}
+
+void HttpCheck::on_response_body(const char* data, size_t len) {
+  if (!body_limit_ || status_ == 0 || too_large_) return;
+  if (body_.size() + len > body_limit_) {
+    too_large_ = true;
+    body_.clear();
+    return;
+  }
+  body_.append(data, len);
+}
+
+void HttpCheck::judge() {
   if (status_expected(expected_, status_)) return finish(CheckResult::success, fmt::format("HTTP {}", status_));
   finish(CheckResult::failure, fmt::format("HTTP {} (expected {})", status_, describe_expected(expected_)));
 }
@@ -123,7 +141,7 @@ void HttpCheck::finish(CheckResult result, std::string detail) {
   finished_ = true;
   Done done = std::move(done_);
   CheckOutcome outcome{result, status_, std::move(detail),
-                       std::chrono::duration_cast<Duration>(Clock::now() - started_)};
+                       std::chrono::duration_cast<Duration>(Clock::now() - started_), std::move(body_)};
   timer_.close();
   const bool has_tcp = bool(tcp_);
   // Pending connect/write requests are cancelled before the close callback

@@ -46,6 +46,7 @@ Daemon::~Daemon() {
   workers_.clear();
   admin_.reset();
   health_.reset();
+  load_poller_.reset();
   sigterm_.close();
   sigint_.close();
   sighup_.close();
@@ -73,6 +74,8 @@ bool Daemon::start(std::string* error) {
   admin_ = std::make_unique<admin::AdminServer>(&loop_);
   health_ = std::make_unique<health::HealthMonitor>(&loop_);
   health_->update(snapshot_);
+  load_poller_ = std::make_unique<health::LoadPoller>(&loop_);
+  load_poller_->update(snapshot_);
   if (!c.admin.token_file.empty()) {
     auto token = admin::read_token_file(c.admin.token_file, error);
     if (!token) return false;
@@ -205,6 +208,7 @@ void Daemon::try_reload() {
     workers_[i]->post_snapshot(snapshot_, access_log_);
   }
   health_->update(snapshot_);
+  load_poller_->update(snapshot_);
   admin_->set_token(admin_token.value_or(""));
   reload_stats_.record(true);
   last_reload_error_.clear();
@@ -290,6 +294,7 @@ void Daemon::begin_stop(const char* why) {
   for (auto& w : workers_) w->stop(grace);
   admin_->close();
   health_->stop();
+  load_poller_->stop();
   sigterm_.close();
   sigint_.close();
   sighup_.close();

@@ -19,5 +19,6 @@ ListenerConfig read_listener(const Field& field, FileScope& scope);
 PoolConfig read_pool(const Field& field, FileScope& scope);
 SessionConfig read_session(const Field& field);
 HealthCheck read_health_check(const Field& field);
+LoadReport read_load_report(const Field& field);
 
 }  // namespace lb::config::yaml

@@ -13,6 +13,7 @@
 #include "lb/config/config.h"
 #include "lb/core/uv_handle.h"
 #include "lb/health/health_monitor.h"
+#include "lb/health/load_poller.h"
 #include "lb/log/access_log.h"
 #include "lb/proxy/service_notifier.h"
 #include "lb/metrics/reload_stats.h"
@@ -51,6 +52,7 @@ class Daemon {
   std::unique_ptr<WorkerWakers> wakers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<health::HealthMonitor> health_;  // active checks, state changes
+  std::unique_ptr<health::LoadPoller> load_poller_;  // load_report.metric
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_;
   UvHandle<uv_timer_t> stop_poll_;
   ServiceNotifier notifier_{&loop_};
