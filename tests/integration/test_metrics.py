@@ -25,7 +25,7 @@ DESIGN_METRICS = {
     "lbd_config_last_reload_successful": "gauge", "lbd_build_info": "gauge",
     "lbd_backend_max_requests": "gauge", "lbd_pool_queue_length": "gauge",
     "lbd_pool_queue_wait_seconds": "histogram", "lbd_pool_queue_rejected_total": "counter",
-    "lbd_retry_budget_exhausted_total": "counter",
+    "lbd_retry_budget_exhausted_total": "counter", "lbd_backend_reported_load": "gauge",
 }
 
 
