@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lb/balance/factory.h"
+#include "lb/balance/load_report.h"
 
 namespace lb::admin {
 
@@ -71,6 +72,7 @@ json backend_json(const health::TrackedBackend& t, const config::PoolConfig& poo
               {"history", std::move(history)}};
   }
   const bool ejected = b.ejected_at(now);
+  const std::optional<double> reported = balance::current_report(b, pool.load_report, now);
   return {
       {"name", b.name()},
       {"address", b.address().text},
@@ -81,6 +83,8 @@ json backend_json(const health::TrackedBackend& t, const config::PoolConfig& poo
       {"admin_state", balance::to_string(b.admin_state())},
       {"in_flight", b.active_requests()},
       {"max_requests", b.max_requests()},
+      // load_report while fresh; null without one (or stale).
+      {"reported_load", reported ? json(*reported) : json(nullptr)},
       {"checks",
        {{"success", b.checks(balance::CheckResult::success)},
         {"failure", b.checks(balance::CheckResult::failure)},

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "lb/balance/factory.h"
+#include "lb/balance/load_report.h"
 
 namespace lb::admin {
 
@@ -127,20 +128,24 @@ void render_pool(std::string& out, const StatusPoolRow& p) {
       "<section class=\"pool {0}\" data-pool=\"{1}\"><h2>{1} <span class=\"sub\">{2}</span>"
       "<span class=\"count\">{3}/{4} up</span></h2><table><thead><tr>"
       "<th>Backend</th><th class=\"text\">Address</th><th class=\"text\">State</th><th class=\"text\">Reason</th>"
-      "<th>Weight</th><th>In flight</th><th>Req/s</th><th>Requests</th><th>5xx</th><th>Error rate</th>"
+      "<th>Weight</th><th>In flight</th>{5}<th>Req/s</th><th>Requests</th><th>5xx</th><th>Error rate</th>"
       "<th>Mean</th><th>p99</th></tr></thead><tbody>",
-      pool_health_class(p), esc(p.name), esc(p.strategy), p.up_count(), p.backends.size());
+      pool_health_class(p), esc(p.name), esc(p.strategy), p.up_count(), p.backends.size(),
+      p.reports_load ? "<th>Reported load</th>" : "");
   for (const StatusBackendRow& b : p.backends) {
     const std::string_view state = metrics::state_name(b.state);
     out += fmt::format(
         "<tr class=\"row-{2}\" data-backend=\"{0}\" data-state=\"{2}\"><td><b>{0}</b></td>"
         "<td class=\"text\">{1}</td><td class=\"text\"><span class=\"state state-{2}\">{2}</span></td>"
-        "<td class=\"text reason\">{3}</td><td>{4}</td><td class=\"in-flight\">{5}</td><td>{12}</td><td>{6}</td>"
+        "<td class=\"text reason\">{3}</td><td>{4}</td><td class=\"in-flight\">{5}</td>{13}<td>{12}</td><td>{6}</td>"
         "<td{7}>{8}</td><td>{9}</td><td>{10}</td><td>{11}</td></tr>",
         esc(b.name), esc(b.address), state, esc(b.reason), b.weight,
         b.max_requests ? fmt::format("{} / {}", b.active, b.max_requests) : std::to_string(b.active), b.requests,
         b.errors ? " class=\"err\"" : "", b.errors, percent_text(b.errors, b.requests),
-        duration_text(b.mean_seconds, b.timed > 0), duration_text(b.p99_seconds, b.timed > 0), rate_text(b.rate));
+        duration_text(b.mean_seconds, b.timed > 0), duration_text(b.p99_seconds, b.timed > 0), rate_text(b.rate),
+        !p.reports_load         ? std::string()
+        : b.reported_load       ? fmt::format("<td class=\"reported-load\">{:g}</td>", *b.reported_load)
+                                : std::string("<td class=\"reported-load\">&ndash;</td>"));
   }
   const std::string queue =
       p.queue_max ? fmt::format("<span class=\"queue\" data-queue-length=\"{0}\">queue: {0} / {1} waiting</span>"
@@ -253,6 +258,7 @@ StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::Reloa
       for (uint64_t r : t.queue_rejected) pool.queue_rejected += r;
     }
     pool.queue_max = p.config->queue.max;
+    pool.reports_load = balance::reports_load(p.config->load_report);
     if (p.shared) pool.queue_length = p.shared->queue.length();
     for (const auto& b : p.backends) {
       const metrics::BackendTotals t = b->stats().totals();
@@ -264,6 +270,7 @@ StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::Reloa
       row.weight = b->weight();
       row.active = b->active_requests();
       row.max_requests = b->max_requests();
+      row.reported_load = balance::current_report(*b, p.config->load_report, now);
       row.requests = t.requests();
       row.errors = t.errors();
       row.timed = t.response_time.count();

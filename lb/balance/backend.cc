@@ -109,6 +109,16 @@ bool Backend::try_acquire_slot() {
   return true;
 }
 
+bool Backend::claim_probe(TimePoint now, std::chrono::nanoseconds every) {
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  const int64_t every_ns = every.count();
+  int64_t last = probe_at_ns_.load(std::memory_order_relaxed);
+  do {
+    if (last != 0 && now_ns - last < every_ns) return false;
+  } while (!probe_at_ns_.compare_exchange_weak(last, now_ns, std::memory_order_relaxed));
+  return true;
+}
+
 bool Backend::usable_at(TimePoint now) const {
   return healthy() && admin_state() == AdminState::ready && !ejected_at(now) && has_sockaddr();
 }

@@ -5,6 +5,8 @@
 #include "lb/balance/consistent_hash.h"
 #include "lb/balance/ip_hash.h"
 #include "lb/balance/least_connections.h"
+#include "lb/balance/least_load.h"
+#include "lb/balance/load_report.h"
 #include "lb/balance/p2c_ewma.h"
 #include "lb/balance/round_robin.h"
 #include "lb/balance/weighted_round_robin.h"
@@ -29,6 +31,7 @@ const char* strategy_name(config::Strategy s) {
     case config::Strategy::ip_hash: return "ip_hash";
     case config::Strategy::consistent_hash: return "consistent_hash";
     case config::Strategy::p2c_ewma: return "p2c_ewma";
+    case config::Strategy::least_load: return "least_load";
   }
   return "?";
 }
@@ -42,6 +45,8 @@ std::unique_ptr<Strategy> make_strategy(const config::PoolConfig& pool, const Ba
     case config::Strategy::consistent_hash:
       return std::make_unique<ConsistentHash>(backends, pool.bounded_load);
     case config::Strategy::p2c_ewma: return std::make_unique<P2cEwma>(backends, fresh_seed());
+    case config::Strategy::least_load:
+      return std::make_unique<LeastLoad>(backends, kLoadReportStaleAfter * pool.load_report.interval, fresh_seed());
   }
   return nullptr;
 }

@@ -37,6 +37,14 @@ size_t P2cEwma::cheaper(size_t a, size_t b, TimePoint now) const {
   return cost(*backends_[b], latency_b) < cost(*backends_[a], latency_a) ? b : a;
 }
 
+size_t P2cEwma::choose(size_t a, size_t b, TimePoint now) const {
+  const size_t winner = cheaper(a, b, now);
+  const size_t loser = winner == a ? b : a;
+  Backend& l = *backends_[loser];
+  const bool stale = l.latency_ewma_us() > 0 && now - l.latency_updated_at() >= kProbeAfter;
+  return stale && l.claim_probe(now, kProbeAfter) ? loser : winner;
+}
+
 Backend* P2cEwma::pick_at(const PickContext& ctx, TimePoint now) {
   const size_t n = backends_.size();
   auto takes_part = [&](size_t i) { return backends_[i]->weight() > 0 && is_candidate(backends_, i, ctx, now); };
@@ -46,7 +54,7 @@ Backend* P2cEwma::pick_at(const PickContext& ctx, TimePoint now) {
       const size_t a = random_below(n);
       size_t b = random_below(n - 1);
       if (b >= a) ++b;
-      if (takes_part(a) && takes_part(b)) return backends_[cheaper(a, b, now)].get();
+      if (takes_part(a) && takes_part(b)) return backends_[choose(a, b, now)].get();
     }
   }
   // Few candidates left: choose two of them uniformly in one pass
@@ -61,7 +69,7 @@ Backend* P2cEwma::pick_at(const PickContext& ctx, TimePoint now) {
   }
   if (chosen[0] == kNoIndex) return nullptr;
   if (chosen[1] == kNoIndex) return backends_[chosen[0]].get();
-  return backends_[cheaper(chosen[0], chosen[1], now)].get();
+  return backends_[choose(chosen[0], chosen[1], now)].get();
 }
 
 void P2cEwma::record(Backend& b, std::chrono::microseconds response_time, bool ok, TimePoint now) {
@@ -71,7 +79,10 @@ void P2cEwma::record(Backend& b, std::chrono::microseconds response_time, bool o
   // At least 1 us: 0 means "no sample" to the Backend.
   double sample = std::max<double>(1, static_cast<double>(response_time.count()));
   if (!ok) sample = std::max(sample, previous);
-  b.set_latency_ewma_us(peak_ewma::observe(estimate, sample, since), now);
+  // After kProbeAfter without answers the old estimate is stale evidence:
+  // a faster answer (a probe's, typically) replaces it outright.
+  const bool stale = estimate > 0 && since >= kProbeAfter;
+  b.set_latency_ewma_us(stale && sample < previous ? sample : peak_ewma::observe(estimate, sample, since), now);
 }
 
 }  // namespace lb::balance

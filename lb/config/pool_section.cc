@@ -8,6 +8,7 @@ namespace {
 constexpr Strategy kAllStrategies[] = {
     Strategy::round_robin,     Strategy::weighted_round_robin, Strategy::least_connections,
     Strategy::ip_hash,         Strategy::consistent_hash,      Strategy::p2c_ewma,
+    Strategy::least_load,
 };
 
 // Unknown names are refused with the list of valid ones.
@@ -69,7 +70,7 @@ PoolConfig read_pool(const Field& field, FileScope& scope) {
   PoolConfig p;
   MapReader m(field);
   if (auto f = assign(m.require("name"), p.name, as_non_empty_string)) scope.pool_names.add(p.name, *f);
-  assign(m.get("strategy"), p.strategy, as_strategy);
+  const auto strategy = assign(m.get("strategy"), p.strategy, as_strategy);
   assign(m.get("hash_key"), p.hash_key, as_hash_key);
   assign(m.get("bounded_load"), p.bounded_load, as_bounded_load);
   if (auto f = m.get("session")) p.session = read_session(*f);
@@ -109,7 +110,7 @@ PoolConfig read_pool(const Field& field, FileScope& scope) {
     // and HAProxy refuse it with hashing too).
     if (p.strategy == Strategy::round_robin || p.strategy == Strategy::ip_hash ||
         p.strategy == Strategy::consistent_hash)
-      f->error("needs a strategy that uses weights: weighted_round_robin, least_connections or p2c_ewma");
+      f->error("needs a strategy that uses weights: weighted_round_robin, least_connections, p2c_ewma or least_load");
   }
   if (auto f = m.get("timeouts")) {
     MapReader t(*f);
@@ -132,6 +133,10 @@ PoolConfig read_pool(const Field& field, FileScope& scope) {
   // would be silently ignored, so it is refused.
   auto discovery = m.get("discovery");
   if (discovery) p.discovery = read_discovery(*discovery);
+  if (auto f = m.get("load_report")) p.load_report = read_load_report(*f);
+  // least_load without a report would be least_connections in disguise.
+  if (strategy && p.strategy == Strategy::least_load && p.load_report.header.empty() && p.load_report.metric.empty())
+    strategy->error("least_load needs load_report.header or load_report.metric");
   UniqueNames backend_names("backend name");
   if (auto f = discovery ? m.get("backends") : m.require("backends")) {
     if (discovery)

@@ -22,7 +22,7 @@ std::string describe_expected(const std::vector<config::StatusRange>& expected) 
 }
 
 HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, const std::string& preamble,
-                     Done done)
+                     Done done, size_t body_limit)
     : expected_(cfg.expect_status),
       timeout_(cfg.timeout),
       request_(preamble + fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: lbd-health-check\r\nAccept: */*\r\n"
@@ -30,12 +30,13 @@ HttpCheck::HttpCheck(const config::HealthCheck& cfg, const std::string& host, co
                            cfg.path, host)),
       done_(std::move(done)),
       parser_(*this),
-      started_(Clock::now()) {}
+      started_(Clock::now()),
+      body_limit_(body_limit) {}
 
 HttpCheck* HttpCheck::start(uv_loop_t* loop, const sockaddr_storage& address, const config::HealthCheck& cfg,
                             const std::string& host, const std::string& preamble, Done done,
-                            const CheckTls* tls) {
-  auto* check = new HttpCheck(cfg, host, preamble, std::move(done));
+                            const CheckTls* tls, size_t body_limit) {
+  auto* check = new HttpCheck(cfg, host, preamble, std::move(done), body_limit);
   if (tls && tls->context) {
     // The preamble goes raw, before the handshake: it is sent from on_connected.
     check->request_.erase(0, preamble.size());
@@ -129,14 +130,24 @@ void HttpCheck::send(std::string bytes) {
 void HttpCheck::on_read(ssize_t n) {
   if (finished_ || n == 0) return;
   if (n < 0) {
-    return finish(CheckResult::failure,
-                  n == UV_EOF ? std::string(tls_ && !tls_->handshake_done()
-                                                ? "TLS: the backend closed the connection during the handshake"
-                                                : "connection closed before a complete response head")
-                              : fmt::format("read: {}", uv_strerror(int(n))));
+    if (n == UV_EOF) return on_end_of_input();
+    return finish(CheckResult::failure, fmt::format("read: {}", uv_strerror(int(n))));
   }
   if (tls_) return on_tls_read(size_t(n));
   parse(buf_, size_t(n));
+}
+
+// The backend closed (EOF, or TLS close_notify): a close-delimited body in
+// body mode is complete; anything else ended too soon.
+void HttpCheck::on_end_of_input() {
+  if (body_limit_ && status_ != 0 && parser_.finish() == http::ResponseParser::Status::complete) {
+    complete_ = true;
+    return judge();
+  }
+  finish(CheckResult::failure, tls_ && !tls_->handshake_done()
+                                   ? "TLS: the backend closed the connection during the handshake"
+                               : status_ ? "connection closed before the end of the response"
+                                         : "connection closed before a complete response head");
 }
 
 void HttpCheck::on_tls_read(size_t n) {
@@ -160,16 +171,16 @@ void HttpCheck::on_tls_read(size_t n) {
       if (finished_) return;
     }
     if (r == tls::TlsSession::Read::data) continue;
-    if (r == tls::TlsSession::Read::closed)
-      return finish(CheckResult::failure, "connection closed before a complete response head");
+    if (r == tls::TlsSession::Read::closed) return on_end_of_input();
     return;
   }
 }
 
 void HttpCheck::parse(const char* p, size_t left) {
-  while (left > 0 && status_ == 0) {
+  while (left > 0 && !decided()) {
     const auto r = parser_.execute(p, left);
-    if (status_ != 0) break;  // judged by its head; what follows does not matter
+    if (too_large_) return finish(CheckResult::failure, fmt::format("response body over {} bytes", body_limit_));
+    if (decided()) break;  // judged; what follows does not matter
     if (r.status == http::ResponseParser::Status::error)
       return finish(CheckResult::failure, fmt::format("malformed response: {}", parser_.error_reason()));
     if (r.status == http::ResponseParser::Status::ok) break;
@@ -177,7 +188,20 @@ void HttpCheck::parse(const char* p, size_t left) {
     left -= r.consumed;
     parser_.resume();
   }
-  if (status_ == 0) return;
+  if (decided()) judge();
+}
+
+void HttpCheck::on_response_body(const char* data, size_t len) {
+  if (!body_limit_ || status_ == 0 || too_large_) return;
+  if (body_.size() + len > body_limit_) {
+    too_large_ = true;
+    body_.clear();
+    return;
+  }
+  body_.append(data, len);
+}
+
+void HttpCheck::judge() {
   if (status_expected(expected_, status_)) return finish(CheckResult::success, fmt::format("HTTP {}", status_));
   finish(CheckResult::failure, fmt::format("HTTP {} (expected {})", status_, describe_expected(expected_)));
 }
@@ -191,7 +215,7 @@ void HttpCheck::finish(CheckResult result, std::string detail) {
   finished_ = true;
   Done done = std::move(done_);
   CheckOutcome outcome{result, status_, std::move(detail),
-                       std::chrono::duration_cast<Duration>(Clock::now() - started_)};
+                       std::chrono::duration_cast<Duration>(Clock::now() - started_), std::move(body_)};
   timer_.close();
   const bool has_tcp = bool(tcp_);
   // Pending connect/write requests are cancelled before the close callback

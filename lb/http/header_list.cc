@@ -60,6 +60,10 @@ std::optional<std::string_view> HeaderList::find(std::string_view n) const {
   return std::nullopt;
 }
 
+size_t HeaderList::remove(std::string_view n) {
+  return std::erase_if(entries_, [&](const Entry& e) { return iequals({buf_.data() + e.name_off, e.name_len}, n); });
+}
+
 size_t HeaderList::count(std::string_view n) const {
   size_t c = 0;
   for (size_t i = 0; i < entries_.size(); ++i)

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "lb/balance/load_report.h"
 #include "lb/metrics/backend_state.h"
 
 namespace lb::metrics {
@@ -79,6 +80,11 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
   auto max_requests = family("lbd_backend_max_requests",
                              "The backend's in-flight cap (max_requests, or as set by the admin API); 0 = none.",
                              MetricType::Gauge);
+  // Pools with a load_report only: what least_load counts now, the latest
+  // report while it is fresh (3 x load_report.interval), else 0.
+  auto reported = family("lbd_backend_reported_load",
+                         "Load the backend reported itself (load_report header or metric) while fresh, else 0.",
+                         MetricType::Gauge);
   auto checks = family("lbd_backend_health_checks_total",
                        "Active health checks of the backend by result (success, failure, timeout).",
                        MetricType::Counter);
@@ -105,6 +111,8 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
       add_counter(interrupted, id, t.streams_interrupted);
       add_gauge(active, id, b->active_requests());
       add_gauge(max_requests, id, b->max_requests());
+      if (balance::reports_load(pool.config->load_report))
+        add_gauge(reported, id, balance::current_report(*b, pool.config->load_report, now).value_or(0));
       for (balance::CheckResult r :
            {balance::CheckResult::success, balance::CheckResult::failure, balance::CheckResult::timeout}) {
         Labels l = id;
@@ -113,7 +121,8 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
       }
     }
   }
-  for (auto* f : {&up, &state, &requests, &response, &first_byte, &interrupted, &active, &max_requests, &checks})
+  for (auto* f : {&up, &state, &requests, &response, &first_byte, &interrupted, &active, &max_requests, &reported,
+                  &checks})
     out.push_back(std::move(*f));
 }
 

@@ -47,6 +47,7 @@ Daemon::~Daemon() {
   admin_.reset();
   health_.reset();
   dns_.reset();
+  load_poller_.reset();
   sigterm_.close();
   sigint_.close();
   sighup_.close();
@@ -81,6 +82,8 @@ bool Daemon::start(std::string* error) {
   admin_ = std::make_unique<admin::AdminServer>(&loop_);
   health_ = std::make_unique<health::HealthMonitor>(&loop_);
   health_->update(snapshot_);
+  load_poller_ = std::make_unique<health::LoadPoller>(&loop_);
+  load_poller_->update(snapshot_);
   if (!c.admin.token_file.empty()) {
     auto token = admin::read_token_file(c.admin.token_file, error);
     if (!token) return false;
@@ -216,6 +219,7 @@ void Daemon::try_reload() {
   health_->update(snapshot_);
   std::string dns_error;  // the running resolver stays
   if (!dns_->update(*snapshot_, &dns_error)) spdlog::error("reload: {}", dns_error);
+  load_poller_->update(snapshot_);
   admin_->set_token(admin_token.value_or(""));
   reload_stats_.record(true);
   last_reload_error_.clear();
@@ -308,6 +312,7 @@ void Daemon::begin_stop(const char* why) {
   admin_->close();
   health_->stop();
   dns_->stop();
+  load_poller_->stop();
   sigterm_.close();
   sigint_.close();
   sighup_.close();

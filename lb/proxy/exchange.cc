@@ -14,6 +14,7 @@
 #include "lb/proxy/client_connection.h"
 #include "lb/proxy/router.h"
 #include "lb/proxy/proxy_header.h"
+#include "lb/proxy/load_header.h"
 #include "lb/proxy/upstream_pool.h"
 
 namespace lb::proxy {
@@ -388,6 +389,7 @@ void Exchange::on_upstream_read_done() {
 }
 
 void Exchange::on_response_head(http::ResponseHead& head) {
+  take_load_header(pool().config->load_report, head, *backend_);
   if (head.status == 101) {
     // Relayed only if it answers our upgrade; on_upstream_switched then
     // turns the connection into a tunnel, or fails it (502).

@@ -29,6 +29,7 @@ DESIGN_METRICS = {
     "lbd_retry_budget_exhausted_total": "counter",
     "lbd_backend_first_byte_seconds": "histogram", "lbd_streams_interrupted_total": "counter",
     "lbd_stream_event_gap_seconds": "histogram", "lbd_sse_heartbeats_total": "counter",
+    "lbd_backend_reported_load": "gauge",
 }
 
 

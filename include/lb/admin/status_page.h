@@ -28,6 +28,7 @@ struct StatusBackendRow {
   uint32_t weight = 0;
   int active = 0;             // in flight
   uint32_t max_requests = 0;  // its cap; 0 = none
+  std::optional<double> reported_load;  // load_report while fresh; nullopt = none (or stale)
   std::optional<double> rate;  // requests per second since the previous render
   uint64_t requests = 0;      // responses + failed attempts since start
   uint64_t errors = 0;        // of those, 5xx (incl. failed attempts)
@@ -45,6 +46,7 @@ struct StatusPoolRow {
   uint32_t queue_length = 0;  // waiting for a backend slot now
   uint32_t queue_max = 0;     // 0: no queue
   uint64_t queue_rejected = 0;  // turned away since start (full, timeout, client gone)
+  bool reports_load = false;    // has a load_report: the page shows a "Reported load" column
 
   size_t up_count() const;
 };

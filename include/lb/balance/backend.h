@@ -146,6 +146,33 @@ class Backend {
                       std::memory_order_relaxed);
   }
 
+  // p2c_ewma probing: true for exactly one caller per `every` (a
+  // compare-and-swap across workers), so a backend whose estimate has gone
+  // stale gets one request now and then, not a burst from every worker.
+  bool claim_probe(TimePoint now, std::chrono::nanoseconds every);
+
+  // The load the backend last reported itself (load_report: a response
+  // header seen by any worker, or a gauge polled by the control thread) and
+  // when. Two relaxed atomics: a reader may pair one writer's value with
+  // another's time, both recent, which is all least_load needs.
+  void set_reported_load(double load, TimePoint at) {
+    reported_load_.store(load, std::memory_order_relaxed);
+    reported_at_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count(),
+                          std::memory_order_relaxed);
+  }
+  // Never reported: has_reported_load() is false and the value 0.
+  bool has_reported_load() const { return reported_at_ns_.load(std::memory_order_relaxed) != 0; }
+  double reported_load() const { return reported_load_.load(std::memory_order_relaxed); }
+  TimePoint reported_load_at() const {
+    return TimePoint(std::chrono::nanoseconds(reported_at_ns_.load(std::memory_order_relaxed)));
+  }
+  // The report if one came within `max_age` before `now`, else 0: a stale
+  // or missing report counts for nothing.
+  double fresh_reported_load(TimePoint now, Duration max_age) const {
+    if (!has_reported_load() || now - reported_load_at() > max_age) return 0;
+    return reported_load();
+  }
+
   // Request counters and response times, per worker (lb/metrics).
   metrics::BackendStats& stats() { return stats_; }
   const metrics::BackendStats& stats() const { return stats_; }
@@ -168,7 +195,10 @@ class Backend {
   std::atomic<int64_t> fail_window_start_ns_{0};
   std::atomic<double> ewma_us_{0};
   std::atomic<int64_t> ewma_at_ns_{0};
-  std::atomic<int64_t> eject_earliest_ns_{0};  // eject_until_checked: not before this
+  std::atomic<int64_t> eject_earliest_ns_{0};
+  std::atomic<int64_t> probe_at_ns_{0};        // last p2c_ewma probe claimed
+  std::atomic<double> reported_load_{0};
+  std::atomic<int64_t> reported_at_ns_{0};     // 0 = never reported  // eject_until_checked: not before this
   std::atomic<int64_t> recovered_at_ns_;       // last return to service (slow start)
   std::atomic<int64_t> slow_start_ns_{0};
   std::atomic<uint64_t> checks_[3] = {};

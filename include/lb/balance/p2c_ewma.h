@@ -9,6 +9,16 @@
 // A backend without samples yet is treated optimistically: it borrows its
 // rival's latency, so the comparison falls to in-flight counts.
 //
+// Probing (as Finagle's aperture does): the estimate of a backend that lost
+// every comparison only decays with time, so one that was very slow and
+// recovered would wait many decay periods for traffic. A backend whose
+// estimate nobody refreshed for kProbeAfter is sent one request when it
+// loses a comparison (one per kProbeAfter across all workers), and that
+// answer, coming after a gap of kProbeAfter or more, replaces the stale
+// estimate instead of blending into it. A still-slow backend snaps straight
+// back up (peak) and costs one slow request per kProbeAfter; a recovered one
+// is back near its share within a few seconds whatever its worst latency.
+//
 // The PRNG is per instance (one instance per worker per pool).
 #include <chrono>
 #include <cstdint>
@@ -18,6 +28,10 @@
 #include "lb/balance/strategy.h"
 
 namespace lb::balance {
+
+// An estimate older than this is stale: its backend is probed, and the
+// probe's answer replaces it.
+inline constexpr std::chrono::nanoseconds kProbeAfter = std::chrono::seconds(1);
 
 class P2cEwma final : public Strategy {
  public:
@@ -35,6 +49,8 @@ class P2cEwma final : public Strategy {
  private:
   double latency_us(size_t index, TimePoint now) const;
   size_t cheaper(size_t a, size_t b, TimePoint now) const;
+  // cheaper(), unless the other one is due for a probe.
+  size_t choose(size_t a, size_t b, TimePoint now) const;
   size_t random_below(size_t n);
 
   BackendList backends_;

@@ -83,6 +83,7 @@ enum class Strategy {
   ip_hash,
   consistent_hash,
   p2c_ewma,
+  least_load,
 };
 
 enum class SessionMode { none, sticky, passthrough };
@@ -203,6 +204,16 @@ struct ResolverConfig {
   Duration timeout{std::chrono::seconds(2)};
 };
 
+// Where a backend's own idea of its load comes from (least_load, and the
+// lbd_backend_reported_load gauge): a response header, a gauge polled from
+// each backend's Prometheus text, or both (the latest value wins).
+struct LoadReport {
+  std::string header;  // e.g. X-Backend-Load; empty = off. Never forwarded to clients.
+  std::string metric;  // e.g. vllm:num_requests_waiting; empty = no polling
+  std::string path = "/metrics";
+  Duration interval{std::chrono::seconds(1)};  // polling period; reports older than 3x fade
+};
+
 struct PoolConfig {
   std::string name;
   Strategy strategy = Strategy::round_robin;
@@ -219,6 +230,7 @@ struct PoolConfig {
   Duration slow_start{0};
   PoolTimeouts timeouts;
   Keepalive keepalive;
+  LoadReport load_report;
   std::vector<BackendConfig> backends;  // empty when discovery is set
   SendProxyProtocol send_proxy_protocol = SendProxyProtocol::off;
   std::optional<UpstreamTlsConfig> tls;

@@ -27,5 +27,6 @@ bool check_readable_file(const Field& f, const std::string& path);
 ResolverConfig read_resolver(const Field& field);
 Discovery read_discovery(const Field& field);
 Place place_of(const Field& field);
+LoadReport read_load_report(const Field& field);
 
 }  // namespace lb::config::yaml

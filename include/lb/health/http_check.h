@@ -7,6 +7,8 @@
 // connect error, an unexpected status, a malformed response or a connection
 // closed before the head fails; nothing decided within `timeout` (connect
 // included) is a timeout. Runs on the control thread's loop.
+// With a body limit (load_report.metric's poller) the check also reads the
+// final response's body, and a body over the limit fails it.
 #include <uv.h>
 
 #include <functional>
@@ -27,6 +29,7 @@ struct CheckOutcome {
   int status = 0;      // the response status, 0 if none came
   std::string detail;  // "HTTP 200", "connect: connection refused", ...
   Duration took{0};
+  std::string body;  // with a body limit (the load poller): the final response's body
 };
 
 // Is `status` one of the expected ones?
@@ -50,15 +53,22 @@ class HttpCheck final : private http::ResponseEvents {
   // loop (never inside start), unless cancel() comes first.
   // `preamble` (a PROXY protocol header, or "") goes before the request.
   // `tls` (may be null) makes the check speak TLS, after the preamble.
+  // `body_limit` > 0: the whole body is read (up to that many bytes) and
+  // handed over in the outcome (load_report.metric); 0: the head decides.
   static HttpCheck* start(uv_loop_t* loop, const sockaddr_storage& address, const config::HealthCheck& cfg,
                           const std::string& host, const std::string& preamble, Done done,
-                          const CheckTls* tls = nullptr);
+                          const CheckTls* tls = nullptr, size_t body_limit = 0);
   // Abandons the check: `done` is not called; the object frees itself once
   // libuv has let go of its handles.
   void cancel();
 
  private:
-  HttpCheck(const config::HealthCheck& cfg, const std::string& host, const std::string& preamble, Done done);
+  HttpCheck(const config::HealthCheck& cfg, const std::string& host, const std::string& preamble, Done done,
+            size_t body_limit);
+  // Judged: the head (head only) or the whole final response (body mode).
+  bool decided() const { return body_limit_ ? complete_ : status_ != 0; }
+  void judge();
+  void on_end_of_input();
   ~HttpCheck() = default;  // only from the connection's close callback
   void begin(uv_loop_t* loop, const sockaddr_storage& address);
   void on_connected(int status);
@@ -70,8 +80,8 @@ class HttpCheck final : private http::ResponseEvents {
 
   // http::ResponseEvents
   void on_response_head(http::ResponseHead& head) override;
-  void on_response_body(const char*, size_t) override {}
-  void on_response_complete() override {}
+  void on_response_body(const char* data, size_t len) override;
+  void on_response_complete() override { complete_ = status_ != 0; }
 
   std::vector<config::StatusRange> expected_;
   Duration timeout_;
@@ -85,6 +95,10 @@ class HttpCheck final : private http::ResponseEvents {
   int status_ = 0;           // final (>= 200) status once its head is parsed
   std::string early_error_;  // a failure known before the loop ran: reported by the timer
   bool finished_ = false;
+  size_t body_limit_ = 0;  // 0: judged by the head alone
+  std::string body_;
+  bool complete_ = false;   // body mode: the final response ended
+  bool too_large_ = false;  // body mode: its body went over body_limit_
   char buf_[4096];
   std::unique_ptr<tls::TlsSession> tls_;
   std::string preamble_;  // over TLS: sent raw before the handshake (request_ holds it otherwise)

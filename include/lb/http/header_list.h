@@ -86,6 +86,10 @@ class HeaderList {
     end_value();
   }
 
+  // Drops every field named `name` (case-insensitive); their bytes stay
+  // in the buffer until clear(). Returns how many were dropped.
+  size_t remove(std::string_view name);
+
   void clear() {
     buf_.clear();
     entries_.clear();

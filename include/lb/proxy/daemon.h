@@ -14,6 +14,7 @@
 #include "lb/core/uv_handle.h"
 #include "lb/discovery/dns_service.h"
 #include "lb/health/health_monitor.h"
+#include "lb/health/load_poller.h"
 #include "lb/log/access_log.h"
 #include "lb/proxy/service_notifier.h"
 #include "lb/metrics/reload_stats.h"
@@ -54,6 +55,7 @@ class Daemon {
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<health::HealthMonitor> health_;  // active checks, state changes
   std::unique_ptr<discovery::DnsService> dns_;     // host names, discovery pools
+  std::unique_ptr<health::LoadPoller> load_poller_;  // load_report.metric
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_;
   UvHandle<uv_timer_t> stop_poll_;
   ServiceNotifier notifier_{&loop_};

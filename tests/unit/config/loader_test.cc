@@ -213,6 +213,32 @@ TEST(ConfigLoader, OverloadKeys) {
   EXPECT_EQ(defaults.passive.max_ejected_percent, 50);
 }
 
+TEST(ConfigLoader, LoadReportKeys) {
+  const LoadResult r = load(config_with({.pool = "    strategy: least_load\n"
+                                                 "    load_report: {header: X-Backend-Load, metric: \"vllm:num_requests_waiting\",\n"
+                                                 "                  path: /stats, interval: 250ms}\n"}));
+  ASSERT_TRUE(r.config.has_value()) << ::testing::PrintToString(messages(r));
+  const LoadReport& lr = r.config->pools[0].load_report;
+  EXPECT_EQ(lr.header, "X-Backend-Load");
+  EXPECT_EQ(lr.metric, "vllm:num_requests_waiting");
+  EXPECT_EQ(lr.path, "/stats");
+  EXPECT_EQ(lr.interval, milliseconds(250));
+  const LoadReport defaults;
+  EXPECT_EQ(defaults.header, "");
+  EXPECT_EQ(defaults.metric, "");
+  EXPECT_EQ(defaults.path, "/metrics");
+  EXPECT_EQ(defaults.interval, seconds(1));
+}
+
+// least_load with nothing reported would silently be least_connections.
+TEST(ConfigLoader, LeastLoadWithoutALoadReport) {
+  const LoadResult r = load(config_with({.pool = "    strategy: least_load\n"}));
+  EXPECT_THAT(messages(r),
+              ElementsAre("lbd.yaml:7:15: pools[0].strategy: least_load needs load_report.header or load_report.metric"));
+  const LoadResult empty = load(config_with({.pool = "    strategy: least_load\n    load_report: {header: \"\"}\n"}));
+  EXPECT_FALSE(empty.ok());
+}
+
 // --- Exact messages, with positions, for the errors operators hit most. ---
 
 TEST(ConfigLoader, BadWeight) {
@@ -247,17 +273,20 @@ TEST(ConfigLoader, UnknownStrategyListsTheValidNames) {
   const LoadResult r = load(config_with({.pool = "    strategy: roundrobin\n"}));
   EXPECT_THAT(messages(r), ElementsAre("lbd.yaml:7:15: pools[0].strategy: unknown strategy 'roundrobin' (valid: "
                                        "round_robin, weighted_round_robin, least_connections, ip_hash, "
-                                       "consistent_hash, p2c_ewma)"));
+                                       "consistent_hash, p2c_ewma, least_load)"));
 }
 
 constexpr Strategy kAllStrategies[] = {Strategy::round_robin,     Strategy::weighted_round_robin,
                                        Strategy::least_connections, Strategy::ip_hash,
-                                       Strategy::consistent_hash,   Strategy::p2c_ewma};
+                                       Strategy::consistent_hash,   Strategy::p2c_ewma,
+                                       Strategy::least_load};
 
 TEST(ConfigLoader, EveryStrategyLoads) {
   for (Strategy s : kAllStrategies) {
     const std::string name = balance::strategy_name(s);
-    const LoadResult r = load(config_with({.pool = "    strategy: " + name + "\n"}));
+    // least_load needs something to read (LoadReportKeys).
+    const std::string report = s == Strategy::least_load ? "    load_report: {header: X-Load}\n" : "";
+    const LoadResult r = load(config_with({.pool = "    strategy: " + name + "\n" + report}));
     ASSERT_TRUE(r.ok()) << name << ": " << ::testing::PrintToString(messages(r));
     EXPECT_EQ(r.config->pools[0].strategy, s);
   }
@@ -454,7 +483,21 @@ const BadValue kBadValues[] = {
     {"negative_slow_start", {.pool = "    slow_start: -1s\n"},
      "pools[0].slow_start: invalid duration '-1s' (use ms, s, m or h, e.g. 250ms, 1.5s, 5m)"},
     {"slow_start_without_weights", {.pool = "    slow_start: 10s\n"},
-     "pools[0].slow_start: needs a strategy that uses weights: weighted_round_robin, least_connections or p2c_ewma"},
+     "pools[0].slow_start: needs a strategy that uses weights: weighted_round_robin, least_connections, p2c_ewma or "
+     "least_load"},
+    {"load_report_header", {.pool = "    load_report: {header: \"X Load\"}\n"},
+     "pools[0].load_report.header: must be a header name (RFC 9110 token characters)"},
+    {"load_report_framing_header", {.pool = "    load_report: {header: content-length}\n"},
+     "pools[0].load_report.header: 'content-length' is a header lbd itself interprets; choose another (e.g. "
+     "X-Backend-Load)"},
+    {"load_report_metric", {.pool = "    load_report: {metric: \"9queue\"}\n"},
+     "pools[0].load_report.metric: must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), e.g. "
+     "vllm:num_requests_waiting"},
+    {"load_report_path", {.pool = "    load_report: {metric: q, path: metrics}\n"},
+     "pools[0].load_report.path: must start with '/'"},
+    {"load_report_interval", {.pool = "    load_report: {metric: q, interval: 10ms}\n"},
+     "pools[0].load_report.interval: must be at least 100ms"},
+    {"load_report_key", {.pool = "    load_report: {headers: X-Load}\n"}, "pools[0].load_report.headers: unknown key"},
     {"name_is_a_list", {.backend = "      - {name: [a], address: 127.0.0.1:9002}\n"},
      "pools[0].backends[1].name: must be a single value, not a list"},
 };

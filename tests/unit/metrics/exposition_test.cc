@@ -25,6 +25,7 @@ config::Config two_pools() {
   config::PoolConfig app;
   app.name = "app";
   app.backends = {backend("app1", 9001), backend("app2", 9002)};
+  app.load_report.header = "X-Backend-Load";
   config::PoolConfig api;
   api.name = "api";
   api.backends = {backend("api1", 9101)};
@@ -71,6 +72,7 @@ TEST(Exposition, EveryDesignMetricWithItsTypeAndLabelNames) {
       {"lbd_backend_response_seconds", {T::Histogram, {"pool", "backend"}}},
       {"lbd_backend_active_requests", {T::Gauge, {"pool", "backend"}}},
       {"lbd_backend_max_requests", {T::Gauge, {"pool", "backend"}}},  // beyond DESIGN.md: the cap beside in-flight
+      {"lbd_backend_reported_load", {T::Gauge, {"pool", "backend"}}},
       {"lbd_backend_health_checks_total", {T::Counter, {"pool", "backend", "result"}}},
       {"lbd_requests_total", {T::Counter, {"listener", "code"}}},
       {"lbd_request_duration_seconds", {T::Histogram, {"listener"}}},
@@ -242,6 +244,21 @@ TEST(Exposition, HundredBackendScrapeIsFast) {
   RecordProperty("median_scrape_ms_100_backends", std::to_string(ms[ms.size() / 2]));
   std::printf("100-backend scrape: median %.2f ms, %zu bytes\n", ms[ms.size() / 2], bytes);
   EXPECT_LT(ms[ms.size() / 2], 100.0);
+}
+
+// lbd_backend_reported_load: what least_load counts, for pools with a
+// load_report only.
+TEST(Exposition, ReportedLoadWhileFreshInPoolsThatReport) {
+  const auto snap = build(two_pools());
+  const TimePoint now = Clock::now();
+  snap->pools[0].backends[0]->set_reported_load(7, now - std::chrono::seconds(1));
+  snap->pools[0].backends[1]->set_reported_load(9, now - std::chrono::seconds(4));  // > 3 x 1s: stale
+  snap->pools[1].backends[0]->set_reported_load(5, now);
+  const auto fs = collect(*snap, ReloadStats{}, now);
+  const auto& f = family(fs, "lbd_backend_reported_load");
+  EXPECT_EQ(series(f, {{"pool", "app"}, {"backend", "app1"}}).gauge.value, 7);
+  EXPECT_EQ(series(f, {{"pool", "app"}, {"backend", "app2"}}).gauge.value, 0);
+  EXPECT_EQ(f.metric.size(), 2u) << "a pool without load_report has no series";
 }
 
 }  // namespace
