@@ -1,15 +1,9 @@
 #include "lb/balance/least_load.h"
 
 #include "lb/balance/candidate.h"
+#include "lb/balance/two_choices.h"
 
 namespace lb::balance {
-
-namespace {
-
-// Random pairs tried before one pass over the list (as p2c_ewma).
-constexpr int kDraws = 4;
-
-}  // namespace
 
 LeastLoad::LeastLoad(BackendList backends, Duration max_age, uint64_t seed)
     : backends_(std::move(backends)), max_age_(max_age), rng_(seed) {}
@@ -29,27 +23,10 @@ Backend* LeastLoad::pick_at(const PickContext& ctx, TimePoint now) {
   const size_t n = backends_.size();
   auto takes_part = [&](size_t i) { return backends_[i]->weight() > 0 && is_candidate(backends_, i, ctx, now); };
 
-  if (n >= 2) {
-    for (int draw = 0; draw < kDraws; ++draw) {
-      const size_t a = random_below(n);
-      size_t b = random_below(n - 1);
-      if (b >= a) ++b;
-      if (takes_part(a) && takes_part(b)) return backends_[cheaper(a, b, now)].get();
-    }
-  }
-  // Few candidates left: two of them uniformly in one pass (reservoir
-  // sampling), then the same rule.
-  size_t chosen[2] = {kNoIndex, kNoIndex};
-  size_t seen = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (!takes_part(i)) continue;
-    ++seen;
-    const size_t slot = seen <= 2 ? seen - 1 : random_below(seen);
-    if (slot < 2) chosen[slot] = i;
-  }
-  if (chosen[0] == kNoIndex) return nullptr;
-  if (chosen[1] == kNoIndex) return backends_[chosen[0]].get();
-  return backends_[cheaper(chosen[0], chosen[1], now)].get();
+  const size_t i = pick_two_choices(
+      n, takes_part, [this](size_t k) { return random_below(k); },
+      [&](size_t a, size_t b) { return cheaper(a, b, now); });
+  return i == kNoIndex ? nullptr : backends_[i].get();
 }
 
 }  // namespace lb::balance

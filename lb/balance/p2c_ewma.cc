@@ -3,17 +3,10 @@
 #include <algorithm>
 
 #include "lb/balance/candidate.h"
+#include "lb/balance/two_choices.h"
 #include "lb/balance/peak_ewma.h"
 
 namespace lb::balance {
-
-namespace {
-
-// Random pairs tried before falling back to one pass over the list; with
-// most backends usable the first draw almost always succeeds.
-constexpr int kDraws = 4;
-
-}  // namespace
 
 P2cEwma::P2cEwma(BackendList backends, uint64_t seed)
     : backends_(std::move(backends)), rng_(seed) {}
@@ -49,27 +42,10 @@ Backend* P2cEwma::pick_at(const PickContext& ctx, TimePoint now) {
   const size_t n = backends_.size();
   auto takes_part = [&](size_t i) { return backends_[i]->weight() > 0 && is_candidate(backends_, i, ctx, now); };
 
-  if (n >= 2) {
-    for (int draw = 0; draw < kDraws; ++draw) {
-      const size_t a = random_below(n);
-      size_t b = random_below(n - 1);
-      if (b >= a) ++b;
-      if (takes_part(a) && takes_part(b)) return backends_[choose(a, b, now)].get();
-    }
-  }
-  // Few candidates left: choose two of them uniformly in one pass
-  // (reservoir sampling), then the same rule.
-  size_t chosen[2] = {kNoIndex, kNoIndex};
-  size_t seen = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (!takes_part(i)) continue;
-    ++seen;
-    const size_t slot = seen <= 2 ? seen - 1 : random_below(seen);
-    if (slot < 2) chosen[slot] = i;
-  }
-  if (chosen[0] == kNoIndex) return nullptr;
-  if (chosen[1] == kNoIndex) return backends_[chosen[0]].get();
-  return backends_[choose(chosen[0], chosen[1], now)].get();
+  const size_t i = pick_two_choices(
+      n, takes_part, [this](size_t k) { return random_below(k); },
+      [&](size_t a, size_t b) { return choose(a, b, now); });
+  return i == kNoIndex ? nullptr : backends_[i].get();
 }
 
 void P2cEwma::record(Backend& b, std::chrono::microseconds response_time, bool ok, TimePoint now) {
