@@ -609,7 +609,9 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
     stale_retry_used_ = true;
     return attempt(true);
   }
-  if (!may_retry()) return respond_error(502);
+  // A connection that never carried the request put no load on a backend:
+  // retrying it cannot feed a retry storm, so it costs no budget.
+  if (!may_retry(/*costs_budget=*/!nothing_sent)) return respond_error(502);
   ++retries_used_;
   pool().stats->count_retry(client_.worker().index);
   tried_.insert(backend_index_);
@@ -630,9 +632,9 @@ void Exchange::release_upstream(bool reusable, bool ok) {
   }
 }
 
-bool Exchange::may_retry() {
+bool Exchange::may_retry(bool costs_budget) {
   if (retries_used_ >= pool().config->retries) return false;
-  if (retrying_) return true;  // this request is one retry in flight already
+  if (retrying_ || !costs_budget) return true;  // this request is one retry in flight already
   if (!pool().shared->retry_budget.try_start_retry(pool().config->retry_budget)) {
     pool().stats->count_retry_budget_exhausted(client_.worker().index);
     spdlog::info("pool {}: retry budget exhausted; answering {} {} with the failure", pool_name(),

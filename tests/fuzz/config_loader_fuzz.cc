@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto ws = proxy::WorkerSnapshot::build(snapshot);
     FUZZ_CHECK(ws->strategies.size() == snapshot->pools.size());
     for (const proxy::ListenerRuntime& l : snapshot->listeners)
-      for (const proxy::RouteEntry& route : l.routes) FUZZ_CHECK(route.pool < snapshot->pools.size());
+      for (const proxy::CompiledRoute& route : l.routes.routes())
+        FUZZ_CHECK(!route.forwards() || route.pool < snapshot->pools.size());
   } catch (const tls::TlsError&) {
   }
   return 0;

@@ -57,8 +57,13 @@ class FailoverTest(LbdTestCase):
               f"({b['reason']}); last answer from app2 {max(out) - killed_at if out else 0:.3f} s after the kill")
 
     def test_sigstop_hung_backend_requests_are_retried_and_it_is_taken_out(self):
+        # All LOAD_CLIENTS requests can hang on the stopped backend at once and
+        # time out together: every request in flight failing is what the
+        # default retry budget stops (min_retries 3; test_overload covers it).
+        # Here the operator allows a retry for each of them.
         apps, lbd = self.demo_pool(health_check=CHECK, passive={"max_fails": 3, "fail_timeout": "10s"},
-                                   timeouts={"connect": "1s", "response": "1s"})
+                                   timeouts={"connect": "1s", "response": "1s"},
+                                   retry_budget={"percent": 100, "min_retries": LOAD_CLIENTS})
         self.assertTrue(fully_up(lbd, {"app1", "app2", "app3"}))
         self.addCleanup(apps[1].signal, signal.SIGCONT)
         state_at = {}

@@ -167,7 +167,7 @@ class PrometheusEndToEndTest(LbdTestCase):
         rules = [r for g in prom.api("rules")["groups"] for r in g["rules"]]
         self.assertEqual({r["name"] for r in rules},
                          {"LbdBackendDown", "LbdAllBackendsDown", "LbdHighErrorRate", "LbdHighLatency",
-                          "LbdInstanceDown", "LbdConfigReloadFailed"})
+                          "LbdInstanceDown", "LbdConfigReloadFailed", "LbdQueueRejecting", "LbdSlowTokenStream"})
         prom.wait_for(lambda: all(r["health"] == "ok" for g in prom.api("rules")["groups"] for r in g["rules"])
                       and any(a["labels"].get("backend") == "b2"
                               for a in prom.api("alerts")["alerts"] if a["labels"]["alertname"] == "LbdBackendDown"),

@@ -98,7 +98,7 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   void no_backend();
   void dispatch(bool fresh_connection);  // an attempt on backend_, whose slot we hold
   // Is another attempt allowed (retries left, and the pool's retry budget)?
-  bool may_retry();
+  bool may_retry(bool costs_budget = true);
   bool retry_on_status(const http::ResponseHead& head);
   // Streams (SSE): bytes of lbd's own may go in only with a framing that
   // lets them (chunked, or close-delimited), never with Content-Length.
