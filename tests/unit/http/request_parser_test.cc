@@ -415,6 +415,24 @@ TEST_F(HttpRequestParser, TrailersCountAgainstMaxHeaderBytesWithTheHead) {
   EXPECT_EQ(parser.error_status(), 431);
 }
 
+// The trailer section runs to the blank line that ends the message: its
+// line ends count in one read as in many. Found by fuzzing: a section whose
+// value ended 2 bytes under the limit passed in one read and was 431 in two.
+TEST_F(HttpRequestParser, TrailerLineEndsCountInOneReadAsInMany) {
+  const std::string trailers = "X-T: 1\r\n\r\n";  // 6 bytes of field, 4 of line ends
+  const std::string wire = std::string(kChunkedHead) + "3\r\nabc\r\n0\r\n" + trailers;
+  for (size_t read : {wire.size(), size_t(1), size_t(7)}) {
+    SCOPED_TRACE(read);
+    parser.reset(rec);
+    parser.set_max_header_bytes(kChunkedHead.size() + trailers.size() - 1);
+    EXPECT_EQ(parse(wire, read), Status::error);
+    EXPECT_EQ(parser.error_status(), 431);
+    parser.reset(rec);
+    parser.set_max_header_bytes(kChunkedHead.size() + trailers.size());
+    EXPECT_EQ(parse(wire, read), Status::complete) << parser.error_reason();
+  }
+}
+
 TEST_F(HttpRequestParser, ManyTrailerFieldsAre431) {
   parser.set_max_header_bytes(1024);
   std::string wire = std::string(kChunkedHead) + "1\r\nz\r\n0\r\n";
@@ -445,6 +463,14 @@ TEST_F(HttpRequestParser, TrailerBudgetIsFreshForEachPipelinedRequest) {
   const std::string one = std::string(kChunkedHead) + "0\r\nX-T: " + std::string(16, 'a') + "\r\n\r\n";
   EXPECT_EQ(parse(one + one + one), Status::complete) << parser.error_reason();
   EXPECT_EQ(rec.completed, 3);
+  for (size_t read : {size_t(1), size_t(5), one.size() - 2}) {  // the next head in another read
+    SCOPED_TRACE(read);
+    parser.reset(rec);
+    parser.set_max_header_bytes(kChunkedHead.size() + 32);
+    rec.completed = 0;
+    EXPECT_NE(parse(one + one + one, read), Status::error) << parser.error_reason();
+    EXPECT_EQ(rec.completed, 3);
+  }
 }
 
 // ---- Connection options and targets (issue 12, defect 10) ---------------
