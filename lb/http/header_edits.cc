@@ -1,6 +1,7 @@
 #include "lb/http/header_edits.h"
 
 #include "lb/http/header_list.h"
+#include "lb/http/header_rewrite.h"
 
 namespace lb::http {
 
@@ -24,15 +25,9 @@ void HeaderEdits::append_fields(std::string& out) const {
 }
 
 const char* reserved_field(std::string_view name, EditedMessage message) {
-  switch (classify_field(name)) {
-    case FieldId::connection:
-    case FieldId::keep_alive:
-    case FieldId::proxy_connection:
-    case FieldId::te:
-    case FieldId::trailer:
-    case FieldId::transfer_encoding:
-    case FieldId::upgrade:
-      return "is a hop-by-hop field; lbd manages it for each connection";
+  const FieldId id = classify_field(name);
+  if (always_hop_by_hop(id)) return "is a hop-by-hop field; lbd manages it for each connection";
+  switch (id) {
     case FieldId::content_length:
       return "describes the message framing; lbd manages it";
     case FieldId::x_forwarded_for:

@@ -14,21 +14,6 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   out.append("\r\n");
 }
 
-bool always_hop_by_hop(FieldId id) {
-  switch (id) {
-    case FieldId::connection:
-    case FieldId::keep_alive:
-    case FieldId::proxy_connection:
-    case FieldId::te:
-    case FieldId::trailer:
-    case FieldId::transfer_encoding:
-    case FieldId::upgrade:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Tokens of the Connection header(s) that name other fields to drop
 // ("close", "keep-alive" and "upgrade" name fields dropped anyway).
 class ConnectionOptions {
@@ -86,6 +71,21 @@ bool drop_field(const HeaderList& hs, size_t i, const ConnectionOptions& options
 }
 
 }  // namespace
+
+bool always_hop_by_hop(FieldId id) {
+  switch (id) {
+    case FieldId::connection:
+    case FieldId::keep_alive:
+    case FieldId::proxy_connection:
+    case FieldId::te:
+    case FieldId::trailer:
+    case FieldId::transfer_encoding:
+    case FieldId::upgrade:
+      return true;
+    default:
+      return false;
+  }
+}
 
 size_t count_connection_options(const HeaderList& headers) {
   size_t n = 0;

@@ -116,6 +116,40 @@ class OverloadTest(LbdTestCase):
         self.assertEqual(set(workers), {"0", "1"}, f"requests came through workers {workers}")
         self.assertEqual(gauge.peak, 1)
 
+    def test_a_hash_keyed_request_waits_for_its_own_backend(self):
+        # Two backends, one request at a time each. User "u"'s backend is
+        # busy: u's second request waits for it (its cache is there) even
+        # though the other backend is free, and other users go straight on.
+        gauges = [Gauge(0.6), Gauge(0.6)]
+        backends = [self.backend(g.handler, name=f"b{i}") for i, g in enumerate(gauges)]
+        self.start_lbd(config([self.queued_pool(backends, 1, {"max": 10, "timeout": "10s"},
+                                                strategy="consistent_hash", hash_key="header:X-User")]))
+        results = {}
+        first = threading.Thread(target=get, args=(self.lbd.port, "/", [("X-User", "u"), ("X-Seq", "1")], results, 1))
+        first.start()
+        wait_until(lambda: sum(g.now for g in gauges) == 1, 5)
+        second = threading.Thread(target=get, args=(self.lbd.port, "/", [("X-User", "u"), ("X-Seq", "2")], results, 2))
+        second.start()
+        wait_until(lambda: self.metrics().value("lbd_pool_queue_length", pool="app") == 1, 5)
+        # Someone whose key maps to the other backend is not held up.
+        others = [f"v{i}" for i in range(50)]
+        busy = [i for i, g in enumerate(gauges) if g.now == 1][0]
+        other_user = None
+        for user in others:
+            status, _, took, _ = get(self.lbd.port, "/", [("X-User", user), ("X-Seq", "x")])
+            self.assertEqual(status, 200)
+            if took < 0.9 and gauges[1 - busy].seen and gauges[1 - busy].seen[-1][0] == "x":  # 0.6 s of work, no wait
+                other_user = user
+                break
+        self.assertIsNotNone(other_user, "no user reached the free backend without waiting")
+        first.join(10)
+        second.join(10)
+        self.assertEqual((results[1][0], results[2][0]), (200, 200), results)
+        served_u = [g for g in gauges if any(seq in ("1", "2") for seq, _ in g.seen)]
+        self.assertEqual(len(served_u), 1, "user u was served by both backends")
+        self.assertEqual(served_u[0].peak, 1)
+        self.assertGreater(results[2][2], 0.4)  # it waited for its backend
+
     def test_a_full_queue_answers_503_at_once_with_retry_after(self):
         backend = self.backend(delayed(1.0))
         self.start_lbd(config([self.queued_pool([backend], 1, {"max": 1, "timeout": "10s"})]))

@@ -59,6 +59,10 @@ BodyFraming choose_client_framing(const RequestHead& req, const ResponseHead& re
 void write_client_response_head(const ResponseHead& resp, BodyFraming framing, bool client_http10,
                                  bool keep_alive, std::string& out, const HeaderEdits* edits = nullptr);
 
+// Fields that are hop-by-hop whatever the Connection header lists
+// (RFC 9110 §7.6.1, plus Keep-Alive, Proxy-Connection and framing).
+bool always_hop_by_hop(FieldId id);
+
 // True for fields that must not be forwarded (RFC 9110 §7.6.1), given the
 // message's Connection header value(s).
 bool is_hop_by_hop(std::string_view name, const HeaderList& headers);
