@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "lb/balance/load_report.h"
+#include "lb/proxy/proxy_header.h"
 
 namespace lb::health {
 
@@ -39,6 +40,8 @@ void LoadPoller::update(const std::shared_ptr<const proxy::Snapshot>& snapshot) 
       t->request.path = report.path;
       t->request.timeout = std::min<Duration>(report.interval, kMaxPollTimeout);
       t->request.expect_status = {{200, 299}};
+      t->preamble = proxy::check_proxy_header(pool.config->send_proxy_protocol);
+      t->tls = {pool.tls, backend->address().host, backend->address().text};
       t->timer.init(loop_, uv_timer_init);
       t->timer->data = t.get();
       // The first poll right away: least_load has nothing to go on before.
@@ -64,9 +67,9 @@ void LoadPoller::poll(Target& t) {
   if (t.running) return;  // the previous poll is still out: skip this turn
   Target* target = &t;
   t.running = HttpCheck::start(
-      loop_, t.backend->sockaddr(), t.request, t.backend->address().text, /*preamble=*/"",
-      [this, target](const CheckOutcome& outcome) { on_result(*target, outcome); }, /*tls=*/nullptr,
-      kMaxMetricsBody);
+      loop_, t.backend->sockaddr(), t.request, t.backend->address().text, t.preamble,
+      [this, target](const CheckOutcome& outcome) { on_result(*target, outcome); },
+      t.tls.context ? &t.tls : nullptr, kMaxMetricsBody);
 }
 
 void LoadPoller::on_result(Target& t, const CheckOutcome& outcome) {

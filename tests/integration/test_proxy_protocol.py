@@ -293,6 +293,22 @@ class SendProxyProtocolTest(LbdTestCase):
         self.assertEqual(app.headers, [(1, "PROXY TCP4 198.51.100.7 192.0.2.80 40001 443\r\n")])
         self.assertEqual(app.request_count, 3)
 
+    def test_load_report_polls_send_the_header_too(self):
+        # A backend that wants a PROXY header on every connection serves its
+        # load report only to a poll that sends one (v2 LOCAL, as checks do).
+        def stats(ex, req):
+            return ex.respond(200, b"queue_depth 7\n", headers=[("Content-Type", "text/plain")])
+
+        app = ProxyBackend("app", handler=fb.when(lambda req: req.target == "/stats", stats)).start()
+        self.addCleanup(app.stop)
+        cfg = pp_config([app], proxy_protocol=True)
+        cfg["pools"][0].update(send_proxy_protocol="v2", strategy="least_load",
+                               load_report={"metric": "queue_depth", "path": "/stats", "interval": "200ms"})
+        self.start_lbd(cfg)
+        self.assertTrue(wait_until(lambda: scrape(self.lbd.admin_port).value(
+            "lbd_backend_reported_load", pool="app", backend="app") == 7, 5))
+        self.assertIn((2, ("LOCAL", 0)), app.headers)
+
     def test_v2_names_the_client_and_health_checks_send_local(self):
         app = self.start_proxy_backend("v2", health_check={"path": "/healthz", "interval": "200ms", "timeout": "1s",
                                                            "rise": 1, "fall": 1})

@@ -197,6 +197,17 @@ class UpstreamTlsTest(LbdTestCase):
                                    and any(r.target == "/healthz" for r in good.requests), 10))
         self.assertEqual(stranger.request_count, 0)
 
+    def test_load_report_polls_use_the_same_tls(self):
+        def stats(ex, req):
+            return ex.respond(200, b"queue_depth 3\n", headers=[("Content-Type", "text/plain")])
+
+        b = self.tls_backend(handler=fb.when(lambda req: req.target == "/stats", stats))
+        self.start([b], {"ca_file": self.pki.ca, "server_name": "app.internal"}, strategy="least_load",
+                   load_report={"metric": "queue_depth", "path": "/stats", "interval": "200ms"})
+        self.assertTrue(wait_until(lambda: scrape(self.lbd.admin_port).value(
+            "lbd_backend_reported_load", pool="app", backend=b.name) == 3, 5))
+        self.assertEqual(b.handshake_errors, 0)
+
     def test_ca_file_is_reread_on_reload(self):
         b = self.tls_backend()
         ca = os.path.join(self.tmp.name, "trusted.pem")

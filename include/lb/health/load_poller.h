@@ -7,6 +7,8 @@
 // or an unreadable report changes nothing: the last report fades after
 // 3 intervals (least_load.h). One poll per backend at a time; follows
 // reloads (polls restart; the reports themselves live on the Backend).
+// A poll speaks to the backend as the pool's own connections do: the PROXY
+// header of send_proxy_protocol first, then TLS when the pool has `tls`.
 #include <uv.h>
 
 #include <memory>
@@ -43,6 +45,8 @@ class LoadPoller {
     std::shared_ptr<balance::Backend> backend;
     config::LoadReport report;
     config::HealthCheck request;  // path, timeout, expect 200-299
+    std::string preamble;         // the pool's PROXY header, or ""
+    CheckTls tls;                 // context null: plain text
     UvHandle<uv_timer_t> timer;
     HttpCheck* running = nullptr;
     ~Target();
