@@ -1,5 +1,7 @@
 #include "lb/proxy/pool_queue.h"
 
+#include <algorithm>
+
 namespace lb::proxy {
 
 uint64_t PoolQueue::try_join(uint32_t max) {
@@ -16,9 +18,10 @@ void PoolQueue::publish(unsigned w, uint64_t oldest_unpinned, uint32_t pinned) {
   shares_[w].pinned.store(pinned, std::memory_order_release);
 }
 
-std::pair<unsigned, uint64_t> PoolQueue::oldest_elsewhere(unsigned self) const {
+std::pair<unsigned, uint64_t> PoolQueue::oldest_elsewhere(unsigned self, unsigned workers) const {
   std::pair<unsigned, uint64_t> best{0, kNoTicket};
-  for (unsigned w = 0; w < shares_.size(); ++w) {
+  const unsigned n = std::min<unsigned>(workers, unsigned(shares_.size()));
+  for (unsigned w = 0; w < n; ++w) {
     if (w == self) continue;
     const uint64_t t = shares_[w].oldest_unpinned.load(std::memory_order_acquire);
     if (t < best.second) best = {w, t};

@@ -104,7 +104,9 @@ void WaitingRoom::drain(PoolQueue* queue) {
 
   // Unpinned waiters in ticket order, while this worker holds the oldest.
   while (QueuedRequest* r = lines.unpinned.head) {
-    const auto [other, other_ticket] = queue->oldest_elsewhere(worker_);
+    // Only the running workers publish: no need to look at all 256 shares.
+    const auto [other, other_ticket] =
+        queue->oldest_elsewhere(worker_, wakers_ ? unsigned(wakers_->size()) : config::kMaxWorkers);
     if (other_ticket < r->ticket_) {
       if (wakers_) wakers_->wake(other);
       break;

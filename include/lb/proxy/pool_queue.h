@@ -42,9 +42,9 @@ class PoolQueue {
 
   // What worker `w` holds now (WaitingRoom publishes after every change).
   void publish(unsigned w, uint64_t oldest_unpinned, uint32_t pinned);
-  // The worker other than `self` whose unpinned waiter is oldest, and that
-  // ticket; {0, kNoTicket} when no other worker has one.
-  std::pair<unsigned, uint64_t> oldest_elsewhere(unsigned self) const;
+  // The worker other than `self` among the first `workers` whose unpinned
+  // waiter is oldest, and that ticket; {0, kNoTicket} when none has one.
+  std::pair<unsigned, uint64_t> oldest_elsewhere(unsigned self, unsigned workers = config::kMaxWorkers) const;
   // A slot of this pool freed, or something changed that may let a waiter
   // in: wake the workers that should look (see above). Cheap when nobody waits.
   void kick(const WorkerWakers& wakers) const;

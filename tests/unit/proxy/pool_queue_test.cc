@@ -29,5 +29,13 @@ TEST(PoolQueue, OldestElsewhereSkipsTheAskingWorker) {
   EXPECT_EQ(q.oldest_elsewhere(1).second, PoolQueue::kNoTicket);
 }
 
+TEST(PoolQueue, OldestElsewhereLooksOnlyAtTheRunningWorkers) {
+  PoolQueue q;
+  q.publish(1, 9, 0);
+  q.publish(3, 4, 0);  // not among the first 3
+  EXPECT_EQ(q.oldest_elsewhere(0, 3), std::make_pair(1u, uint64_t{9}));
+  EXPECT_EQ(q.oldest_elsewhere(0, 4), std::make_pair(3u, uint64_t{4}));
+}
+
 }  // namespace
 }  // namespace lb::proxy
