@@ -189,7 +189,7 @@ void Exchange::wait_in_queue() {
   const uint64_t ticket = qc.max == 0 ? PoolQueue::kNoTicket : queue.try_join(qc.max);
   if (ticket == PoolQueue::kNoTicket) return reject_from_queue(metrics::QueueRejection::full);
   WaitingRoom& room = *client_.worker().waiting;
-  room.join(queue, ticket, pinned_, *this);
+  room.join(queue, ticket, waits_for_particular_backends(), *this);
   queued_at_ = Clock::now();
   queue_deadline_.expire_in(qc.timeout);
   room.kick(queue);  // a slot may have freed since we looked
@@ -202,10 +202,10 @@ void Exchange::leave_queue() {
 }
 
 QueuedRequest::Admit Exchange::try_admit() {
-  const bool was_pinned = pinned_;
+  const bool was_particular = waits_for_particular_backends();
   switch (choose_backend(true)) {
     case Choice::full:
-      return was_pinned && !pinned_ ? Admit::unpinned : Admit::wait;
+      return was_particular && !waits_for_particular_backends() ? Admit::unpinned : Admit::wait;
     case Choice::none_usable:
       leave_queue();
       no_backend();

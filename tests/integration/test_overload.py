@@ -7,7 +7,7 @@ import threading
 import time
 import unittest
 
-from fake_backend import delayed, echo, respond
+from fake_backend import delayed, echo, reset_after_request, respond, when
 from health_helpers import admin_request, api_pools
 from httpwire import HttpClient, wait_until
 from lbd_harness import LbdTestCase, config, pool, reload_config
@@ -149,6 +149,30 @@ class OverloadTest(LbdTestCase):
         self.assertEqual(len(served_u), 1, "user u was served by both backends")
         self.assertEqual(served_u[0].peak, 1)
         self.assertGreater(results[2][2], 0.4)  # it waited for its backend
+
+    def test_a_queued_retry_does_not_hold_up_the_line(self):
+        # One backend is busy with a slow request. A request fails on the
+        # other and its retry waits for the busy one (it may not go back).
+        # A request that comes next may use the free backend: it must not
+        # wait behind the retry until the slow request ends.
+        handler = when(lambda req: req.target == "/fail", reset_after_request,
+                       when(lambda req: req.target == "/slow", delayed(1.5)))
+        backends = [self.backend(handler, name=f"b{i}") for i in (1, 2)]
+        self.start_lbd(config([self.queued_pool(backends, 1, {"max": 10, "timeout": "10s"},
+                                                passive={"max_fails": 0})]))
+        results = {}
+        slow = threading.Thread(target=get, args=(self.lbd.port, "/slow", (), results, "slow"))
+        slow.start()
+        wait_until(lambda: sum(b.request_count for b in backends) == 1, 5)
+        retry = threading.Thread(target=get, args=(self.lbd.port, "/fail", (), results, "retry"))
+        retry.start()
+        self.assertTrue(wait_until(lambda: self.metrics().value("lbd_pool_queue_length", pool="app") == 1, 5))
+        status, _, took, body = get(self.lbd.port, "/next")
+        self.assertEqual(status, 200, body)
+        self.assertLess(took, 1.0, "waited behind a retry that could not use the free backend")
+        slow.join(10)
+        retry.join(10)
+        self.assertEqual(results["slow"][0], 200)
 
     def test_a_full_queue_answers_503_at_once_with_retry_after(self):
         backend = self.backend(delayed(1.0))

@@ -111,6 +111,11 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
 
   std::optional<uint64_t> request_hash() const;
   balance::Backend* pinned_backend() const;  // sticky: the cookie's backend if it may take the request
+  // Waits in the waiting room's pinned line, which is tried on every kick
+  // whatever its order: for its own backend, or (a retry) for a backend it
+  // has not tried. In the ordered line such a request would hold up
+  // everyone behind it whenever only backends it may not use have room.
+  bool waits_for_particular_backends() const { return pinned_ || !tried_.empty(); }
   void attempt(bool same_backend);
   void send_request();
   void append_body(std::string_view framing_before, const BlockRef* block, const char* data, size_t len,

@@ -1,8 +1,9 @@
 #pragma once
 // A worker's half of the pool queues (lb/proxy/pool_queue.h): the requests
 // waiting on this worker, per pool, in ticket order — those that may go to
-// any backend ("unpinned") and those that wait for one backend of their own
-// ("pinned"). drain() lets them in while slots are free and, for unpinned
+// any backend ("unpinned") and those that wait for particular backends
+// ("pinned": one of their own, or for a retry one it has not tried yet).
+// drain() lets them in while slots are free and, for unpinned
 // ones, while this worker holds the pool's oldest ticket; it runs when
 // another worker's freed slot wakes this one, and on a short tick while
 // anyone waits (a backend's health or max_requests changed, or a wake-up was
