@@ -200,8 +200,8 @@ Response route(const Request& req, AppState& app) {
   if (path == "/load") {
     Response r = text(200, "{\"name\": \"" + app.name + "\", \"in_flight\": " + std::to_string(app.slots.in_use()) +
                                ", \"peak_in_flight\": " + std::to_string(app.slots.peak_in_use()) +
-                               ", \"busy\": " + std::to_string(app.slots.refused()) +
-                               ", \"waiting\": " + std::to_string(app.slots.waiting()) + "}\n");
+                               ", \"waiting\": " + std::to_string(app.slots.waiting()) +
+                               ", \"busy\": " + std::to_string(app.slots.refused()) + "}\n");
     r.content_type = "application/json";
     return r;
   }
