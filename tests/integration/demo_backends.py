@@ -14,16 +14,16 @@ DEMO_BACKEND = os.environ.get("LBD_DEMO_BACKEND",
 
 
 class DemoBackend:
-    def __init__(self, name, log_dir=None, redis_port=None, port=None, extra_args=()):
+    def __init__(self, name, log_dir=None, redis_port=None, port=None, args=()):
         """Starts `lbd-demo-backend --name NAME`; its output goes to
         LOG_DIR/NAME.log when log_dir is given; with redis_port its
         /session store is that Redis instead of its own memory. `port`
-        reuses a stopped backend's port (a restart); `extra_args` go to the
-        command line (e.g. ["--delay-ms", "800"])."""
+        reuses a stopped backend's port (a restart); `args` are more flags
+        (e.g. ["--delay-ms", "800"], or the model-server mode's)."""
         self.name = name
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
-        args = [DEMO_BACKEND, "--name", name, "--listen", self.address, *extra_args]
+        args = [DEMO_BACKEND, "--name", name, "--listen", self.address, *args]
         if redis_port:
             args += ["--redis", f"127.0.0.1:{redis_port}"]
         self.log_path = os.path.join(log_dir, f"{name}.log") if log_dir else None

@@ -25,7 +25,7 @@ class P2cRecoveryTest(LbdTestCase):
         return b
 
     def one_run(self, run):
-        slow = self.demo_backend(f"slow{run}", extra_args=SLOW)
+        slow = self.demo_backend(f"slow{run}", args=SLOW)
         fast = [self.demo_backend(f"fast{run}_{i}") for i in (1, 2)]
         # No passive ejection: the restart below refuses a few connects.
         cfg = config([pool("app", [slow] + fast, strategy="p2c_ewma", passive={"max_fails": 0})])

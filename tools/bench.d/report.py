@@ -131,6 +131,24 @@ def bounded_cells(runs, status):
             Cell(max(int(r.get("peak", 0)) for r in runs))]
 
 
+def streaming_cells(runs, status):
+    """The streaming round (sse_streams.py): events/s the clients received,
+    the proxy's CPU microseconds per event over the same window, and replies
+    that ended without [DONE] (a few at most: more is a failure)."""
+    failures = [r["failure"] for r in runs if "failure" in r]
+    failures += ["no events" for r in runs if "failure" not in r and int(r["events"]) == 0]
+    failures += [f"{r['errors']} failed replies" for r in runs if "failure" not in r
+                 and int(r["events"]) and int(r["errors"]) > MAX_ERROR_SHARE * int(r["events"])]
+    if failures or status or not runs:
+        why = ("FAILED: " + ", ".join(sorted(set(failures)))) if failures else (status or "-")
+        return [Cell(text=why), Cell(text="-"), Cell(text="-")]
+    events_per_s = [int(r["events"]) / (int(r["duration_us"]) / 1e6) for r in runs]
+    cpu = [int(r["cpu_us"]) / int(r["events"]) for r in runs if "cpu_us" in r]
+    return [Cell(statistics.median(events_per_s)),
+            Cell(statistics.median(cpu)) if cpu else Cell(text="-"),
+            Cell(statistics.median(int(r["errors"]) for r in runs))]
+
+
 def build_rows(records):
     """Rows of (round, metric, [cells per target], [ratio cells], value format)."""
     def status(target, phase):
@@ -149,6 +167,16 @@ def build_rows(records):
                 per_target[target] = bounded_cells(mine, status(target, "throughput"))
             metrics = [("ok req/s", "{:.0f}"), ("errors", "{:.0f}"), ("p50 ms", "{:.2f}"),
                        ("p99 ms", "{:.2f}"), ("max at once", "{:.0f}")]
+            for i, (metric, fmt) in enumerate(metrics):
+                rows.append((scenario["label"] if i == 0 else "", metric,
+                             {t: per_target[t][i] for t, _ in TARGETS}, fmt))
+            continue
+        if scenario["name"] == "streaming":
+            per_target = {}
+            for target, _ in TARGETS:
+                mine = [r for r in runs if r["scenario"] == "streaming" and r["target"] == target]
+                per_target[target] = streaming_cells(mine, status(target, "throughput"))
+            metrics = [("events/s", "{:.0f}"), ("CPU us/event", "{:.2f}"), ("failed replies", "{:.0f}")]
             for i, (metric, fmt) in enumerate(metrics):
                 rows.append((scenario["label"] if i == 0 else "", metric,
                              {t: per_target[t][i] for t, _ in TARGETS}, fmt))
@@ -203,6 +231,13 @@ def per_run_markdown(records):
     for scenario, target in keys:
         runs = [r for kind, r in records if kind == "run"
                 and r["scenario"] == scenario and r["target"] == target]
+        if scenario == "streaming":
+            rates = ", ".join(r.get("failure") or
+                              f"{int(r['events']) / (int(r['duration_us']) / 1e6):.0f} events/s" for r in runs)
+            p99s = ", ".join("-" if "failure" in r or "cpu_us" not in r else
+                             f"CPU {int(r['cpu_us']) / max(int(r['events']), 1):.2f} us/event" for r in runs)
+            lines.append(f"| {labels[scenario]} | {target} | {rates} | {p99s} |")
+            continue
         rates = ", ".join(r.get("failure") or f"{rate(r):.0f}" for r in runs)
         p99s = ", ".join("-" if "failure" in r else f"{p99_ms(r):.2f}" for r in runs)
         lines.append(f"| {labels[scenario]} | {target} | {rates} | {p99s} |")
@@ -224,7 +259,8 @@ def main():
     legend = (
         "req/s and p99 are medians over the repeated rounds. Ratios are lbd's value "
         "over the other's: above 1 is better for req/s, below 1 is better for p99 "
-        "and memory. KiB/conn = (RSS with the idle connections open - RSS before) / "
+        "and memory (and CPU us/event: the proxy's utime + stime over the streaming "
+        "window / events the clients received). KiB/conn = (RSS with the idle connections open - RSS before) / "
         "connections, RSS summed over the proxy's processes (nginx: master + its "
         "one worker; HAProxy and lbd: their single process). 'direct' is wrk "
         "straight to one nginx backend, one round.")

@@ -18,6 +18,11 @@ class BodyStream {
   virtual std::string_view next() = 0;
   // Pause between two pieces (for /chunked and /sse).
   uint64_t interval_ms() const { return interval_ms_; }
+  // Silence between the head and the first piece (a model's prefill).
+  virtual uint64_t first_delay_ms() const { return 0; }
+  // True when the connection must drop now, before the next piece, as a
+  // server that crashes mid-reply (no end of the body).
+  virtual bool cut() const { return false; }
 
  private:
   uint64_t interval_ms_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "handlers.h"
 #include "query.h"
@@ -93,6 +94,8 @@ void Connection::handle_read_end(ssize_t status) {
     return close_gracefully();
   }
   if (status != UV_EOF || lingering_ || !busy_) return close();
+  // A chat client that leaves frees its slot or its place in the queue.
+  if (response_.waits_for_slot) return close();
   // Half-close (e.g. `printf ... | nc`): the requests already received are
   // still answered; finish_response closes after the last one.
   peer_closed_ = true;
@@ -133,32 +136,49 @@ void Connection::parse(std::string_view data) {
 
 // ---- answering -------------------------------------------------------------
 
-// Model-server mode (--max-concurrent): counts the request in flight, or
-// answers 503 when the server is full. Health checks and /load do not count.
-// Returns a response with status 0 when the request may go on.
+// Model-server mode (--max-concurrent): takes a slot for the request, or
+// queues it (chat requests, --queue), or answers 503 when the server is full.
+// Probes and the server's gauges take no slot. Returns a response with
+// status 0 when the request may go on.
 Response Connection::admit(const Request& req) {
-  AppState& app = server_.app();
+  Slots& slots = server_.app().slots;
   Response go_on;
   go_on.status = 0;
-  if (req.path() == "/healthz" || req.path() == "/load") return go_on;
-  const uint64_t max = server_.options().max_concurrent;
-  if (max > 0 && app.in_flight >= max) {
-    ++app.busy;
-    Response r;
-    r.status = 503;
-    r.body = "busy: " + std::to_string(app.in_flight) + " requests in flight (--max-concurrent)\n";
-    r.extra_headers.emplace_back("Retry-After", "1");
-    return r;
+  if (takes_no_slot(req)) return go_on;
+  if (waits_for_slot(req)) {
+    switch (slots.acquire_or_wait(this)) {
+      case Slots::Admission::granted: counted_ = true; return go_on;
+      case Slots::Admission::queued: queued_ = true; return go_on;
+      case Slots::Admission::refused: break;
+    }
+  } else if (slots.try_acquire()) {
+    counted_ = true;
+    return go_on;
   }
-  counted_ = true;
-  app.peak_in_flight = std::max(app.peak_in_flight, ++app.in_flight);
-  return go_on;
+  Response r;
+  r.status = 503;
+  r.body = "busy: " + std::to_string(slots.in_use()) + " requests in flight (--max-concurrent), " +
+           std::to_string(slots.waiting()) + " waiting (--queue)\n";
+  r.extra_headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
+// Gives back the slot (to the first waiter, if any) or leaves the queue.
 void Connection::uncount() {
+  Slots& slots = server_.app().slots;
+  if (queued_) {
+    queued_ = false;
+    slots.cancel(this);
+  }
   if (!counted_) return;
   counted_ = false;
-  --server_.app().in_flight;
+  if (SlotWaiter* next = slots.release()) next->slot_granted();
+}
+
+void Connection::slot_granted() {
+  queued_ = false;
+  counted_ = true;
+  if (std::exchange(body_on_grant_, false)) start_body();
 }
 
 void Connection::begin(Request request, Response response) {
@@ -172,16 +192,34 @@ void Connection::begin(Request request, Response response) {
 
 void Connection::send_head() {
   plan_ = plan_response(response_, request_);
+  // What lbd's load_report.header reads: the requests waiting here now.
+  if (server_.options().max_concurrent > 0)
+    response_.extra_headers.emplace_back("X-Backend-Load", std::to_string(server_.app().slots.waiting()));
   std::string head = serialize_head(response_, plan_, request_, server_.app().name);
   if (!plan_.send_body) return write(std::move(head), {}, {}, &Connection::finish_response);
   if (!response_.stream) return write(std::move(head), response_.body, {}, &Connection::finish_response);
-  write(std::move(head), {}, {}, &Connection::send_next_piece);
+  write(std::move(head), {}, {}, &Connection::start_body);
+}
+
+// After the head: waits for a slot (a queued chat request), then the stream's
+// first delay (a model's prefill), then sends the pieces.
+void Connection::start_body() {
+  if (response_.waits_for_slot && queued_) {
+    body_on_grant_ = true;
+    return;
+  }
+  if (uint64_t delay = response_.stream->first_delay_ms(); delay > 0) return after(delay, &Connection::send_next_piece);
+  send_next_piece();
 }
 
 // One piece per write, the next only after the previous one drained: at most
 // one piece is ever queued in user space, however slow the reader.
 void Connection::send_next_piece() {
   BodyStream& stream = *response_.stream;
+  // A crash mid-reply: the pieces so far are in the kernel (each write
+  // completed before this step), so the client gets them, then a FIN with
+  // no end of the body.
+  if (stream.cut()) return close();
   if (stream.done()) {
     if (plan_.framing == Framing::chunked) return write({}, kLastChunk, {}, &Connection::finish_response);
     return finish_response();

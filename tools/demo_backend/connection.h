@@ -12,13 +12,14 @@
 #include "request.h"
 #include "request_parser.h"
 #include "response.h"
+#include "slots.h"
 #include "websocket.h"
 
 namespace demo {
 
 class Server;
 
-class Connection {
+class Connection final : public SlotWaiter {
  public:
   explicit Connection(Server& server) : server_(server) {}
   Connection(const Connection&) = delete;
@@ -28,6 +29,8 @@ class Connection {
   int accept(uv_loop_t* loop, uv_stream_t* listener);
   // Closes at once; Server::forget runs when the socket is really closed.
   void close();
+  // The queued request's turn has come (Slots::release): its body starts.
+  void slot_granted() override;
 
  private:
   using Step = void (Connection::*)();
@@ -47,6 +50,7 @@ class Connection {
   void uncount();
   void begin(Request request, Response response);
   void send_head();
+  void start_body();
   void send_next_piece();
   void after_piece();
   void finish_response();
@@ -73,7 +77,9 @@ class Connection {
   Response response_;
   ResponsePlan plan_;
   bool busy_ = false;         // a response is in progress
-  bool counted_ = false;      // counted in AppState::in_flight until it ends
+  bool counted_ = false;      // holds one of AppState::slots until it ends
+  bool queued_ = false;       // waits in AppState::slots' queue
+  bool body_on_grant_ = false;  // the head is out: slot_granted starts the body
   bool reading_ = false;
   bool peer_closed_ = false;  // the client half-closed: answer what we have, then close
   bool lingering_ = false;    // FIN sent: drain the client's last bytes, then close

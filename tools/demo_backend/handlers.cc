@@ -143,7 +143,50 @@ Response status(std::string_view code_text) {
   return text(code, std::to_string(code) + " " + std::string(reason_phrase(code)) + "\n");
 }
 
+Response metrics(const AppState& app) {
+  std::string m =
+      "# HELP demo:num_requests_waiting Chat requests waiting in this server's queue (--queue).\n"
+      "# TYPE demo:num_requests_waiting gauge\n"
+      "demo:num_requests_waiting " + std::to_string(app.slots.waiting()) + "\n"
+      "# HELP demo:num_requests_running Requests being served now (at most --max-concurrent).\n"
+      "# TYPE demo:num_requests_running gauge\n"
+      "demo:num_requests_running " + std::to_string(app.slots.in_use()) + "\n"
+      "# HELP demo:requests_refused_total Requests answered 503 for want of a slot or of queue room.\n"
+      "# TYPE demo:requests_refused_total counter\n"
+      "demo:requests_refused_total " + std::to_string(app.slots.refused()) + "\n";
+  Response r = text(200, std::move(m));
+  r.content_type = "text/plain; version=0.0.4";
+  return r;
+}
+
+Response chat(const Request& req, AppState& app) {
+  ChatPlan plan = app.chat;
+  auto tokens = query_number(req.query(), "tokens", plan.tokens, 1, ChatPlan::kMaxTokens);
+  auto interval = query_number(req.query(), "token_interval_ms", plan.token_interval_ms, 0, ChatPlan::kMaxIntervalMs);
+  auto prefill = query_number(req.query(), "prefill_ms", plan.prefill_ms, 0, ChatPlan::kMaxPrefillMs);
+  // kMaxTokens + 1 stands for "absent": never dies.
+  auto die_after = query_number(req.query(), "die_after", ChatPlan::kMaxTokens + 1, 0, ChatPlan::kMaxTokens);
+  if (!tokens || !interval || !prefill || !die_after)
+    return bad_query("tokens 1..100000, token_interval_ms 0..60000, prefill_ms 0..600000, die_after 0..100000");
+  plan.tokens = *tokens;
+  plan.token_interval_ms = *interval;
+  plan.prefill_ms = *prefill;
+  if (*die_after <= ChatPlan::kMaxTokens) plan.die_after = *die_after;
+  Response r;
+  r.content_type = "text/event-stream";
+  r.extra_headers.emplace_back("Cache-Control", "no-cache");
+  r.stream = std::make_unique<ChatStream>(app.name, ++app.chat_serial, plan);
+  r.waits_for_slot = true;
+  return r;
+}
+
 }  // namespace
+
+bool waits_for_slot(const Request& req) { return req.path() == "/v1/chat/completions"; }
+
+bool takes_no_slot(const Request& req) {
+  return req.path() == "/healthz" || req.path() == "/load" || req.path() == "/metrics";
+}
 
 Response route(const Request& req, AppState& app) {
   std::string_view path = req.path();
@@ -155,12 +198,15 @@ Response route(const Request& req, AppState& app) {
   }
   if (path == "/delay") return delay(req);
   if (path == "/load") {
-    Response r = text(200, "{\"name\": \"" + app.name + "\", \"in_flight\": " + std::to_string(app.in_flight) +
-                               ", \"peak_in_flight\": " + std::to_string(app.peak_in_flight) +
-                               ", \"busy\": " + std::to_string(app.busy) + "}\n");
+    Response r = text(200, "{\"name\": \"" + app.name + "\", \"in_flight\": " + std::to_string(app.slots.in_use()) +
+                               ", \"peak_in_flight\": " + std::to_string(app.slots.peak_in_use()) +
+                               ", \"waiting\": " + std::to_string(app.slots.waiting()) +
+                               ", \"busy\": " + std::to_string(app.slots.refused()) + "}\n");
     r.content_type = "application/json";
     return r;
   }
+  if (path == "/metrics") return metrics(app);
+  if (path == "/v1/chat/completions") return chat(req, app);
   if (path == "/bytes") return bytes(req);
   if (path == "/chunked") return chunked(req);
   if (path == "/sse") return sse(req, app);

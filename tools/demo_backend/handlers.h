@@ -19,12 +19,20 @@
 //                       backend, store (memory | redis), session, visits, new
 //   /ws?close_after=N   WebSocket echo (websocket.h); the server closes after
 //                       N data frames if N > 0. Without a handshake: 426
+//   /metrics            Prometheus text: demo:num_requests_waiting (the queue),
+//                       demo:num_requests_running, demo:requests_refused_total
+//   /v1/chat/completions?tokens=N&token_interval_ms=I&prefill_ms=P&die_after=K
+//                       any method; the body is ignored. Tokens as server-sent
+//                       events (chat_stream.h); the flags give the defaults.
+//                       Waits for a slot in the queue (slots.h), head first
 #include <memory>
 #include <string>
 
 #include "request.h"
 #include "response.h"
 #include "session_store.h"
+#include "slots.h"
+#include "chat_stream.h"
 
 namespace demo {
 
@@ -32,14 +40,20 @@ namespace demo {
 struct AppState {
   std::string name;
   bool healthy = true;
-  // Requests being answered now (health checks and /load excepted), the
-  // most seen at once, and those refused over --max-concurrent.
-  uint64_t in_flight = 0;
-  uint64_t peak_in_flight = 0;
-  uint64_t busy = 0;
+  // Requests being answered now (health checks, /load and /metrics
+  // excepted), the most seen at once, those refused over --max-concurrent,
+  // and the chat requests waiting for their turn.
+  Slots slots;
+  ChatPlan chat;             // the chat replies' defaults (flags)
+  uint64_t chat_serial = 0;  // numbers the chat replies
   std::unique_ptr<SessionStore> sessions;  // set by Server::start
 };
 
 Response route(const Request& request, AppState& app);
+
+// Requests that may wait in the queue for a slot rather than get 503.
+bool waits_for_slot(const Request& request);
+// Requests that take no slot at all (probes and the server's own gauges).
+bool takes_no_slot(const Request& request);
 
 }  // namespace demo

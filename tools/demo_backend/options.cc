@@ -4,11 +4,14 @@
 #include <cstdio>
 #include <string_view>
 
+#include "slots.h"
+
 namespace demo {
 namespace {
 
 constexpr const char* kUsage =
     "usage: lbd-demo-backend [--name NAME] [--listen HOST:PORT] [--delay-ms N] [--max-concurrent N]\n"
+    "                        [--queue N] [--tokens N] [--token-interval-ms N] [--prefill-ms N]\n"
     "                        [--redis HOST:PORT]\n"
     "  --name NAME         name answered by / and sent in X-Backend (default app)\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9001;\n"
@@ -16,10 +19,20 @@ constexpr const char* kUsage =
     "  --delay-ms N        wait N ms before every response (default 0)\n"
     "  --max-concurrent N  serve at most N requests at once, like a model server;\n"
     "                      one more gets 503 at once (default 0: no limit).\n"
-    "                      GET /load shows in_flight, peak_in_flight and busy\n"
+    "                      GET /load shows in_flight, peak_in_flight and busy;\n"
+    "                      every answer carries X-Backend-Load: requests waiting\n"
+    "model server (/v1/chat/completions streams tokens as server-sent events):\n"
+    "  --queue N           chat requests over --max-concurrent wait in this queue\n"
+    "                      (0..10000, default 0: 503 at once); /metrics has its\n"
+    "                      depth as demo:num_requests_waiting\n"
+    "  --tokens N          tokens per reply (1..100000, default 16)\n"
+    "  --token-interval-ms N  pause between tokens (0..60000, default 50)\n"
+    "  --prefill-ms N      silence before the first token (0..600000, default 0)\n"
+    "  a query overrides them per request: ?tokens=N&token_interval_ms=N&prefill_ms=N;\n"
+    "  ?die_after=N drops the connection after N tokens (a crash mid-reply)\n"
     "  --redis HOST:PORT   keep /session's sessions in this Redis server\n"
     "                      (default: in this process's memory)\n"
-    "endpoints: / /echo /healthz /admin/health/{fail,ok} /delay?ms=N /bytes?n=N\n"
+    "endpoints: / /echo /healthz /metrics /v1/chat/completions /admin/health/{fail,ok} /delay?ms=N /bytes?n=N\n"
     "  /chunked?n=N&size=S&interval_ms=I /sse?n=N&interval_ms=I /status/CODE /session\n";
 
 template <typename T>
@@ -90,6 +103,20 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     } else if (flag == "--max-concurrent") {
       ok = parse_number(value, opts.max_concurrent) ||
            fail("--max-concurrent wants a number of requests, got " + std::string(value), exit_code);
+    } else if (flag == "--queue") {
+      ok = (parse_number(value, opts.queue) && opts.queue <= Slots::kMaxWaiting) ||
+           fail("--queue wants 0..10000 requests, got " + std::string(value), exit_code);
+    } else if (flag == "--tokens") {
+      ok = (parse_number(value, opts.chat.tokens) && opts.chat.tokens >= 1 &&
+            opts.chat.tokens <= ChatPlan::kMaxTokens) ||
+           fail("--tokens wants 1..100000, got " + std::string(value), exit_code);
+    } else if (flag == "--token-interval-ms") {
+      ok = (parse_number(value, opts.chat.token_interval_ms) &&
+            opts.chat.token_interval_ms <= ChatPlan::kMaxIntervalMs) ||
+           fail("--token-interval-ms wants 0..60000, got " + std::string(value), exit_code);
+    } else if (flag == "--prefill-ms") {
+      ok = (parse_number(value, opts.chat.prefill_ms) && opts.chat.prefill_ms <= ChatPlan::kMaxPrefillMs) ||
+           fail("--prefill-ms wants 0..600000, got " + std::string(value), exit_code);
     } else {
       ok = fail("unknown option " + std::string(flag), exit_code);
     }

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "chat_stream.h"
+
 namespace demo {
 
 struct Options {
@@ -14,6 +16,10 @@ struct Options {
   // A "model server": at most this many requests at once (0 = no limit);
   // one more is answered 503 at once, as a GPU server with a full queue does.
   uint64_t max_concurrent = 0;
+  // /v1/chat/completions requests that find every slot taken wait in the
+  // server's own queue, up to this many (0: 503 at once, as other requests).
+  uint64_t queue = 0;
+  ChatPlan chat;                   // the replies' defaults; a query may override
   std::string redis_host;          // /session store; empty = this process's memory
   uint16_t redis_port = 6379;
 };

@@ -23,6 +23,10 @@ struct Response {
   std::optional<uint64_t> stream_length;  // known: Content-Length; else chunked
   uint64_t delay_ms = 0;               // wait before the head goes out
   bool close = false;                  // close the connection afterwards
+  // The body starts only once the request holds a slot (slots.h): a queued
+  // chat request gets its head at once, then silence until its turn. Its
+  // client leaving (EOF) ends it, as a model server aborts the generation.
+  bool waits_for_slot = false;
 };
 
 enum class Framing { none, content_length, chunked, until_close };

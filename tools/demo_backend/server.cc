@@ -8,7 +8,12 @@
 namespace demo {
 
 Server::Server(uv_loop_t* loop, Options options)
-    : loop_(loop), options_(std::move(options)), app_{.name = options_.name, .sessions = nullptr} {}
+    : loop_(loop),
+      options_(std::move(options)),
+      app_{.name = options_.name,
+           .slots = Slots(options_.max_concurrent, options_.queue),
+           .chat = options_.chat,
+           .sessions = nullptr} {}
 
 Server::~Server() = default;
 
