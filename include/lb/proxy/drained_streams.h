@@ -1,11 +1,12 @@
 #pragma once
 // Long streams (SSE responses, WebSocket tunnels) of a backend that is
 // leaving — set draining or maint through the admin API, or removed from its
-// pool by a reload — keep running for shutdown_timeout from when this worker
-// first saw their backend leaving, then end as at stop (SSE: "retry:" and an
-// error event; WebSocket: Close 1012). A reload that keeps the backend
-// changes nothing. The Worker calls scan() from one repeating timer
-// (kScanEvery); the request path never looks at this.
+// pool by a reload — keep running for shutdown_timeout from the first scan
+// that found the backend leaving with a stream open (so within kScanEvery of
+// the drain or the reload), then end as at stop (SSE: "retry:" and an error
+// event; WebSocket: Close 1012). A reload that keeps the backend keeps the
+// same Backend object and changes nothing. The Worker calls scan() from one
+// repeating timer (kScanEvery); the request path never looks at this.
 #include <unordered_map>
 #include <unordered_set>
 
