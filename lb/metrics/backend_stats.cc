@@ -15,6 +15,7 @@ BackendTotals BackendStats::totals() const {
     t.response_time.add(s.time);
     t.first_byte.add(s.first_byte);
     t.streams_interrupted += s.interrupted.value();
+    t.streams_ended += s.ended.value();
   });
   return t;
 }

@@ -75,6 +75,10 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
   auto interrupted = family("lbd_streams_interrupted_total",
                             "Responses the backend cut after their head had gone to the client.",
                             MetricType::Counter);
+  auto ended = family("lbd_streams_ended_total",
+                      "Long streams (SSE, WebSocket) lbd ended itself after shutdown_timeout: at stop, or when "
+                      "the backend was drained or removed.",
+                      MetricType::Counter);
   // Not in DESIGN.md's table: beside active_requests, so a dashboard shows
   // how close each backend is to its cap (0 = no cap).
   auto max_requests = family("lbd_backend_max_requests",
@@ -109,6 +113,7 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
       add_histogram(response, id, t.response_time);
       add_histogram(first_byte, id, t.first_byte);
       add_counter(interrupted, id, t.streams_interrupted);
+      add_counter(ended, id, t.streams_ended);
       add_gauge(active, id, b->active_requests());
       add_gauge(max_requests, id, b->max_requests());
       if (balance::reports_load(pool.config->load_report))
@@ -121,8 +126,8 @@ void collect_backends(const proxy::Snapshot& snap, TimePoint now, std::vector<Me
       }
     }
   }
-  for (auto* f : {&up, &state, &requests, &response, &first_byte, &interrupted, &active, &max_requests, &reported,
-                  &checks})
+  for (auto* f : {&up, &state, &requests, &response, &first_byte, &interrupted, &ended, &active, &max_requests,
+                  &reported, &checks})
     out.push_back(std::move(*f));
 }
 

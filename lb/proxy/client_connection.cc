@@ -730,9 +730,29 @@ void ClientConnection::start_lingering_close() {
   update_reading();
 }
 
-bool ClientConnection::end_stream_for_stop() {
-  if (closed_ || !exchange_ || !exchange_->can_end_stream()) return false;
-  exchange_->end_stream("shutdown");  // its answer is complete: the connection closes once it is out
+bool ClientConnection::end_stream_for_stop() { return end_long_stream(http::kWsGoingAway, "shutdown"); }
+
+bool ClientConnection::end_stream_for_drain() {
+  return end_long_stream(http::kWsServiceRestart, "backend_drained");
+}
+
+const balance::Backend* ClientConnection::long_stream_backend() const {
+  if (closed_) return nullptr;
+  if (phase_ == Phase::tunnel)
+    return tunnel_upstream_ && tunnel_ && !tunnel_->ended() && !tunnel_->closing() ? &tunnel_upstream_->backend()
+                                                                                   : nullptr;
+  return exchange_ ? exchange_->stream_backend() : nullptr;
+}
+
+bool ClientConnection::end_long_stream(uint16_t ws_code, const char* sse_reason) {
+  const balance::Backend* backend = long_stream_backend();
+  if (!backend) return false;
+  if (phase_ == Phase::tunnel) {
+    tunnel_upstream_->backend().stats().count_stream_ended(worker_.index);
+    tunnel_->close_with(ws_code);  // ends through on_tunnel_end, now or within Tunnel::kCloseWait
+    return true;
+  }
+  exchange_->end_stream(sse_reason);  // its answer is complete: the connection closes once it is out
   flush();
   return true;
 }
@@ -806,6 +826,11 @@ void ClientConnection::start_tunnel(UpstreamConnection* upstream, BackendSlot sl
 
 void ClientConnection::tunnel_send(const BlockRef& block, const char* data, size_t len) {
   writer_.append_ref(block, data, len);
+  flush();
+}
+
+void ClientConnection::tunnel_send_copy(std::string_view bytes) {
+  writer_.append_copy(bytes);
   flush();
 }
 

@@ -480,6 +480,7 @@ void Exchange::end_stream(const char* reason) {
   spdlog::info("pool {} backend {}: ending the event stream of {} {} ({})", pool_name(), backend_name(),
                request_.method_name(), request_.url, reason);
   write_framed(sse_->closing_event(reason, 1000));
+  backend_->stats().count_stream_ended(client_.worker().index);
   if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
   heartbeat_.cancel();
   keep_client_alive_ = false;

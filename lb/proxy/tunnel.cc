@@ -1,5 +1,7 @@
 #include "lb/proxy/tunnel.h"
 
+#include <openssl/rand.h>
+
 namespace lb::proxy {
 
 Tunnel::Tunnel(TunnelSide& client_side, TunnelSide& upstream_side, TimerWheel& timers, Duration idle,
@@ -17,7 +19,23 @@ void Tunnel::start() {
 void Tunnel::on_data(Side from, const BlockRef& block, const char* data, size_t len) {
   if (ended_ || len == 0) return;
   bytes_[from] += len;
+  if (closing_) {
+    // After our Close nothing more goes that way (read and dropped, so the
+    // socket closes without unread bytes); before it, only the rest of the
+    // frame in flight.
+    if (close_done_[other(from)]) return;
+    const size_t n = frames_[from].feed(data, len, true);
+    relay(from, block, data, n);
+    if (!ended_ && frames_[from].at_boundary()) send_close(other(from));
+    return;
+  }
+  frames_[from].feed(data, len);
   if (idle_.count() > 0) timer_.expire_in(idle_);
+  relay(from, block, data, len);
+}
+
+void Tunnel::relay(Side from, const BlockRef& block, const char* data, size_t len) {
+  if (len == 0) return;
   TunnelSide& to = *sides_[other(from)];
   to.tunnel_send(block, data, len);
   if (ended_) return;  // the write failed at once and ended us
@@ -27,10 +45,51 @@ void Tunnel::on_data(Side from, const BlockRef& block, const char* data, size_t 
   }
 }
 
+void Tunnel::close_with(uint16_t code) {
+  if (ended_ || closing_) return;
+  closing_ = true;
+  close_code_ = code;
+  timer_.expire_in(kCloseWait);  // from now on the timer bounds the close, not idleness
+  for (Side to : {client, upstream})
+    if (frames_[other(to)].at_boundary()) send_close(to);
+}
+
+void Tunnel::send_close(Side to) {
+  if (ended_ || close_done_[to]) return;
+  close_done_[to] = true;
+  // After the other side's EOF we already sent `to` our FIN: nothing more
+  // may go there.
+  if (!eof_[other(to)]) {
+    if (to == client) {
+      sides_[client]->tunnel_send_copy(http::ws_close_frame(close_code_, nullptr));
+    } else {
+      uint8_t key[4] = {0x5a, 0x17, 0xc3, 0x8e};  // fixed only if OpenSSL has no randomness
+      RAND_bytes(key, sizeof key);
+      sides_[upstream]->tunnel_send_copy(http::ws_close_frame(http::kWsGoingAway, key));
+    }
+    if (ended_) return;
+    sides_[to]->tunnel_shutdown();
+  }
+  end_if_closed();
+}
+
+void Tunnel::end_if_closed() {
+  // The client has our Close and closed its side: nothing is left to say.
+  if (closing_ && close_done_[client] && close_done_[upstream] && eof_[client]) end("closed by lbd");
+}
+
 void Tunnel::on_eof(Side from) {
   if (ended_ || eof_[from]) return;
   eof_[from] = true;
   set_reading(from);
+  if (closing_) {
+    // The frame in flight from this side will not end: that way is cut.
+    if (!close_done_[other(from)]) {
+      close_done_[other(from)] = true;
+      sides_[other(from)]->tunnel_shutdown();
+    }
+    return end_if_closed();
+  }
   // Half-close: the other side learns there is no more, and may still answer.
   sides_[other(from)]->tunnel_shutdown();
 }
@@ -51,10 +110,14 @@ void Tunnel::on_shutdown_done(Side side, int status) {
   if (ended_) return;
   if (status != 0) return end("shutdown failed");
   shut_[side] = true;
+  if (closing_) return end_if_closed();  // wait for the client's end, not only ours
   if (shut_[client] && shut_[upstream]) end("closed by both sides");
 }
 
-void Tunnel::on_idle(void* p) { static_cast<Tunnel*>(p)->end("idle timeout"); }
+void Tunnel::on_idle(void* p) {
+  auto* self = static_cast<Tunnel*>(p);
+  self->end(self->closing_ ? "close timeout" : "idle timeout");
+}
 
 void Tunnel::set_reading(Side s) {
   const bool want = !ended_ && !eof_[s] && !paused_[s];

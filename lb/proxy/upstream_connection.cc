@@ -393,6 +393,11 @@ void UpstreamConnection::tunnel_send(const BlockRef& block, const char* data, si
   if (state_ == State::bound && writer_.flush() != 0 && tunnel_) tunnel_->on_error(Tunnel::upstream, "backend write error");
 }
 
+void UpstreamConnection::tunnel_send_copy(std::string_view bytes) {
+  writer_.append_copy(bytes);
+  if (state_ == State::bound && writer_.flush() != 0 && tunnel_) tunnel_->on_error(Tunnel::upstream, "backend write error");
+}
+
 void UpstreamConnection::tunnel_reading(bool on) {
   if (state_ != State::bound) return;
   auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);

@@ -43,6 +43,11 @@ Worker::Worker(unsigned index, uint32_t id_prefix, std::shared_ptr<const Snapsho
     auto* self = static_cast<Worker*>(p->data);
     if (self->access_log_) self->access_log_->flush();
   });
+  stream_scan_.init(&loop_, uv_timer_init);
+  stream_scan_->data = this;
+  const uint64_t every = DrainedStreams::kScanEvery.count();
+  uv_timer_start(stream_scan_.get(), [](uv_timer_t* t) { static_cast<Worker*>(t->data)->scan_streams(); }, every, every);
+  uv_unref(reinterpret_cast<uv_handle_t*>(stream_scan_.get()));
 }
 
 Worker::~Worker() {
@@ -54,6 +59,7 @@ Worker::~Worker() {
   queue_wakeup_.close();
   waiting_->close();
   stop_timer_.close();
+  stream_scan_.close();
   flush_logs_.close();
   timers_->close();
   listeners_.close_all();
@@ -68,6 +74,7 @@ Worker::~Worker() {
 void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   ctx_.current = WorkerSnapshot::build(std::move(snapshot));
   const Snapshot& s = *ctx_.current->snapshot;
+  drained_streams_.set_current(s);
   // Idle connections to backends that left the config are closed.
   upstreams_.prune([&](const balance::Backend* b) {
     for (const PoolRuntime& p : s.pools)
@@ -191,12 +198,17 @@ void Worker::begin_stop(Duration grace) {
                  kStopPollMs);
 }
 
+void Worker::scan_streams() {
+  drained_streams_.scan(ctx_, Clock::now(), ctx_.current->snapshot->config->shutdown_timeout);
+}
+
 void Worker::check_stopped() {
   if (ctx_.client_count > 0 && Clock::now() < stop_deadline_) return;
   if (ctx_.client_count > 0 && !streams_ended_) {
     // Streams that outlived shutdown_timeout end with "retry:" and an error
-    // event, so their clients reconnect (elsewhere) at once instead of
-    // seeing a reset; a second more lets those last bytes out.
+    // event (SSE) or a Close frame 1001 (WebSocket), so their clients
+    // reconnect (elsewhere) at once instead of seeing a reset; a second more
+    // (Tunnel::kCloseWait) lets those last bytes out.
     streams_ended_ = true;
     size_t ended = 0;
     for (ClientConnection* c = ctx_.clients; c;) {
@@ -205,8 +217,8 @@ void Worker::check_stopped() {
       c = next;
     }
     if (ended > 0) {
-      spdlog::warn("worker {}: shutdown_timeout reached with {} stream(s) still open; ended each with retry and "
-                   "an error event",
+      spdlog::warn("worker {}: shutdown_timeout reached with {} stream(s) still open; ended each cleanly (SSE: retry "
+                   "and an error event; WebSocket: Close 1001)",
                    ctx_.index, ended);
       stop_deadline_ = Clock::now() + std::chrono::seconds(1);
       return;
@@ -224,6 +236,7 @@ void Worker::check_stopped() {
   upstreams_.close_all();
   timers_->close();
   stop_timer_.close();
+  stream_scan_.close();
   wakeup_.close();
   flush_logs_.close();
   if (access_log_) access_log_->flush();

@@ -28,6 +28,7 @@ DESIGN_METRICS = {
     "lbd_pool_queue_wait_seconds": "histogram", "lbd_pool_queue_rejected_total": "counter",
     "lbd_retry_budget_exhausted_total": "counter",
     "lbd_backend_first_byte_seconds": "histogram", "lbd_streams_interrupted_total": "counter",
+    "lbd_streams_ended_total": "counter",
     "lbd_stream_event_gap_seconds": "histogram", "lbd_sse_heartbeats_total": "counter",
     "lbd_backend_reported_load": "gauge",
 }

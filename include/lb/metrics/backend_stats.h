@@ -17,6 +17,7 @@ struct BackendTotals {
   HistogramTotals response_time;                     // lbd_backend_response_seconds
   HistogramTotals first_byte;                        // lbd_backend_first_byte_seconds
   uint64_t streams_interrupted = 0;                  // lbd_streams_interrupted_total
+  uint64_t streams_ended = 0;                        // lbd_streams_ended_total
 
   uint64_t requests() const;
   uint64_t errors() const { return responses[status_class(500)]; }
@@ -37,6 +38,9 @@ class BackendStats {
   void observe_first_byte(unsigned worker, std::chrono::microseconds d) { slots_.local(worker).first_byte.observe(d); }
   // A response the backend cut after its head had gone to the client.
   void count_stream_interrupted(unsigned worker) { slots_.local(worker).interrupted.add(); }
+  // A long stream (SSE response, WebSocket) lbd ended itself after
+  // shutdown_timeout: at stop, or because the backend was drained or removed.
+  void count_stream_ended(unsigned worker) { slots_.local(worker).ended.add(); }
 
   BackendTotals totals() const;
 
@@ -46,6 +50,7 @@ class BackendStats {
     HistogramCells time;
     HistogramCells first_byte;
     LocalCounter interrupted;
+    LocalCounter ended;
   };
   PerWorker<Slot> slots_;
 };

@@ -87,8 +87,15 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   // otherwise the current response carries Connection: close.
   void close_if_idle();
   // shutdown_timeout has passed: a streamed response (SSE) still under way
-  // is ended cleanly with "retry:" and an error event; true if there was one.
+  // is ended cleanly with "retry:" and an error event, a WebSocket with a
+  // Close frame 1001 (going away); true if there was one.
   bool end_stream_for_stop();
+  // The same for a stream whose backend was drained or removed (WebSocket:
+  // 1012, service restart).
+  bool end_stream_for_drain();
+  // The backend of the long stream (SSE response, WebSocket) this
+  // connection carries and that lbd could still end, else null.
+  const balance::Backend* long_stream_backend() const;
   // The backend switched protocols (101): the connection becomes a Tunnel
   // to `upstream`, holding the backend's in-flight `slot` until it ends;
   // `len` bytes at `rest` in `block` came after its head.
@@ -115,6 +122,7 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   // TunnelSide: the tunnel reads through handle_read and writes through
   // writer_/flush(), the same seam the HTTP path uses.
   void tunnel_send(const BlockRef& block, const char* data, size_t len) override;
+  void tunnel_send_copy(std::string_view bytes) override;
   size_t tunnel_backlog() const override { return writer_.pending(); }
   void tunnel_reading(bool on) override;
   void tunnel_shutdown() override;
@@ -163,6 +171,7 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   void close_after_write();
   void start_lingering_close();
   void close_now();
+  bool end_long_stream(uint16_t ws_code, const char* sse_reason);
   void log_request(int status, const char* pool, const char* backend, double upstream_ms);
 
   WorkerContext& worker_;

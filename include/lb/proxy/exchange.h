@@ -66,6 +66,8 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   // Ends it now with "retry:" (reconnect soon) and "event: error" `reason`:
   // lbd stops (shutdown_timeout passed) or the backend is leaving.
   void end_stream(const char* reason);
+  // The backend of a stream end_stream() could end now, else null.
+  const balance::Backend* stream_backend() const { return can_end_stream() ? backend_.get() : nullptr; }
 
  private:
   // UpstreamEvents

@@ -6,15 +6,23 @@
 // bytes), and the tunnel ends when both directions are shut, on any error,
 // or after timeouts.idle without a byte either way.
 //
+// Only WebSocket is tunnelled (lb/http/upgrade.h), so the relay follows the
+// frame boundaries of both directions (lb/http/ws_frames.h) and can end the
+// connection the WebSocket way when lbd must (stop, a drained or removed
+// backend): close_with() puts a Close frame into each direction at its next
+// frame boundary, FINs both sides, and ends once the client closed too.
+//
 // The relay knows nothing of sockets: each side is a TunnelSide, so the
 // client side works the same over TCP or TLS, and the logic is tested on
 // fake sides (tests/unit/proxy/tunnel_test.cc).
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "lb/core/block.h"
 #include "lb/core/time.h"
 #include "lb/core/timer_wheel.h"
+#include "lb/http/ws_frames.h"
 
 namespace lb::proxy {
 
@@ -24,6 +32,8 @@ class TunnelSide {
   virtual ~TunnelSide() = default;
   // Queues `len` bytes at `data` inside `block` and starts writing them.
   virtual void tunnel_send(const BlockRef& block, const char* data, size_t len) = 0;
+  // Queues bytes of lbd's own (a Close frame) and starts writing them.
+  virtual void tunnel_send_copy(std::string_view bytes) = 0;
   // Bytes queued and not yet written.
   virtual size_t tunnel_backlog() const = 0;
   virtual void tunnel_reading(bool on) = 0;
@@ -58,6 +68,18 @@ class Tunnel {
   // Starts reading both sides and the idle timer.
   void start();
 
+  // lbd ends the tunnel itself: the client gets a Close frame with `code`
+  // (http::kWsGoingAway at stop, kWsServiceRestart for a drained backend),
+  // the backend a masked Close with kWsGoingAway, each at the next frame
+  // boundary of its direction; nothing is relayed that way after it. The
+  // bytes of a frame in flight still go through, for up to kCloseWait; a
+  // direction whose frame does not end by then, or whose framing is broken,
+  // is cut as before. The tunnel ends when the client closes its side after
+  // its Close (it answers our FIN), or after kCloseWait.
+  void close_with(uint16_t code);
+  bool closing() const { return closing_; }
+  static constexpr Duration kCloseWait = std::chrono::seconds(1);
+
   // What the sides report.
   void on_data(Side from, const BlockRef& block, const char* data, size_t len);
   void on_eof(Side from);
@@ -73,6 +95,11 @@ class Tunnel {
   static void on_idle(void* self);
   void set_reading(Side s);
   void end(const char* why);
+  // Relays `len` bytes at `data` from `from` to the other side.
+  void relay(Side from, const BlockRef& block, const char* data, size_t len);
+  // Our Close frame towards `to`, then FIN; once per side.
+  void send_close(Side to);
+  void end_if_closed();
 
   TunnelSide* sides_[2];
   TunnelOwner& owner_;
@@ -84,6 +111,11 @@ class Tunnel {
   bool reading_[2] = {false, false};   // as last told to the side
   bool shut_[2] = {false, false};      // our FIN to the side is out
   bool ended_ = false;
+  // Frame boundaries of what each side sends (the client's frames are masked).
+  http::WsFrames frames_[2] = {http::WsFrames(true), http::WsFrames(false)};
+  bool closing_ = false;                    // close_with() was called
+  uint16_t close_code_ = 0;                 // for the client
+  bool close_done_[2] = {false, false};     // our Close is queued to the side (or cannot be sent)
 };
 
 }  // namespace lb::proxy

@@ -93,6 +93,7 @@ class UpstreamConnection final : private http::ResponseEvents, public TunnelSide
   void start_tunnel(Tunnel* tunnel);
   // TunnelSide
   void tunnel_send(const BlockRef& block, const char* data, size_t len) override;
+  void tunnel_send_copy(std::string_view bytes) override;
   size_t tunnel_backlog() const override { return writer_.pending(); }
   void tunnel_reading(bool on) override;
   void tunnel_shutdown() override;

@@ -15,6 +15,7 @@
 #include "lb/core/deferred_free.h"
 #include "lb/core/uv_handle.h"
 #include "lb/log/access_log.h"
+#include "lb/proxy/drained_streams.h"
 #include "lb/proxy/listener.h"
 #include "lb/proxy/listener_set.h"
 #include "lb/proxy/snapshot.h"
@@ -66,6 +67,7 @@ class Worker {
   void apply_mailbox();
   void begin_stop(Duration grace);
   void check_stopped();
+  void scan_streams();
   void install(std::shared_ptr<const Snapshot> snapshot);
 
   uv_loop_t loop_{};
@@ -79,6 +81,10 @@ class Worker {
   std::unique_ptr<WaitingRoom> waiting_;
   UvHandle<uv_async_t> queue_wakeup_;  // unreferenced: never keeps the loop alive
   UvHandle<uv_timer_t> stop_timer_;
+  // Every DrainedStreams::kScanEvery: ends the streams of backends that have
+  // been leaving for shutdown_timeout. Unreferenced: never keeps the loop alive.
+  UvHandle<uv_timer_t> stream_scan_;
+  DrainedStreams drained_streams_;
   UvHandle<uv_prepare_t> flush_logs_;
   TimePoint stop_deadline_{};
   bool streams_ended_ = false;  // at shutdown_timeout, event streams got their clean end

@@ -90,6 +90,7 @@ TEST(Exposition, EveryDesignMetricWithItsTypeAndLabelNames) {
       {"lbd_retry_budget_exhausted_total", {T::Counter, {"pool"}}},
       {"lbd_backend_first_byte_seconds", {T::Histogram, {"pool", "backend"}}},
       {"lbd_streams_interrupted_total", {T::Counter, {"pool", "backend"}}},
+      {"lbd_streams_ended_total", {T::Counter, {"pool", "backend"}}},  // beyond DESIGN.md: stop and drain ends
       {"lbd_stream_event_gap_seconds", {T::Histogram, {"pool"}}},
       {"lbd_sse_heartbeats_total", {T::Counter, {"pool"}}},
       {"lbd_config_reloads_total", {T::Counter, {"result"}}},

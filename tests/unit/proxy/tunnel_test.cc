@@ -16,6 +16,10 @@ class FakeSide final : public TunnelSide {
     sent.append(data, len);
     backlog += len;
   }
+  void tunnel_send_copy(std::string_view bytes) override {
+    sent.append(bytes);
+    backlog += bytes.size();
+  }
   size_t tunnel_backlog() const override { return backlog; }
   void tunnel_reading(bool on) override { reading = on; }
   void tunnel_shutdown() override { ++shutdowns; }
@@ -138,6 +142,77 @@ TEST_F(TunnelTest, IdleTimeoutEndsASilentTunnelAndTrafficPostponesIt) {
   EXPECT_EQ(owner_.ends[0], "idle timeout");
   EXPECT_GE(elapsed, 100u);
   EXPECT_LT(elapsed, 2000u);
+}
+
+// Server frames are unmasked; client frames carry a 4-byte key (zeros here).
+std::string server_frame(std::string_view payload) { return std::string{char(0x82), char(payload.size())} + std::string(payload); }
+std::string client_frame(std::string_view payload) {
+  return std::string{char(0x82), char(0x80 | payload.size()), 0, 0, 0, 0} + std::string(payload);
+}
+// The close code of the Close frame at the end of `sent` (unmasking it if needed).
+int close_code_at_end(const std::string& sent) {
+  const size_t n = sent.size();
+  if (n >= 4 && uint8_t(sent[n - 4]) == 0x88 && uint8_t(sent[n - 3]) == 0x02)
+    return uint8_t(sent[n - 2]) << 8 | uint8_t(sent[n - 1]);
+  if (n >= 8 && uint8_t(sent[n - 8]) == 0x88 && uint8_t(sent[n - 7]) == 0x82)
+    return (uint8_t(sent[n - 2]) ^ uint8_t(sent[n - 6])) << 8 | (uint8_t(sent[n - 1]) ^ uint8_t(sent[n - 5]));
+  return -1;
+}
+
+TEST_F(TunnelTest, CloseAtFrameBoundariesSendsCloseFramesBothWaysThenFins) {
+  start();
+  send(Tunnel::upstream, server_frame("hi"));
+  send(Tunnel::client, client_frame("yo"));
+  tunnel_->close_with(http::kWsServiceRestart);
+  EXPECT_EQ(close_code_at_end(client_.sent), 1012);
+  EXPECT_EQ(close_code_at_end(upstream_.sent), 1001);
+  EXPECT_EQ(uint8_t(upstream_.sent[upstream_.sent.size() - 7]), 0x82) << "masked towards the backend";
+  EXPECT_EQ(client_.shutdowns, 1);
+  EXPECT_EQ(upstream_.shutdowns, 1);
+  // Nothing is relayed after our Close; the tunnel ends when the client closes.
+  const size_t before = client_.sent.size();
+  send(Tunnel::upstream, server_frame("late"));
+  EXPECT_EQ(client_.sent.size(), before);
+  tunnel_->on_shutdown_done(Tunnel::client, 0);
+  tunnel_->on_shutdown_done(Tunnel::upstream, 0);
+  EXPECT_TRUE(owner_.ends.empty()) << "waits for the client's answer";
+  tunnel_->on_eof(Tunnel::client);
+  ASSERT_EQ(owner_.ends.size(), 1u);
+  EXPECT_EQ(owner_.ends[0], "closed by lbd");
+}
+
+TEST_F(TunnelTest, AFrameInFlightIsFinishedBeforeTheClose) {
+  start();
+  const std::string f = server_frame("0123456789");
+  send(Tunnel::upstream, f.substr(0, 5));
+  tunnel_->close_with(http::kWsGoingAway);
+  EXPECT_EQ(client_.sent, f.substr(0, 5)) << "no Close inside a frame";
+  EXPECT_EQ(client_.shutdowns, 0);
+  EXPECT_EQ(close_code_at_end(upstream_.sent), 1001) << "the other direction was at a boundary";
+  send(Tunnel::upstream, f.substr(5) + server_frame("next"));
+  EXPECT_EQ(client_.sent.substr(0, f.size()), f) << "the frame ends whole";
+  EXPECT_EQ(client_.sent.size(), f.size() + 4) << "then the Close, and not the next frame";
+  EXPECT_EQ(close_code_at_end(client_.sent), 1001);
+  EXPECT_EQ(client_.shutdowns, 1);
+}
+
+TEST_F(TunnelTest, AFrameThatNeverEndsIsCutAfterTheCloseWait) {
+  start();
+  send(Tunnel::upstream, std::string{char(0x82), 126, 0x10, 0x00} + "partial");  // 4096 bytes announced
+  tunnel_->close_with(http::kWsGoingAway);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  ASSERT_EQ(owner_.ends.size(), 1u);
+  EXPECT_EQ(owner_.ends[0], "close timeout");
+  EXPECT_EQ(close_code_at_end(client_.sent), -1) << "nothing was put inside the frame";
+}
+
+TEST_F(TunnelTest, BrokenFramingIsNeverWrittenInto) {
+  start();
+  send(Tunnel::upstream, "HTTP/1.1 200 not websocket\r\n");
+  tunnel_->close_with(http::kWsGoingAway);
+  send(Tunnel::upstream, server_frame("x"));
+  EXPECT_EQ(client_.sent.find('\x88'), std::string::npos);
+  EXPECT_EQ(client_.shutdowns, 0);
 }
 
 }  // namespace
