@@ -1,9 +1,15 @@
 #include "lb/proxy/service_notifier.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -28,9 +34,37 @@ std::string one_line(const std::string& s) {
 
 }  // namespace
 
+// sd_notify(3) sends on a blocking socket: when the receiver stops reading
+// (systemd busy, or a test that binds NOTIFY_SOCKET and never reads), the
+// 11th datagram in its queue (net.unix.max_dgram_qlen) blocked the control
+// thread for good, and lbd hung at stop. A notification is not worth that:
+// this sends without waiting, and a full queue loses the message (the next
+// tick sends a fresh WATCHDOG=1 and STATUS). Paths and abstract names
+// ("@...") are sent here; any other form goes to libsystemd.
+bool ServiceNotifier::send_without_waiting(const std::string& message) {
+  const char* where = std::getenv("NOTIFY_SOCKET");
+  if (!where || !*where) return true;
+  if (where[0] != '/' && where[0] != '@') return sd_notify(0, message.c_str()) >= 0;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  const size_t len = std::strlen(where);
+  if (len >= sizeof sa.sun_path) return false;
+  std::memcpy(sa.sun_path, where, len);
+  if (where[0] == '@') sa.sun_path[0] = '\0';  // abstract namespace
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return false;
+  const ssize_t n = ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
+                             reinterpret_cast<const sockaddr*>(&sa), socklen_t(offsetof(sockaddr_un, sun_path) + len));
+  const int err = errno;
+  ::close(fd);
+  if (n < 0) errno = err;
+  return n == ssize_t(message.size());
+}
+
 void ServiceNotifier::send(const std::string& message) {
-  int rc = sd_notify(0, message.c_str());
-  if (rc < 0) spdlog::debug("sd_notify: {}", strerror(-rc));
+  if (send_without_waiting(message)) return;
+  if (++lost_ == 1 || lost_ % 100 == 0)
+    spdlog::warn("systemd notification lost ({} so far): {}", lost_, std::strerror(errno));
 }
 
 void ServiceNotifier::ready(const std::string& status) {

@@ -217,11 +217,13 @@ class SyscallFilterTest(LbdTestCase):
         self.assertEqual(proc.wait(30), 0)
 
         used = set()
+        notified = False
         with open(trace) as f:
             for line in f:
                 m = re.match(r"\d+\s+([a-z0-9_]+)\(", line)
                 if m:
                     used.add(m.group(1))
-        self.assertIn("sendmsg", used, "sd_notify was not exercised")
+                notified = notified or "WATCHDOG=1" in line
+        self.assertTrue(notified, "the notify protocol was not exercised")
         self.assertEqual(sorted(used - allowed), [], "calls outside the allow list")
         self.assertEqual(sorted(used & denied), [], "calls the unit denies")

@@ -5,7 +5,8 @@
 // `systemctl status lbd`. With WatchdogSec= it sends WATCHDOG=1 at a third of
 // the interval, but only while `alive` says every worker loop still turns, so a
 // wedged worker gets lbd restarted instead of kept alive by a healthy
-// control thread. Without NOTIFY_SOCKET every call is a cheap no-op.
+// control thread. Without NOTIFY_SOCKET every call is a cheap no-op. A send
+// never waits: a receiver that stops reading costs notifications, not lbd.
 #include <uv.h>
 
 #include <cstdint>
@@ -43,12 +44,15 @@ class ServiceNotifier {
  private:
   static void on_tick(uv_timer_t* t);
   void send(const std::string& message);
+  // False (errno set) when the message could not go out at once.
+  static bool send_without_waiting(const std::string& message);
 
   uv_loop_t* loop_;
   UvHandle<uv_timer_t> timer_;
   Tick tick_;
   uint64_t watchdog_usec_ = 0;
   std::string last_status_;
+  uint64_t lost_ = 0;  // notifications dropped because the receiver's queue was full
 };
 
 }  // namespace lb::proxy

@@ -92,6 +92,26 @@ TEST(ServiceNotifier, WatchdogPingsOnlyWhileAlive) {
   EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
+// The receiver never reads: its queue fills after a few datagrams
+// (net.unix.max_dgram_qlen). Sending must go on at once, losing messages,
+// never blocking the control thread (it once hung lbd at stop).
+TEST(ServiceNotifier, AReceiverThatStopsReadingNeverBlocksTheSender) {
+  FakeSystemd systemd;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    ServiceNotifier n(&loop);
+    for (int i = 0; i < 200; ++i) n.status("status " + std::to_string(i));
+    n.stopping("stopping");
+  }
+  const auto got = systemd.received();
+  EXPECT_GE(got.size(), 1u);
+  EXPECT_LT(got.size(), 201u);  // some were lost, and the loop above still ended
+  EXPECT_EQ(got.front(), "STATUS=status 0");
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
 TEST(ServiceNotifier, NoTimerWithoutSystemd) {
   ::unsetenv("NOTIFY_SOCKET");
   ::unsetenv("WATCHDOG_USEC");
