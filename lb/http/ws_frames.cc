@@ -34,6 +34,7 @@ size_t WsFrames::feed(const char* data, size_t len, bool stop_at_frame_end) {
         broken_ = true;
         break;
       }
+      if (op == 8) saw_close_ = true;
       need_ = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (masked ? 4 : 0);
     }
     if (have_ < need_) continue;

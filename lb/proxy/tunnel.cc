@@ -50,16 +50,19 @@ void Tunnel::close_with(uint16_t code) {
   closing_ = true;
   close_code_ = code;
   timer_.expire_in(kCloseWait);  // from now on the timer bounds the close, not idleness
+  // A side that already sent its FIN mid-frame will never finish that
+  // frame: the way towards `to` is over, nothing waits for it.
   for (Side to : {client, upstream})
-    if (frames_[other(to)].at_boundary()) send_close(to);
+    if (eof_[other(to)] || frames_[other(to)].at_boundary()) send_close(to);
 }
 
 void Tunnel::send_close(Side to) {
   if (ended_ || close_done_[to]) return;
   close_done_[to] = true;
-  // After the other side's EOF we already sent `to` our FIN: nothing more
-  // may go there.
-  if (!eof_[other(to)]) {
+  // After the other side's EOF we already sent `to` our FIN; after a Close
+  // the peer sent `to` itself, a second one would break RFC 6455 §5.5.1
+  // (the peer's close handshake runs its course): either way no frame.
+  if (!eof_[other(to)] && !frames_[other(to)].saw_close()) {
     if (to == client) {
       sides_[client]->tunnel_send_copy(http::ws_close_frame(close_code_, nullptr));
     } else {
@@ -68,14 +71,17 @@ void Tunnel::send_close(Side to) {
       sides_[upstream]->tunnel_send_copy(http::ws_close_frame(http::kWsGoingAway, key));
     }
     if (ended_) return;
-    sides_[to]->tunnel_shutdown();
   }
+  if (!eof_[other(to)]) sides_[to]->tunnel_shutdown();
   end_if_closed();
 }
 
 void Tunnel::end_if_closed() {
-  // The client has our Close and closed its side: nothing is left to say.
-  if (closing_ && close_done_[client] && close_done_[upstream] && eof_[client]) end("closed by lbd");
+  // Both sides have our Close and our FIN (a shutdown completes once the
+  // writes queued before it are out, so ending cuts nothing), and the
+  // client closed its side: nothing is left to say. kCloseWait bounds it.
+  if (closing_ && close_done_[client] && close_done_[upstream] && shut_[client] && shut_[upstream] && eof_[client])
+    end("closed by lbd");
 }
 
 void Tunnel::on_eof(Side from) {

@@ -34,6 +34,8 @@ class WsFrames {
   // came yet) and the framing is intact.
   bool at_boundary() const { return !broken_ && have_ == 0 && payload_left_ == 0; }
   bool broken() const { return broken_; }
+  // A Close frame (opcode 8) has begun in this direction.
+  bool saw_close() const { return saw_close_; }
   uint64_t frames() const { return frames_; }
 
  private:
@@ -42,6 +44,7 @@ class WsFrames {
 
   bool from_client_;
   bool broken_ = false;
+  bool saw_close_ = false;
   uint8_t hdr_[14] = {};
   uint8_t have_ = 0;  // header bytes held
   uint8_t need_ = 2;  // header length, known once two bytes are in

@@ -126,5 +126,15 @@ TEST(WsFrames, CloseFrameCarriesTheCode) {
   EXPECT_EQ(client_dir.frames(), 1u);
 }
 
+TEST(WsFrames, NotesACloseFrame) {
+  WsFrames from_server(false);
+  const std::string ping = std::string{char(0x89), 0};
+  from_server.feed(ping.data(), ping.size());
+  EXPECT_FALSE(from_server.saw_close());
+  const std::string close = ws_close_frame(1000, nullptr);
+  from_server.feed(close.data(), 2);  // its first two bytes are enough
+  EXPECT_TRUE(from_server.saw_close());
+}
+
 }  // namespace
 }  // namespace lb::http

@@ -206,6 +206,48 @@ TEST_F(TunnelTest, AFrameThatNeverEndsIsCutAfterTheCloseWait) {
   EXPECT_EQ(close_code_at_end(client_.sent), -1) << "nothing was put inside the frame";
 }
 
+// Ending cancels whatever is still queued: the tunnel waits until both
+// FINs (hence both Closes before them) are out, not only the client's EOF.
+TEST_F(TunnelTest, EndsOnlyOnceOurClosesAreWrittenOut) {
+  start();
+  tunnel_->close_with(http::kWsGoingAway);
+  tunnel_->on_eof(Tunnel::client);  // the client answers fast; our writes are still queued
+  EXPECT_TRUE(owner_.ends.empty()) << "would cancel the Close still queued to the backend";
+  tunnel_->on_shutdown_done(Tunnel::client, 0);
+  EXPECT_TRUE(owner_.ends.empty());
+  tunnel_->on_shutdown_done(Tunnel::upstream, 0);
+  ASSERT_EQ(owner_.ends.size(), 1u);
+  EXPECT_EQ(owner_.ends[0], "closed by lbd");
+}
+
+// The backend sent its FIN in the middle of a frame before the stop: that
+// frame never ends, and the client already has our FIN. Nothing waits for it.
+TEST_F(TunnelTest, ASideThatEndedMidFrameIsNotWaitedFor) {
+  start();
+  send(Tunnel::upstream, std::string{char(0x82), 10} + "part");
+  tunnel_->on_eof(Tunnel::upstream);
+  EXPECT_EQ(client_.shutdowns, 1);  // the half-close went on
+  tunnel_->close_with(http::kWsGoingAway);
+  EXPECT_EQ(close_code_at_end(upstream_.sent), 1001);
+  EXPECT_EQ(close_code_at_end(client_.sent), -1) << "nothing after our FIN";
+  EXPECT_EQ(client_.shutdowns, 1) << "one FIN only";
+  tunnel_->on_shutdown_done(Tunnel::client, 0);
+  tunnel_->on_shutdown_done(Tunnel::upstream, 0);
+  tunnel_->on_eof(Tunnel::client);
+  ASSERT_EQ(owner_.ends.size(), 1u);
+  EXPECT_EQ(owner_.ends[0], "closed by lbd") << "not the 1 s close timeout";
+}
+
+// The backend began the close handshake itself: lbd adds no second Close.
+TEST_F(TunnelTest, APeersOwnCloseIsNotFollowedByAnother) {
+  start();
+  send(Tunnel::upstream, http::ws_close_frame(1000, nullptr));
+  tunnel_->close_with(http::kWsServiceRestart);
+  EXPECT_EQ(client_.sent, http::ws_close_frame(1000, nullptr)) << "only the backend's Close";
+  EXPECT_EQ(client_.shutdowns, 1);
+  EXPECT_EQ(close_code_at_end(upstream_.sent), 1001);
+}
+
 TEST_F(TunnelTest, BrokenFramingIsNeverWrittenInto) {
   start();
   send(Tunnel::upstream, "HTTP/1.1 200 not websocket\r\n");
