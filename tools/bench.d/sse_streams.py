@@ -111,13 +111,15 @@ class StreamClient(asyncio.Protocol):
                         raise ValueError("bad chunk size line")
                     return
                 size = int(self.buf[:line_end].split(b";")[0], 16)
-                self.buf = self.buf[line_end + 2:]
                 if size == 0:  # the end of the reply (no trailers from these backends)
-                    if self.buf[:2] != b"\r\n":
+                    if len(self.buf) < line_end + 4:
+                        return  # its final CRLF is still on the way
+                    if self.buf[line_end + 2:line_end + 4] != b"\r\n":
                         raise ValueError("bad last chunk")
-                    self.buf = self.buf[2:]
+                    self.buf = self.buf[line_end + 4:]
                     self.end_reply()
                     return
+                self.buf = self.buf[line_end + 2:]
                 self.chunk_left = size
 
     def events_in(self, piece):
@@ -163,6 +165,8 @@ async def keep_streaming(loop, host, port, tally, request, stop):
         await asyncio.wait([closed, stopped], return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
         transport.close()
+        if closed.done() and not stop.is_set():
+            await asyncio.sleep(0.1)  # refused or cut: no reconnect storm on the proxy being measured
 
 
 async def run(args):

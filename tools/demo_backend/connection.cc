@@ -178,7 +178,10 @@ void Connection::uncount() {
 void Connection::slot_granted() {
   queued_ = false;
   counted_ = true;
-  if (std::exchange(body_on_grant_, false)) start_body();
+  // On the next loop turn, not in the releasing connection's call stack: a
+  // reply that ends at once (die_after=0) releases its slot to the next
+  // waiter, and a queue of such replies would recurse --queue levels deep.
+  if (std::exchange(body_on_grant_, false)) after(0, &Connection::start_body);
 }
 
 void Connection::begin(Request request, Response response) {
