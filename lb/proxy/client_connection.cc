@@ -736,6 +736,10 @@ bool ClientConnection::end_stream_for_drain() {
   return end_long_stream(http::kWsServiceRestart, "backend_drained");
 }
 
+bool ClientConnection::stream_closing() const {
+  return !closed_ && phase_ == Phase::tunnel && tunnel_ && tunnel_->closing() && !tunnel_->ended();
+}
+
 const balance::Backend* ClientConnection::long_stream_backend() const {
   if (closed_) return nullptr;
   if (phase_ == Phase::tunnel)

@@ -213,7 +213,9 @@ void Worker::check_stopped() {
     size_t ended = 0;
     for (ClientConnection* c = ctx_.clients; c;) {
       ClientConnection* next = c->next_client;
-      if (c->end_stream_for_stop()) ++ended;
+      // A WebSocket already closing (its backend was drained) gets its
+      // second too, rather than being cut in the middle of its Close.
+      if (c->end_stream_for_stop() || c->stream_closing()) ++ended;
       c = next;
     }
     if (ended > 0) {

@@ -93,6 +93,8 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   // The same for a stream whose backend was drained or removed (WebSocket:
   // 1012, service restart).
   bool end_stream_for_drain();
+  // A WebSocket whose clean close (our Close frames) is under way.
+  bool stream_closing() const;
   // The backend of the long stream (SSE response, WebSocket) this
   // connection carries and that lbd could still end, else null.
   const balance::Backend* long_stream_backend() const;
