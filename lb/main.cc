@@ -9,7 +9,7 @@
 #include "lb/config/loader.h"
 #include "lb/discovery/name_check.h"
 #include "lb/log/log.h"
-#include "lb/proxy/daemon.h"
+#include "lb/control/daemon.h"
 #include "lb/tls/tls_context.h"
 
 namespace {
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   lb::log::setup_logging();
   try {  // the loader checked the certificates; they may have changed since
-    lb::proxy::Daemon daemon(config_path, std::move(*loaded.config));
+    lb::control::Daemon daemon(config_path, std::move(*loaded.config));
     return daemon.run();
   } catch (const lb::tls::TlsError& e) {
     std::fprintf(stderr, "lbd: %s\n", e.what());

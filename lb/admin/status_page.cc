@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "lb/balance/factory.h"
 #include "lb/balance/load_report.h"
+#include "lb/http2/session.h"
 
 namespace lb::admin {
 
@@ -98,14 +100,18 @@ footer{color:var(--muted);font-size:12px;padding:0 24px 16px}
 void render_listeners(std::string& out, const StatusModel& m) {
   out += "<section class=\"listeners\"><h2>Listeners</h2><table><thead><tr>"
          "<th>Listener</th><th class=\"text\">Address</th><th>Connections</th><th>Accepted</th>"
-         "<th>Req/s</th><th>Requests</th><th>4xx</th><th>5xx</th><th>p99</th></tr></thead><tbody>";
+         "<th>Req/s</th><th>Requests</th><th>4xx</th><th>5xx</th><th>p99</th>"
+         "<th>HTTP/2 streams</th><th>HTTP/2 cut</th></tr></thead><tbody>";
   for (const StatusListenerRow& l : m.listeners) {
     out += fmt::format(
         "<tr data-listener=\"{0}\"><td><b>{0}</b></td><td class=\"text\">{1}</td><td>{2}</td><td>{3}</td>"
-        "<td>{9}</td><td>{4}</td><td>{5}</td><td{6}>{7}</td><td>{8}</td></tr>",
+        "<td>{9}</td><td>{4}</td><td>{5}</td><td{6}>{7}</td><td>{8}</td>"
+        "<td title=\"open now / opened\">{10} / {11}</td><td title=\"{13}\"{14}>{12}</td></tr>",
         esc(l.name), esc(l.listen), l.connections_active, l.connections_total, l.requests, l.errors_4xx,
         l.errors_5xx ? " class=\"err\"" : "", l.errors_5xx, duration_text(l.p99_seconds, l.requests > 0),
-        rate_text(l.rate));
+        rate_text(l.rate), l.h2_streams_active, l.h2_streams_total, l.h2_goaways,
+        esc(l.h2_goaway_reasons.empty() ? "connections ended by a limit or an attack" : l.h2_goaway_reasons),
+        l.h2_goaways ? " class=\"err\"" : "");
   }
   out += "</tbody></table></section>";
 }
@@ -235,6 +241,19 @@ StatusModel collect_status(const proxy::Snapshot& snapshot, const metrics::Reloa
     row.errors_5xx = t.requests[metrics::status_class(500)];
     row.p99_seconds = t.duration.quantile_seconds(0.99);
     row.rate = rate_of("listener", row.name, "", row.requests);
+    row.h2_streams_active = std::max<int64_t>(0, l.state->h2_streams_active.load(std::memory_order_relaxed));
+    row.h2_streams_total = t.h2_streams;
+    for (size_t r = 0; r < http2::kGoawayReasons; ++r) {
+      const auto reason = http2::GoawayReason(r);
+      if (reason == http2::GoawayReason::none || reason == http2::GoawayReason::graceful ||
+          reason == http2::GoawayReason::idle_timeout)
+        continue;
+      const uint64_t n = l.state->h2_goaway[r].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      row.h2_goaways += n;
+      if (!row.h2_goaway_reasons.empty()) row.h2_goaway_reasons += ", ";
+      row.h2_goaway_reasons += fmt::format("{}: {}", http2::goaway_reason_name(reason), n);
+    }
     m.listeners.push_back(std::move(row));
     for (const proxy::CompiledRoute& r : l.routes.routes()) {
       StatusRouteRow route;

@@ -71,6 +71,21 @@ ListenerConfig read_listener(const Field& field, FileScope& scope) {
     assign(lim.get("max_body_bytes"), l.limits.max_body_bytes, as_size);  // 0 = unlimited
     assign(lim.get("max_connections"), l.limits.max_connections, integer_in(1, 10'000'000));
   }
+  if (auto f = m.get("http2")) {
+    MapReader h2(*f);
+    assign(h2.get("enabled"), l.http2.enabled, as_bool);
+    // RFC 9113 §6.5.2: 100 is the least a peer should allow; past 1000 one
+    // connection could pin that many backend requests.
+    assign(h2.get("max_concurrent_streams"), l.http2.max_concurrent_streams, integer_in(1, 1000));
+    // 16 KiB (one frame) up to 2^31-1 (RFC 9113 §6.9.2).
+    if (auto w = h2.get("initial_window")) {
+      uint64_t bytes = 0;
+      if (assign(w, bytes, as_positive_size)) {
+        if (bytes < 16 * 1024 || bytes > 0x7fffffffu) w->error("must be 16KiB to 2GiB-1");
+        else l.http2.initial_window = uint32_t(bytes);
+      }
+    }
+  }
   if (auto f = m.get("rate_limit")) {
     MapReader rl(*f);
     auto rps = assign(rl.get("rps"), l.rate_limit.rps, as_number);

@@ -7,16 +7,9 @@ void BlockRef::reset() {
   b_ = nullptr;
 }
 
-BlockPool::~BlockPool() {
-  for (Block* b : free_) delete b;
-}
-
 BlockRef BlockPool::take() {
-  Block* b;
-  if (!free_.empty()) {
-    b = free_.back();
-    free_.pop_back();
-  } else {
+  Block* b = free_.pop();
+  if (!b) {
     b = new Block;
     b->pool = this;
   }
@@ -26,11 +19,7 @@ BlockRef BlockPool::take() {
 
 void BlockPool::give_back(Block* b) {
   --outstanding_;
-  if (free_.size() < max_cached_) {
-    free_.push_back(b);
-  } else {
-    delete b;
-  }
+  if (!free_.push(b)) delete b;
 }
 
 }  // namespace lb

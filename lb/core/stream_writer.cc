@@ -89,24 +89,19 @@ class WriteBatch {
   }
 };
 
-WriteBatchPool::~WriteBatchPool() {
-  for (WriteBatch* b : free_) delete b;
-}
+WriteBatchPool::WriteBatchPool() = default;
+WriteBatchPool::~WriteBatchPool() = default;
+
+size_t WriteBatchPool::trim() { return free_.trim() * sizeof(WriteBatch); }
 
 WriteBatch* WriteBatchPool::take() {
-  if (free_.empty()) return new WriteBatch;
-  WriteBatch* b = free_.back();
-  free_.pop_back();
-  return b;
+  WriteBatch* b = free_.pop();
+  return b ? b : new WriteBatch;
 }
 
 void WriteBatchPool::give_back(WriteBatch* b) {
   b->reset();
-  if (free_.size() < kMaxCached && b->owned.capacity() <= 64 * 1024) {
-    free_.push_back(b);
-  } else {
-    delete b;
-  }
+  if (b->owned.capacity() > 64 * 1024 || !free_.push(b)) delete b;
 }
 
 namespace {

@@ -4,7 +4,7 @@ namespace lb {
 
 void DeadlineTimer::expire_in(Duration d) {
   if (!wheel_) return;
-  firing_ = false;
+  if (due_) wheel_->unlink_due(this);
   if (deadline_ != 0) wheel_->unlink(this);
   deadline_ = wheel_->now() + to_uv_ms(d);
   if (deadline_ == 0) deadline_ = 1;
@@ -12,7 +12,7 @@ void DeadlineTimer::expire_in(Duration d) {
 }
 
 void DeadlineTimer::cancel() {
-  firing_ = false;
+  if (due_) wheel_->unlink_due(this);
   if (deadline_ == 0) return;
   wheel_->unlink(this);
   deadline_ = 0;
@@ -22,6 +22,9 @@ TimerWheel::TimerWheel(uv_loop_t* loop, Duration resolution)
     : loop_(loop), res_(to_uv_ms(resolution) ? to_uv_ms(resolution) : 1), slots_(kSlots, nullptr) {
   tick_.init(loop_, uv_timer_init);
   tick_->data = this;
+  after_poll_.init(loop_, uv_check_init);
+  after_poll_->data = this;
+  no_wait_.init(loop_, uv_idle_init);
   last_tick_ = now() / res_;
 }
 
@@ -36,6 +39,7 @@ TimerWheel::~TimerWheel() {
     }
     head = nullptr;
   }
+  while (due_head_) unlink_due(due_head_);
 }
 
 void TimerWheel::link(DeadlineTimer* t) {
@@ -68,6 +72,35 @@ void TimerWheel::unlink(DeadlineTimer* t) {
   --pending_;
 }
 
+void TimerWheel::push_due(DeadlineTimer* t) {
+  t->due_ = true;
+  t->next_ = nullptr;
+  t->prev_ = due_tail_;
+  if (due_tail_) {
+    due_tail_->next_ = t;
+  } else {
+    due_head_ = t;
+  }
+  due_tail_ = t;
+  ++due_count_;
+}
+
+void TimerWheel::unlink_due(DeadlineTimer* t) {
+  if (t->prev_) {
+    t->prev_->next_ = t->next_;
+  } else {
+    due_head_ = t->next_;
+  }
+  if (t->next_) {
+    t->next_->prev_ = t->prev_;
+  } else {
+    due_tail_ = t->prev_;
+  }
+  t->prev_ = t->next_ = nullptr;
+  t->due_ = false;
+  --due_count_;
+}
+
 void TimerWheel::on_tick() {
   const uint64_t current = now();
   const uint64_t target_tick = current / res_;
@@ -76,31 +109,39 @@ void TimerWheel::on_tick() {
   // later turn of the wheel) simply stay.
   uint64_t from = last_tick_ + 1;
   if (target_tick >= from + kSlots) from = target_tick - kSlots + 1;
-  due_.clear();
   for (uint64_t tick = from; tick <= target_tick; ++tick) {
     for (DeadlineTimer* t = slots_[tick % kSlots]; t;) {
       DeadlineTimer* next = t->next_;
       if (t->deadline_ <= current) {
         unlink(t);
         t->deadline_ = 0;
-        t->firing_ = true;
-        due_.push_back(t);
+        push_due(t);
       }
       t = next;
     }
   }
   last_tick_ = target_tick;
-  // Callbacks may move or cancel other due timers (a client timing out
-  // closes its upstream connection): those no longer fire.
-  for (DeadlineTimer* t : due_) {
-    if (!t->firing_) continue;
-    t->firing_ = false;
-    t->cb_(t->owner_);
-  }
-  due_.clear();
   if (pending_ == 0 && ticking_) {
     ticking_ = false;
     uv_timer_stop(tick_.get());
+  }
+  // libuv runs timers before it polls for I/O; the due ones fire in the
+  // check phase of this same loop turn, after a poll that must not block.
+  if (due_head_ && after_poll_) {  // starting an active handle again is a no-op
+    uv_check_start(after_poll_.get(), [](uv_check_t* h) { static_cast<TimerWheel*>(h->data)->fire_due(); });
+    uv_idle_start(no_wait_.get(), [](uv_idle_t*) {});
+  }
+}
+
+void TimerWheel::fire_due() {
+  uv_check_stop(after_poll_.get());
+  uv_idle_stop(no_wait_.get());
+  // Callbacks may move or cancel other due timers (a client timing out
+  // closes its upstream connection): those leave the list and never fire.
+  // A timer re-armed by a callback goes to a slot, so this ends.
+  while (DeadlineTimer* t = due_head_) {
+    unlink_due(t);
+    t->cb_(t->owner_);
   }
 }
 }  // namespace lb

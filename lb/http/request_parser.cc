@@ -53,6 +53,7 @@ void RequestParser::reset(RequestEvents& events) {
   parser_.data = this;
   scanner_.reset();
   trailer_meter_.reset();
+  trailers_.clear();
   in_message_ = handler_refused_ = head_invalid_ = head_done_ = completed_ = false;
   error_status_ = 400;
   error_reason_ = "";
@@ -149,6 +150,7 @@ bool RequestParser::count_trailer(const char* at, size_t len) {
 int RequestParser::on_message_begin(llhttp_t* p) {
   RequestParser& s = self(p);
   s.head_.clear();
+  s.trailers_.clear();
   s.in_message_ = true;
   s.head_done_ = false;
   return 0;
@@ -160,30 +162,30 @@ int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
 }
 
 // Trailer fields take the same callbacks as header fields; they are
-// counted and dropped, never stored (see the header).
+// counted against the head's budget and kept apart in trailers_.
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = self(p);
-  if (s.head_done_) return s.count_trailer(at, len) ? 0 : -1;
-  s.head_.headers.on_name_piece({at, len});
+  if (s.head_done_ && !s.count_trailer(at, len)) return -1;
+  (s.head_done_ ? s.trailers_ : s.head_.headers).on_name_piece({at, len});
   return 0;
 }
 
 int RequestParser::on_header_field_complete(llhttp_t* p) {
   RequestParser& s = self(p);
-  if (!s.head_done_) s.head_.headers.on_name_complete();
+  (s.head_done_ ? s.trailers_ : s.head_.headers).on_name_complete();
   return 0;
 }
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = self(p);
-  if (s.head_done_) return s.count_trailer(at, len) ? 0 : -1;
-  s.head_.headers.append_value({at, len});
+  if (s.head_done_ && !s.count_trailer(at, len)) return -1;
+  (s.head_done_ ? s.trailers_ : s.head_.headers).append_value({at, len});
   return 0;
 }
 
 int RequestParser::on_header_value_complete(llhttp_t* p) {
   RequestParser& s = self(p);
-  if (!s.head_done_) s.head_.headers.end_value();
+  (s.head_done_ ? s.trailers_ : s.head_.headers).end_value();
   return 0;
 }
 

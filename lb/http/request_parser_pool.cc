@@ -3,16 +3,14 @@
 namespace lb::http {
 
 std::unique_ptr<RequestParser> RequestParserPool::take(RequestEvents& events) {
-  if (free_.empty()) return std::make_unique<RequestParser>(events);
-  std::unique_ptr<RequestParser> p = std::move(free_.back());
-  free_.pop_back();
+  std::unique_ptr<RequestParser> p(free_.pop());
+  if (!p) return std::make_unique<RequestParser>(events);
   p->reset(events);
   return p;
 }
 
 void RequestParserPool::give_back(std::unique_ptr<RequestParser> parser) {
-  if (!parser || free_.size() >= kMaxCached) return;
-  free_.push_back(std::move(parser));
+  if (parser && free_.push(parser.get())) parser.release();
 }
 
 }  // namespace lb::http

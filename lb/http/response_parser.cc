@@ -101,6 +101,7 @@ ResponseParser::Status ResponseParser::finish() {
 int ResponseParser::on_message_begin(llhttp_t* p) {
   ResponseParser& s = self(p);
   s.head_.clear();
+  s.trailers_.clear();
   return 0;
 }
 
@@ -111,31 +112,32 @@ int ResponseParser::on_status(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
-// Trailer fields take the same callbacks as header fields: counted, dropped.
+// Trailer fields take the same callbacks as header fields and the same
+// budget: they go into trailers_ instead of the head.
 int ResponseParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   ResponseParser& s = self(p);
   if (s.head_done_) s.meter_.open(at);
   if (!s.count(at + len)) return -1;
-  if (!s.head_done_) s.head_.headers.on_name_piece({at, len});
+  (s.head_done_ ? s.trailers_ : s.head_.headers).on_name_piece({at, len});
   return 0;
 }
 
 int ResponseParser::on_header_field_complete(llhttp_t* p) {
   ResponseParser& s = self(p);
-  if (!s.head_done_) s.head_.headers.on_name_complete();
+  (s.head_done_ ? s.trailers_ : s.head_.headers).on_name_complete();
   return 0;
 }
 
 int ResponseParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   ResponseParser& s = self(p);
   if (!s.count(at + len)) return -1;
-  if (!s.head_done_) s.head_.headers.append_value({at, len});
+  (s.head_done_ ? s.trailers_ : s.head_.headers).append_value({at, len});
   return 0;
 }
 
 int ResponseParser::on_header_value_complete(llhttp_t* p) {
   ResponseParser& s = self(p);
-  if (!s.head_done_) s.head_.headers.end_value();
+  (s.head_done_ ? s.trailers_ : s.head_.headers).end_value();
   return 0;
 }
 

@@ -70,6 +70,8 @@ void AccessLog::write(const AccessRecord& r) {
   append_json_escaped(b, r.method);
   b.append("\",\"path\":\"");
   append_json_escaped(b, r.path);
+  b.append("\",\"protocol\":\"");
+  append_json_escaped(b, r.protocol);
   fmt::format_to(std::back_inserter(b), "\",\"status\":{},\"bytes_in\":{},\"bytes_out\":{},\"duration_ms\":{:.3f}",
                  r.status, r.bytes_in, r.bytes_out, r.duration_ms);
   b.append(",\"route\":\"");

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "lb/balance/load_report.h"
+#include "lb/http2/session.h"
 #include "lb/metrics/backend_state.h"
 
 namespace lb::metrics {
@@ -149,6 +150,14 @@ void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& o
   auto rate_limited = family("lbd_rate_limited_total", "Requests refused with 429 by the listener's rate_limit.",
                              MetricType::Counter);
 
+  auto h2_active = family("lbd_http2_streams_active", "HTTP/2 streams open on the listener.", MetricType::Gauge);
+  auto h2_total = family("lbd_http2_streams_total", "HTTP/2 streams (requests) opened on the listener.",
+                         MetricType::Counter);
+  auto h2_goaway = family("lbd_http2_goaway_total",
+                          "HTTP/2 connections ended by lbd's GOAWAY, by reason (graceful: stop or reload; "
+                          "the rest: limits, attacks, timeouts).",
+                          MetricType::Counter);
+
   auto routes = family("lbd_route_requests_total",
                        "Requests that matched the route (route: its name, or its index in the listener's routes).",
                        MetricType::Counter);
@@ -169,8 +178,16 @@ void collect_listeners(const proxy::Snapshot& snap, std::vector<MetricFamily>& o
     add_gauge(tunnels_active, id, double(l.state->tunnels_active.load(std::memory_order_relaxed)));
     add_counter(tunnels_total, id, l.state->tunnels_total.load(std::memory_order_relaxed));
     add_counter(rate_limited, id, l.state->rate_limited.load(std::memory_order_relaxed));
+    add_gauge(h2_active, id, double(std::max<int64_t>(0, l.state->h2_streams_active.load(std::memory_order_relaxed))));
+    add_counter(h2_total, id, t.h2_streams);
+    for (size_t r = 1; r < http2::kGoawayReasons; ++r) {  // [0] is "none"
+      Labels labels = id;
+      labels.push_back({"reason", http2::goaway_reason_name(http2::GoawayReason(r))});
+      add_counter(h2_goaway, std::move(labels), l.state->h2_goaway[r].load(std::memory_order_relaxed));
+    }
   }
-  for (auto* f : {&requests, &duration, &active, &total, &tunnels_active, &tunnels_total, &rate_limited, &routes})
+  for (auto* f : {&requests, &duration, &active, &total, &tunnels_active, &tunnels_total, &rate_limited, &h2_active,
+                  &h2_total, &h2_goaway, &routes})
     out.push_back(std::move(*f));
 }
 

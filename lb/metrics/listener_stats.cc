@@ -14,6 +14,7 @@ ListenerTotals ListenerStats::totals() const {
     for (size_t i = 0; i < kStatusClasses; ++i) t.requests[i] += s.requests[i].value();
     t.duration.add(s.duration);
     t.connections += s.connections.value();
+    t.h2_streams += s.h2_streams.value();
   });
   return t;
 }

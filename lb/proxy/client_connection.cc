@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <xxhash.h>
@@ -15,8 +16,10 @@
 #include "lb/config/cidr.h"
 
 #include "lb/http/error_response.h"
+#include "lb/http2/preface.h"
 #include "lb/log/access_log.h"
 #include "lb/proxy/exchange.h"
+#include "lb/proxy/request_intake.h"
 #include "lb/proxy/router.h"
 #include "lb/proxy/upstream_connection.h"
 
@@ -33,6 +36,14 @@ constexpr size_t kUpstreamHighWater = 256 * 1024;
 constexpr size_t kUpstreamHighWaterBlocks = 4;
 // How long a closing connection waits for the client's FIN (lingering close).
 constexpr Duration kLingerTime{2000};
+// Above this many bytes, or read Blocks held, queued towards the client,
+// the Exchange stops reading the backend; it resumes below both low marks.
+// Blocks matter when the backend sends many small reads (SSE events) that
+// pin whole Blocks.
+constexpr size_t kResponseHighWater = 256 * 1024;
+constexpr size_t kResponseLowWater = 64 * 1024;
+constexpr size_t kResponseHighWaterBlocks = 4;
+constexpr size_t kResponseLowWaterBlocks = 2;
 
 // The peer's address and ours, as the socket has them.
 void socket_addresses(uv_tcp_t* tcp, ClientAddress& peer, sockaddr_storage& local) {
@@ -105,6 +116,8 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::close_if_idle() {
+  if (closed_) return;  // on the list until its close callback; h2_ is gone already
+  if (phase_ == Phase::http2) return h2_->shutdown_gracefully();  // GOAWAY; streams in flight finish
   if (phase_ != Phase::idle || !input_.empty()) return;
   if (writer_.idle()) return close_now();
   close_after_write();  // the last response is still being written
@@ -167,8 +180,12 @@ void ClientConnection::resolve_request_client(const http::RequestHead& head) {
 void ClientConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   if (nread < 0) return handle_read_end(nread);  // EOF and errors are the socket's
-  // OpenSSL copies the records: the Block is free again at once.
+  // TlsSession reads the records in place, so their Block must outlive the
+  // loop below: held here, while tls_in_ lets go (the next read lands in a
+  // fresh Block). Released early, the pool could hand that Block to
+  // read_buf_ and plaintext would overwrite records not yet decrypted.
   tls_->feed(buf->base, size_t(nread));
+  const BlockRef records = tls_in_.block();
   tls_in_.reset();
   while (!closed_) {
     // Records are at most 16 KiB: fill the room with several of them.
@@ -213,6 +230,14 @@ void ClientConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
 void ClientConnection::handle_read_end(ssize_t nread) {
   read_buf_.reset();
   tls_in_.reset();
+  if (phase_ == Phase::http2) {
+    // An HTTP/2 client that ends its side has no use for answers: streams
+    // in flight are abandoned (their backends' requests cancelled).
+    if (nread != UV_EOF) return abort();
+    read_eof_ = true;
+    h2_->abandon_all();
+    return close_after_write();
+  }
   if (phase_ == Phase::tunnel) {
     if (nread != UV_EOF) return tunnel_->on_error(Tunnel::client, "client read error");
     read_eof_ = true;
@@ -221,6 +246,12 @@ void ClientConnection::handle_read_end(ssize_t nread) {
   {
     if (nread != UV_EOF) return abort();  // reset by peer
     read_eof_ = true;
+    if (std::exchange(protocol_open_, false)) {
+      // The input ended inside what could have been the h2c preface: it
+      // is HTTP/1.1 after all, and what was held is read as such.
+      drive();
+      if (closed_ || phase_ == Phase::closing) return;
+    }
     switch (phase_) {
       case Phase::idle:
       case Phase::head:
@@ -239,6 +270,7 @@ void ClientConnection::handle_read_end(ssize_t nread) {
       case Phase::closing:
         return close_now();  // lingering close done
       case Phase::tunnel:
+      case Phase::http2:
         break;  // handled above
     }
     update_reading();
@@ -246,6 +278,24 @@ void ClientConnection::handle_read_end(ssize_t nread) {
 }
 
 void ClientConnection::handle_bytes(char* data, size_t len) {
+  if (protocol_open_) {
+    const Sniff said = sniff_protocol(data, len);
+    if (said == Sniff::need_more) {
+      bytes_in_ += len;
+      return input_.push(read_buf_.block(), data, len);  // at most the preface's 23 bytes
+    }
+    protocol_open_ = false;
+    if (said == Sniff::http2) {
+      start_http2();
+      if (closed_) return;
+    }
+  }
+  if (phase_ == Phase::http2) {
+    bytes_in_ += len;
+    h2_->on_input(read_buf_.block(), data, len);
+    if (!closed_) read_buf_.release_if_unshared();
+    return;
+  }
   if (phase_ == Phase::tunnel) {
     bytes_in_ += len;
     return tunnel_->on_data(Tunnel::client, read_buf_.block(), data, len);
@@ -339,47 +389,24 @@ bool ClientConnection::on_request_head(http::RequestHead& head) {
   if (head.has_body()) body_deadline_.expire_in(lc.timeouts.idle);
 
   resolve_request_client(head);  // before anything that uses the client's address
-  if (listener_rt_->rate_limiter && !admit_by_rate_limit(*listener_rt_->rate_limiter)) return false;
-  if (lc.limits.max_body_bytes && head.content_length.value_or(0) > lc.limits.max_body_bytes) {
-    answer_error(413, "Content-Length over max_body_bytes");
+  const Intake in =
+      take_in_request(worker_, *listener_rt_, *identity_->state, head, client_address(), request_id(), request_start_);
+  route_ = in.route;
+  if (in.refuse_status) {
+    // A client over its rate (429) has no claim on an open connection either.
+    answer_error(in.refuse_status, in.why, in.extra_headers());
     return false;
   }
-  RouteRequest rq;
-  rq.host_header = head.headers.find(http::FieldId::host).value_or("");
-  rq.target = head.url;
-  rq.method = head.method_name();
-  rq.headers = &head.headers;
-  // The address X-Real-IP names: the one place routing learns who the client is.
-  rq.client_address = client_address();
-  route_ = route_request(*listener_rt_, rq);
-  if (!route_) {
-    answer_error(404, "no route matches");
-    return false;
-  }
-  route_->stats->count_request(worker_.index);
-  const std::string_view id = request_id();
-  const size_t pool = route_->forwards() ? choose_pool(*route_, rq, XXH3_64bits(id.data(), id.size())) : 0;
+  const size_t pool = in.pool;
   if (route_->forwards() && head.expect_continue && head.minor >= 1 && head.has_body()) {
     // lbd accepts the body itself and streams it on; the backend is not asked.
     writer_.append_copy("HTTP/1.1 100 Continue\r\n\r\n");
   }
-  exchange_ = std::make_unique<Exchange>(*this, ws_, pool, head, *route_);
+  response_.start(head);
+  Downstream& downstream = *this;  // a private base: converted here, where that is allowed
+  exchange_ = std::make_unique<Exchange>(downstream, ws_, pool, head, *route_);
   exchange_->start();
   return phase_ != Phase::closing;
-}
-
-// Refused requests get 429 with Retry-After in whole seconds, rounded up so
-// that a client which waits as told is admitted, and the connection closes:
-// a client over its rate has no claim on an open connection.
-bool ClientConnection::admit_by_rate_limit(RateLimiter& limiter) {
-  const RateLimiter::Verdict v = limiter.admit(client_address(), request_start_);
-  if (v.admitted) return true;
-  identity_->state->rate_limited.fetch_add(1, std::memory_order_relaxed);
-  const auto wait_s = std::max<int64_t>(1, (v.retry_after.count() + 999'999) / 1'000'000);
-  char header[40];
-  const int n = snprintf(header, sizeof header, "Retry-After: %lld\r\n", static_cast<long long>(wait_s));
-  answer_error(429, "over the listener's rate_limit", std::string_view(header, size_t(n)));
-  return false;
 }
 
 bool ClientConnection::on_request_body(const char* data, size_t len) {
@@ -400,37 +427,17 @@ bool ClientConnection::on_request_body(const char* data, size_t len) {
 void ClientConnection::on_request_complete() {
   phase_ = Phase::waiting;
   body_deadline_.cancel();  // waiting on the backend: timeouts.response rules
-  if (exchange_) exchange_->request_complete();
+  if (exchange_) exchange_->request_complete(&parser_->trailers());
 }
 
-// "<process prefix>-<worker>-<sequence>", in hex: unique per lbd run and
-// cheap (no formatting library on the request path).
-void ClientConnection::assign_request_id() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  char* out = request_id_;
-  auto put_hex = [&out](uint64_t v) {
-    char tmp[16];
-    int n = 0;
-    do {
-      tmp[n++] = kHex[v & 15];
-      v >>= 4;
-    } while (v);
-    while (n) *out++ = tmp[--n];
-  };
-  put_hex(worker_.id_prefix);
-  *out++ = '-';
-  put_hex(worker_.index);
-  *out++ = '-';
-  put_hex(++worker_.next_request_id);
-  request_id_len_ = uint8_t(out - request_id_);
-}
+void ClientConnection::assign_request_id() { request_id_len_ = next_request_id(worker_, request_id_); }
 
 void ClientConnection::on_exchange_done() {
   if (!exchange_) return;
   if (phase_ == Phase::body) {
     // Answered before the request body ended (an error, an early response):
     // wait for the end of the request only if it is about to come.
-    if (!exchange_->keep_client_alive()) {
+    if (!response_.keep_alive()) {
       finish_request_and_close();
       return;
     }
@@ -438,7 +445,7 @@ void ClientConnection::on_exchange_done() {
   }
   if (phase_ != Phase::waiting) return;
   log_request(exchange_->status(), exchange_->pool_name(), exchange_->backend_name(), exchange_->upstream_ms());
-  const bool keep = exchange_->keep_client_alive() && !read_eof_ && !draining();
+  const bool keep = response_.keep_alive() && !read_eof_ && !draining();
   worker_.deferred->retire(std::move(exchange_));
   if (!keep) return close_after_write();
   // Between requests follow reloads: pin the newest snapshot, not the one
@@ -490,6 +497,7 @@ void ClientConnection::answer_error(int status, const char* why, std::string_vie
     const http::RequestHead& h = have_head ? parser_->head() : kNoHead;
     r.method = have_head ? h.method_name() : "-";
     r.path = have_head ? std::string_view(h.url) : "-";
+    if (have_head) r.protocol = h.minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
     r.status = status;
     r.bytes_in = bytes_in_;
     r.bytes_out = scratch.size();
@@ -512,6 +520,7 @@ void ClientConnection::log_request(int status, const char* pool, const char* bac
   r.client = client_ip();
   r.method = h.method_name();
   r.path = h.url;
+  r.protocol = h.minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
   r.status = status;
   r.bytes_in = bytes_in_;
   r.bytes_out = bytes_out_ + writer_.gathered() - bytes_out_at_start_;
@@ -530,8 +539,21 @@ void ClientConnection::log_request(int status, const char* pool, const char* bac
 
 void ClientConnection::flush() {
   if (closed_) return;
+  if (h2_) h2_->fill_writer();
   bytes_out_ += writer_.gathered();
   if (writer_.flush() != 0) return abort();
+  // HTTP/2: when the socket took it all at once no write callback comes, so
+  // frames the session held back (its output is bounded per fill) go now.
+  while (h2_ && writer_.idle() && h2_->wants_write()) {
+    h2_->fill_writer();
+    if (writer_.idle()) break;
+    bytes_out_ += writer_.gathered();
+    if (writer_.flush() != 0) return abort();
+  }
+  if (h2_) {
+    h2_->after_flush();  // streams may have ended: deadlines, or the session's end
+    if (closed_) return;
+  }
   watch_send_progress();
   if (!keepalive_deadline_.pending()) arm_keepalive_if_drained();
   if (exchange_) exchange_->flush_upstream();
@@ -561,6 +583,14 @@ void ClientConnection::after_upstream_io() {
   update_reading();
 }
 
+bool ClientConnection::above_high_water() const {
+  return writer_.pending() > kResponseHighWater || writer_.blocks_held() > kResponseHighWaterBlocks;
+}
+
+bool ClientConnection::below_low_water() const {
+  return writer_.pending() < kResponseLowWater && writer_.blocks_held() <= kResponseLowWaterBlocks;
+}
+
 void ClientConnection::on_write_done(void* p, int status) {
   auto* self = static_cast<ClientConnection*>(p);
   if (self->closed_) return;
@@ -573,7 +603,9 @@ void ClientConnection::on_write_done(void* p, int status) {
     return self->tunnel_->on_drained(Tunnel::client);
   }
   if (status != 0) return self->abort();
+  if (self->phase_ == Phase::http2) return self->h2_->on_written();  // more frames may go
   if (self->phase_ == Phase::closing) {
+    if (self->h2_) self->flush();  // the session's last frames (GOAWAY) may not all have fit
     if (self->writer_.idle()) self->start_lingering_close();
     return;
   }
@@ -653,6 +685,8 @@ void ClientConnection::on_send_timeout(void* p) {
     return self->send_deadline_.expire_in(self->send_timeout());
   }
   spdlog::info("{} {}: client took no bytes for timeouts.send; closing", self->identity_->name, self->client_ip());
+  if (self->h2_)  // no GOAWAY can reach a client that reads nothing: counted all the same
+    self->identity_->state->h2_goaway[size_t(http2::GoawayReason::send_timeout)].fetch_add(1, std::memory_order_relaxed);
   self->abort();
 }
 
@@ -730,7 +764,37 @@ void ClientConnection::start_lingering_close() {
   update_reading();
 }
 
-bool ClientConnection::end_stream_for_stop() { return end_long_stream(http::kWsGoingAway, "shutdown"); }
+ClientConnection::Sniff ClientConnection::sniff_protocol(const char* data, size_t len) const {
+  if (!listener_rt_ || !listener_rt_->config->http2.enabled) return Sniff::http1;
+  if (tls_) return tls_->negotiated_h2() ? Sniff::http2 : Sniff::http1;
+  // h2c by prior knowledge (RFC 9113 §3.3). "PRI * HTTP/2.0" also starts
+  // an HTTP/1.1 request line, so only the whole preface says HTTP/2 (as in
+  // HAProxy); bytes that match so far wait in input_ for the rest.
+  const std::string_view preface = http2::kClientPreface;
+  const size_t seen = input_.bytes();
+  const size_t n = std::min(len, preface.size() - seen);
+  if (std::string_view(data, n) != preface.substr(seen, n)) return Sniff::http1;
+  return seen + n == preface.size() ? Sniff::http2 : Sniff::need_more;
+}
+
+void ClientConnection::start_http2() {
+  phase_ = Phase::http2;
+  header_deadline_.cancel();  // the session has its own
+  keepalive_deadline_.cancel();
+  if (parser_) worker_.parsers.give_back(std::move(parser_));
+  Http2Transport& transport = *this;  // a private base: converted here, where that is allowed
+  h2_ = std::make_unique<Http2Connection>(worker_, transport, writer_, identity_, ws_, connection_client_, local_);
+  while (!input_.empty() && !closed_) {
+    const SliceQueue::Slice held = input_.pop();
+    h2_->on_input(held.block, held.data, held.len);
+  }
+  input_.clear();
+}
+
+bool ClientConnection::end_stream_for_stop() {
+  if (h2_) return h2_->end_streams("shutdown") > 0;
+  return end_long_stream(http::kWsGoingAway, "shutdown");
+}
 
 bool ClientConnection::end_stream_for_drain() {
   return end_long_stream(http::kWsServiceRestart, "backend_drained");
@@ -738,6 +802,17 @@ bool ClientConnection::end_stream_for_drain() {
 
 bool ClientConnection::stream_closing() const {
   return !closed_ && phase_ == Phase::tunnel && tunnel_ && tunnel_->closing() && !tunnel_->ended();
+}
+
+void ClientConnection::long_stream_backends(std::vector<const balance::Backend*>& out) const {
+  if (closed_) return;
+  if (h2_) return h2_->stream_backends(out);
+  if (const balance::Backend* b = long_stream_backend()) out.push_back(b);
+}
+
+bool ClientConnection::end_streams_of(const balance::Backend& backend) {
+  if (h2_) return h2_->end_streams("backend_drained", &backend) > 0;
+  return long_stream_backend() == &backend && end_stream_for_drain();
 }
 
 const balance::Backend* ClientConnection::long_stream_backend() const {
@@ -780,6 +855,10 @@ void ClientConnection::close_now() {
   if (exchange_) {
     exchange_->abort();
     worker_.deferred->retire(std::move(exchange_));
+  }
+  if (h2_) {
+    h2_->abandon_all();
+    worker_.deferred->retire(std::move(h2_));  // its frames may be on the stack
   }
   input_.clear();
   read_buf_.reset();

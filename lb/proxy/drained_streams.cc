@@ -24,16 +24,19 @@ size_t DrainedStreams::scan(WorkerContext& worker, TimePoint now, Duration grace
   // (the streams hold their backend) and a backend set ready again is forgotten.
   std::unordered_map<const balance::Backend*, TimePoint> seen;
   size_t ended = 0;
+  std::vector<const balance::Backend*> backends;  // of one connection (HTTP/2: one per stream)
   for (ClientConnection* c = worker.clients; c;) {
     ClientConnection* next = c->next_client;  // ending a stream may close c
-    const balance::Backend* b = c->long_stream_backend();
-    if (b && leaving(*b)) {
+    backends.clear();
+    c->long_stream_backends(backends);
+    for (const balance::Backend* b : backends) {
+      if (!leaving(*b)) continue;
       auto it = seen.find(b);
       if (it == seen.end()) {
         const auto before = leaving_since_.find(b);
         it = seen.emplace(b, before != leaving_since_.end() ? before->second : now).first;
       }
-      if (now - it->second >= grace && c->end_stream_for_drain()) ++ended;
+      if (now - it->second >= grace && c->end_streams_of(*b)) ++ended;
     }
     c = next;
   }

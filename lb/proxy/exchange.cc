@@ -10,10 +10,12 @@
 #include "lb/http/fixed_response.h"
 #include "lb/http/path_rewrite.h"
 #include "lb/http/request_target.h"
+#include "lb/http/trailer_fields.h"
 #include "lb/http/upgrade.h"
-#include "lb/proxy/client_connection.h"
+#include "lb/proxy/worker_context.h"
 #include "lb/proxy/router.h"
 #include "lb/proxy/proxy_header.h"
+#include "lb/proxy/retry_policy.h"
 #include "lb/proxy/load_header.h"
 #include "lb/proxy/upstream_pool.h"
 
@@ -24,16 +26,6 @@ namespace {
 // Request bodies up to this size are kept so the request can be replayed on
 // another backend; beyond it a failure after sending costs a 502.
 constexpr size_t kReplayLimit = 64 * 1024;
-// Above this many bytes, or read Blocks held, queued towards the client,
-// stop reading the backend; resume below both low marks. Blocks matter when
-// the backend sends many small reads (SSE events) that pin whole Blocks.
-constexpr size_t kHighWater = 256 * 1024;
-constexpr size_t kLowWater = 64 * 1024;
-constexpr size_t kHighWaterBlocks = 4;
-constexpr size_t kLowWaterBlocks = 2;
-
-bool above_high_water(const StreamWriter& w) { return w.pending() > kHighWater || w.blocks_held() > kHighWaterBlocks; }
-bool below_low_water(const StreamWriter& w) { return w.pending() < kLowWater && w.blocks_held() <= kLowWaterBlocks; }
 
 // Lends the parsed request headers to balance::hash_request.
 class RequestHeaders final : public balance::HeaderLookup {
@@ -47,7 +39,7 @@ class RequestHeaders final : public balance::HeaderLookup {
 
 }  // namespace
 
-Exchange::Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
+Exchange::Exchange(Downstream& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
                    const http::RequestHead& request, const CompiledRoute& route)
     : client_(client), ws_(std::move(ws)), pool_index_(pool_index), request_(request), route_(route) {
   queue_deadline_.init(*client_.worker().timers, this, &Exchange::on_queue_timeout);
@@ -338,10 +330,14 @@ void Exchange::forward_body(const BlockRef& block, const char* data, size_t len)
   }
 }
 
-void Exchange::request_complete() {
+void Exchange::request_complete(const http::HeaderList* trailers) {
   request_complete_ = true;
   if (done_) return;
-  if (request_.chunked) append_body({}, nullptr, "0\r\n\r\n", 5, {});
+  if (request_.chunked) {
+    std::string last;
+    http::append_last_chunk(trailers, last);
+    append_body({}, nullptr, last.data(), last.size(), {});
+  }
   // timeouts.response counts from the end of the request (as Envoy does): a
   // backend busy reading a long upload is not late yet. While the body
   // flows, the client's idle timeout guards against stalls.
@@ -361,7 +357,7 @@ size_t Exchange::upstream_blocks_held() const { return upstream_ ? upstream_->wr
 void Exchange::client_drained() {
   if (!upstream_) return;
   upstream_->release_idle_block();
-  if (below_low_water(client_.writer())) upstream_->resume_reading();
+  if (client_.below_low_water()) upstream_->resume_reading();
 }
 
 void Exchange::abort() {
@@ -385,7 +381,7 @@ void Exchange::on_upstream_read_done() {
   }
   // Flush first: a write the socket takes at once leaves nothing pending.
   client_.after_upstream_io();
-  if (upstream_ && above_high_water(client_.writer())) upstream_->pause_reading();
+  if (upstream_ && client_.above_high_water()) upstream_->pause_reading();
 }
 
 void Exchange::on_response_head(http::ResponseHead& head) {
@@ -398,22 +394,14 @@ void Exchange::on_response_head(http::ResponseHead& head) {
     response_started_ = true;
     status_ = 101;
     health::record_success(*backend_);
-    std::string& scratch = client_.worker().scratch;
-    scratch.clear();
-    http::write_switching_protocols_head(head, scratch);
-    client_.writer().append_copy(scratch);
+    client_.send_switching_protocols(head);
     return;
   }
   if (head.status >= 200 && retry_on_status(head)) return;
   if (head.status < 200) {
-    // Interim responses: lbd answered Expect itself; pass on others (103)
-    // to HTTP/1.1 clients only (101 is handled above).
-    if (head.status != 100 && head.status != 101 && request_.minor >= 1) {
-      std::string& scratch = client_.worker().scratch;
-      scratch.clear();
-      http::write_client_response_head(head, http::BodyFraming::none, false, true, scratch);
-      client_.writer().append_copy(scratch);
-    }
+    // Interim responses: lbd answered Expect itself; others (103) pass on
+    // where the client's protocol carries them.
+    client_.send_interim(head);
     return;
   }
   response_started_ = true;
@@ -421,26 +409,18 @@ void Exchange::on_response_head(http::ResponseHead& head) {
   backend_->stats().observe_first_byte(
       client_.worker().index, std::chrono::duration_cast<std::chrono::microseconds>(head_at - attempt_start_));
   if (SseStream::is_event_stream(head)) sse_ = std::make_unique<SseStream>(head_at);
-  head_mark_ = client_.writer().gathered();
-  flushed_at_head_ = client_.writer().flushed();
   // Counted as a success once the read that brought the head is handled
   // without the response breaking (see on_upstream_failed's take-back).
   success_pending_ = true;
   status_ = head.status;
   upstream_keep_alive_ = head.keep_alive;
-  framing_ = http::choose_client_framing(request_, head);
   if (const auto& sticky = pool().sticky) {
     const int64_t now = session::unix_now();
     if (sticky->needs_cookie(pin_, backend_index_, now))
       head.headers.add("Set-Cookie", sticky->set_cookie(backend_index_, now));
   }
-  keep_client_alive_ = request_.keep_alive && !client_.draining() && framing_ != http::BodyFraming::close;
-  std::string& scratch = client_.worker().scratch;
-  scratch.clear();
   const http::HeaderEdits& edits = route_.config->response_headers;
-  http::write_client_response_head(head, framing_, request_.minor == 0, keep_client_alive_, scratch,
-                                   edits.empty() ? nullptr : &edits);
-  client_.writer().append_copy(scratch);
+  can_insert_ = client_.send_head(head, edits.empty() ? nullptr : &edits);
   arm_heartbeat();
 }
 
@@ -455,35 +435,21 @@ void Exchange::on_heartbeat_timer(void* p) {
   // Silent inside an event (a backend that paused mid-event): nothing may
   // go in there; look again after another period.
   if (self->sse_->at_boundary()) {
-    self->write_framed(SseStream::kHeartbeat);
+    self->client_.send_own(SseStream::kHeartbeat);
     self->pool().stats->count_sse_heartbeat(self->client_.worker().index);
     self->client_.after_upstream_io();
   }
   self->arm_heartbeat();
 }
 
-void Exchange::write_framed(std::string_view bytes) {
-  StreamWriter& w = client_.writer();
-  if (framing_ == http::BodyFraming::chunked) {
-    char size_line[24];
-    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", bytes.size());
-    w.append_copy({size_line, size_t(n)});
-    w.append_copy(bytes);
-    w.append_copy("\r\n");
-  } else {
-    w.append_copy(bytes);
-  }
-}
-
 void Exchange::end_stream(const char* reason) {
   if (!can_end_stream()) return;
   spdlog::info("pool {} backend {}: ending the event stream of {} {} ({})", pool_name(), backend_name(),
                request_.method_name(), request_.url, reason);
-  write_framed(sse_->closing_event(reason, 1000));
+  client_.send_own(sse_->closing_event(reason, 1000));
   backend_->stats().count_stream_ended(client_.worker().index);
-  if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
+  client_.end_response(/*then_close=*/true, nullptr);
   heartbeat_.cancel();
-  keep_client_alive_ = false;
   if (upstream_) release_upstream(false, false);
   slot_.release();
   finish();
@@ -496,22 +462,12 @@ void Exchange::on_response_body(const char* data, size_t len) {
       pool().stats->observe_event_gap(client_.worker().index, std::chrono::duration_cast<std::chrono::microseconds>(*gap));
     arm_heartbeat();  // silence counts from the backend's last byte
   }
-  StreamWriter& w = client_.writer();
-  const BlockRef& block = upstream_->current_block();
-  if (framing_ == http::BodyFraming::chunked) {
-    char size_line[24];
-    int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
-    w.append_copy({size_line, size_t(n)});
-    w.append_ref(block, data, len);
-    w.append_copy("\r\n");
-  } else if (framing_ != http::BodyFraming::none) {
-    w.append_ref(block, data, len);
-  }
+  client_.send_body(upstream_->current_block(), data, len);
 }
 
 void Exchange::on_upstream_response_done() {
   heartbeat_.cancel();
-  if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
+  client_.end_response(/*then_close=*/false, &upstream_->parser().trailers());
   const auto took = Clock::now() - attempt_start_;
   upstream_ms_ = std::chrono::duration<double, std::milli>(took).count();
   backend_->stats().observe_response_time(client_.worker().index,
@@ -540,21 +496,19 @@ void Exchange::on_upstream_switched(const BlockRef& block, const char* rest, siz
 }
 
 void Exchange::on_upstream_failed(UpstreamFailure why) {
-  if (response_started_ && !switching_ && client_.writer().flushed() == flushed_at_head_) {
+  if (response_started_ && !switching_ && client_.take_back_head()) {
     // The response broke (a bad chunk right behind the head) before any of
-    // it left: take the head back, and retry or answer 502 like any other
-    // failure before the first byte.
-    client_.writer().rollback(head_mark_);
+    // it left: the head is taken back, and the failure is retried or
+    // answered 502 like any other before the first byte.
     success_pending_ = false;
     response_started_ = false;
     status_ = 0;
-    framing_ = http::BodyFraming::none;
-    keep_client_alive_ = upstream_keep_alive_ = false;
+    can_insert_ = false;
+    upstream_keep_alive_ = false;
   }
   const bool reused = upstream_reused_;
   const char* failure_detail = upstream_ ? upstream_->failure_detail() : "";
-  // A stale pooled connection is not the backend's failure (see below).
-  if (!response_started_ && !(reused && why == UpstreamFailure::closed_early))
+  if (!response_started_ && !stale_connection(why, reused))
     backend_->stats().count_failure(client_.worker().index);
   release_upstream(false, false);
   if (response_started_) {
@@ -566,10 +520,9 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
       // instead of a reset it cannot tell from a network failure.
       spdlog::warn("pool {} backend {}: {} after the response started; ending the event stream with an error event",
                    pool_name(), backend_name(), failure_name(why));
-      write_framed(sse_->closing_event(failure_name(why), 0));
-      if (framing_ == http::BodyFraming::chunked) client_.writer().append_copy("0\r\n\r\n");
+      client_.send_own(sse_->closing_event(failure_name(why), 0));
+      client_.end_response(/*then_close=*/true, nullptr);
       interrupted_ = true;
-      keep_client_alive_ = false;
       slot_.release();
       return finish();
     }
@@ -582,42 +535,32 @@ void Exchange::on_upstream_failed(UpstreamFailure why) {
   }
   spdlog::warn("pool {} backend {}: {}{}{} for {} {}", pool_name(), backend_name(), failure_name(why),
                *failure_detail ? ": " : "", failure_detail, request_.method_name(), request_.url);
-  const bool stale = reused && why == UpstreamFailure::closed_early;  // not the backend's fault
+  const TimePoint now = Clock::now();
   // An ejection is logged by the control thread (health::HealthMonitor).
-  if (!stale) health::record_failure(*backend_, *pool().config, pool().backends, Clock::now(), failure_name(why));
-  if (why == UpstreamFailure::response_timeout || why == UpstreamFailure::invalid_response) {
-    // The backend had the whole request: only an idempotent one may go to
-    // another backend (nginx's proxy_next_upstream "error timeout").
-    const int status = why == UpstreamFailure::response_timeout ? 504 : 502;
-    if (!request_.idempotent() || !replayable_ || !may_retry()) return respond_error(status);
-    ++retries_used_;
-    pool().stats->count_retry(client_.worker().index);
-    tried_.insert(backend_index_);
-    last_failure_status_ = status;
-    return attempt(false);
+  if (!stale_connection(why, reused))
+    health::record_failure(*backend_, *pool().config, pool().backends, now, failure_name(why));
+  FailedAttempt failed;
+  failed.why = why;
+  failed.reused = reused;
+  failed.idempotent = request_.idempotent();
+  failed.replayable = replayable_;
+  failed.stale_retry_used = stale_retry_used_;
+  failed.backend_out = backend_->ejected_at(now) || !backend_->healthy();  // perhaps by this failure
+  const RetryDecision d = decide_retry(failed);
+  switch (d.action) {
+    case RetryDecision::Action::answer:
+      return respond_error(d.status);
+    case RetryDecision::Action::same_backend:
+      stale_retry_used_ = true;
+      return attempt(true);
+    case RetryDecision::Action::other_backend:
+      if (!may_retry(d.costs_budget)) return respond_error(d.status);
+      ++retries_used_;
+      pool().stats->count_retry(client_.worker().index);
+      tried_.insert(backend_index_);
+      last_failure_status_ = d.status;
+      return attempt(false);
   }
-
-  // Nothing reached the client yet. Is the request safe to send again?
-  const bool nothing_sent = why == UpstreamFailure::connect_failed || why == UpstreamFailure::connect_timeout ||
-                            why == UpstreamFailure::tls_failed;
-  const bool stale_pooled = stale;
-  const bool safe = nothing_sent || stale_pooled || request_.idempotent();
-  if (!safe || !replayable_) return respond_error(502);
-
-  if (stale_pooled && !stale_retry_used_) {
-    // The backend closed a pooled connection as we reused it: try the same
-    // backend once more on a fresh connection; that is not a retry.
-    stale_retry_used_ = true;
-    return attempt(true);
-  }
-  // A connection that never carried the request put no load on a backend:
-  // retrying it cannot feed a retry storm, so it costs no budget.
-  if (!may_retry(/*costs_budget=*/!nothing_sent)) return respond_error(502);
-  ++retries_used_;
-  pool().stats->count_retry(client_.worker().index);
-  tried_.insert(backend_index_);
-  last_failure_status_ = 502;
-  attempt(false);
 }
 
 void Exchange::release_upstream(bool reusable, bool ok) {
@@ -668,13 +611,8 @@ bool Exchange::retry_on_status(const http::ResponseHead& head) {
 
 void Exchange::respond_error(int status, std::string_view extra_headers) {
   status_ = status;
-  // Keep the client if the request is (or will be) read to its end.
-  const bool request_done = request_complete_ || !request_.has_body();
-  keep_client_alive_ = request_.keep_alive && request_done && !client_.draining();
-  std::string& scratch = client_.worker().scratch;
-  scratch.clear();
-  http::append_error_response(status, !keep_client_alive_, scratch, extra_headers, request_.method == HTTP_HEAD);
-  client_.writer().append_copy(scratch);
+  const bool request_read = request_complete_ || !request_.has_body();
+  client_.send_error(status, extra_headers, request_read);
   finish();
 }
 
@@ -711,13 +649,8 @@ void Exchange::respond_fixed(int status, std::string_view content_type, std::str
   // small announced body is read and dropped (a form posted to a
   // maintenance page); a large or chunked one is not waited for.
   const bool small_body = !request_.chunked && request_.content_length.value_or(0) <= kReplayLimit;
-  const bool request_done = request_complete_ || !request_.has_body() || small_body;
-  keep_client_alive_ = request_.keep_alive && request_done && !client_.draining();
-  std::string& scratch = client_.worker().scratch;
-  scratch.clear();
-  http::append_fixed_response(status, content_type, body, extra, !keep_client_alive_, request_.method == HTTP_HEAD,
-                              scratch);
-  client_.writer().append_copy(scratch);
+  const bool request_read = request_complete_ || !request_.has_body() || small_body;
+  client_.send_fixed(status, content_type, body, extra, request_read);
   finish();
 }
 

@@ -41,39 +41,6 @@ ListeningSocket& ListeningSocket::operator=(ListeningSocket&& o) noexcept {
   return *this;
 }
 
-// ---- control thread ------------------------------------------------------
-
-std::vector<const config::ListenerConfig*> added_listeners(const config::Config& previous,
-                                                           const config::Config& next) {
-  std::vector<const config::ListenerConfig*> added;
-  for (const config::ListenerConfig& l : next.listeners) {
-    bool kept = false;
-    for (const config::ListenerConfig& o : previous.listeners)
-      if (o.name == l.name && same_socket_address(o.listen, l.listen)) kept = true;
-    if (!kept) added.push_back(&l);
-  }
-  return added;
-}
-
-bool bind_listeners(const std::vector<const config::ListenerConfig*>& listeners, unsigned count,
-                    std::vector<std::vector<ListeningSocket>>* per_worker, std::string* error) {
-  std::vector<std::vector<ListeningSocket>> sockets(count);
-  for (const config::ListenerConfig* l : listeners) {
-    for (unsigned w = 0; w < count; ++w) {
-      int fd = open_listening_socket(l->listen, error);
-      if (fd < 0) {
-        *error = "listener " + l->name + ": " + *error;
-        return false;  // `sockets` closes what was bound so far
-      }
-      sockets[w].emplace_back(l->name, l->listen, fd);
-    }
-  }
-  *per_worker = std::move(sockets);
-  return true;
-}
-
-// ---- worker thread -------------------------------------------------------
-
 bool ListenerSet::start(const std::string& name, const config::Address& address,
                         std::shared_ptr<ListenerState> state, int fd, std::string* error) {
   auto identity = std::make_shared<ListenerIdentity>(ListenerIdentity{name, std::move(state)});

@@ -120,7 +120,10 @@ void UpstreamConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
     if (handshaking_) return fail_tls("the backend closed the connection during the TLS handshake");
     return handle_read(nread, buf);
   }
+  // The records are read in place: their Block is held until the loop below
+  // is done (see ClientConnection::handle_tls_read).
   tls_->feed(buf->base, size_t(nread));
+  const BlockRef records = tls_in_.block();
   tls_in_.reset();
   while (state_ != State::closed) {
     const uv_buf_t room = read_buf_.offer(worker_.blocks);

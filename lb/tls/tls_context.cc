@@ -92,12 +92,17 @@ int on_server_name(SSL* ssl, int*, void*) {
   return SSL_TLSEXT_ERR_OK;
 }
 
-// ALPN: lbd speaks HTTP/1.1 only. A client offering only other protocols
-// (h2 alone) gets the fatal alert RFC 7301 asks for, not a silent mismatch.
-int on_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void*) {
-  static constexpr unsigned char kOurs[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// ALPN: h2 when the listener speaks it and the client offers it, else
+// http/1.1 (our order decides). A client offering only protocols lbd does
+// not speak gets the fatal alert RFC 7301 asks for, not a silent mismatch.
+int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+            void*) {
+  static constexpr unsigned char kH2First[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  static constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  const bool h2 = owner_of(ssl)->offers_h2();
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kOurs, sizeof kOurs, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+  if (SSL_select_next_proto(&selected, outlen, h2 ? kH2First : kHttp11, h2 ? sizeof kH2First : sizeof kHttp11, in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
@@ -141,9 +146,10 @@ std::optional<PairProblem> check_certificate_pair(const std::string& cert_file, 
 }
 
 std::shared_ptr<const TlsContext> TlsContext::create(const config::TlsConfig& config,
-                                                     std::shared_ptr<TicketKeys> keys) {
+                                                     std::shared_ptr<TicketKeys> keys, bool offer_h2) {
   if (config.certificates.empty()) throw TlsError("TLS: no certificates");
   std::shared_ptr<TlsContext> t(new TlsContext);
+  t->offer_h2_ = offer_h2;
   t->keys_ = keys ? std::move(keys) : std::make_shared<TicketKeys>();
   t->bio_method_ = new_session_bio_method();
   if (!t->bio_method_) throw TlsError("TLS: cannot create the BIO method: " + openssl_reason());

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "lb/config/loader.h"
+#include "lb/control/snapshot_builder.h"
 #include "lb/http/header_list.h"
 #include "lb/proxy/router.h"
 #include "lb/proxy/snapshot.h"
@@ -35,7 +36,7 @@ std::shared_ptr<const Snapshot> snapshot(const std::string& routes) {
                            "pools:\n  - {name: app, backends: [{name: a, address: 127.0.0.1:9001}]}\n";
   auto loaded = lb::config::load_string(yaml, "bench.yaml");
   if (!loaded.ok()) throw std::runtime_error(loaded.errors.front().to_string());
-  return lb::proxy::build_snapshot(std::make_shared<const lb::config::Config>(std::move(*loaded.config)), nullptr);
+  return lb::control::build_snapshot(std::make_shared<const lb::config::Config>(std::move(*loaded.config)), nullptr);
 }
 
 void run(benchmark::State& state, const Snapshot& snap, const RouteRequest& rq, bool expect_match) {

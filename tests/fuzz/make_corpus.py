@@ -93,6 +93,18 @@ HAND_REQUESTS = [
     b"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Request-Id: abc\r\n\r\n",
 ]
 
+# What reaches the request path of a clear-text listener that has HTTP/2 on:
+# h2c by prior knowledge (the preface, an empty SETTINGS, a HEADERS frame
+# for GET / with :authority "a" in HPACK), and HTTP/1.1 that starts like
+# the preface and must stay HTTP/1.1.
+H2C_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H2C_REQUESTS = [
+    H2C_PREFACE + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+    + bytes([0, 0, 6, 1, 5, 0, 0, 0, 1, 0x82, 0x84, 0x86, 0x41, 0x01]) + b"a",
+    b"PRI * HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"PRI POST-bTr\xc9\x00ailer: XT\n\r-\r\nHolo",
+]
+
 HAND_RESPONSES = [
     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
@@ -159,7 +171,8 @@ def main():
         if sep and b"chunked" in head.lower() and body:
             chunked.append(body)
     write("request_parser", requests)
-    write("request_path", [r for r in requests if r.split(b" ", 1)[0] in METHODS or r.startswith(b"\r\n")])
+    write("request_path", [r for r in requests if r.split(b" ", 1)[0] in METHODS or r.startswith(b"\r\n")]
+          + H2C_REQUESTS)
     write("response_parser", responses)
     write("chunked", chunked)
     configs = sorted(ROOT.glob("conf/*.yaml")) + sorted(ROOT.glob("tests/unit/data/config/*.yaml"))

@@ -13,7 +13,9 @@
 //    when both peers are done (a spin is caught by libFuzzer's -timeout);
 //  - lbd's answer parses as a sequence of HTTP/1.1 responses with 3-digit
 //    statuses, one per request at most (plus one error), up to a 101, and
-//    a first request read to its end gets one;
+//    a first request read to its end gets one; or, when the input opens
+//    with the whole h2c preface (the listener has HTTP/2 on), as whole
+//    HTTP/2 frames led by lbd's SETTINGS, and never otherwise;
 //  - nothing lbd forwarded was refused by the backend's llhttp;
 //  - after closing everything, uv_loop_close() == 0 and no connection of
 //    either side is left (ASan's leak check sees the rest).
@@ -31,7 +33,9 @@
 #include "fake_backend.h"
 #include "fuzz_check.h"
 #include "lb/config/loader.h"
+#include "lb/control/snapshot_builder.h"
 #include "lb/http/response_parser.h"
+#include "lb/http2/preface.h"
 #include "lb/proxy/listener.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/upstream_pool.h"
@@ -120,7 +124,7 @@ struct Process {
     unlink(key_path);
     for (const auto& e : r.errors) std::fprintf(stderr, "request_path config: %s\n", e.to_string().c_str());
     FUZZ_CHECK(r.ok());
-    snapshot = proxy::build_snapshot(std::make_shared<const config::Config>(std::move(*r.config)), nullptr);
+    snapshot = control::build_snapshot(std::make_shared<const config::Config>(std::move(*r.config)), nullptr);
   }
 };
 
@@ -252,9 +256,32 @@ class ResponseCounter final : public http::ResponseEvents {
   size_t finals = 0;
 };
 
+// An answer in HTTP/2 (RFC 9113 §4.1): whole frames, the first lbd's SETTINGS.
+void check_http2_answer(const std::string& answer) {
+  if (answer.empty()) std::fprintf(stderr, "lbd sent no SETTINGS after the h2c preface\n");
+  FUZZ_CHECK(!answer.empty());
+  size_t at = 0;
+  while (at < answer.size()) {
+    const auto byte = [&](size_t i) { return size_t(uint8_t(answer[at + i])); };
+    if (answer.size() - at < 9) std::fprintf(stderr, "lbd's HTTP/2 answer ends inside a frame header\n");
+    FUZZ_CHECK(answer.size() - at >= 9);
+    const size_t length = byte(0) << 16 | byte(1) << 8 | byte(2);
+    const size_t type = byte(3);
+    const size_t stream = (byte(5) & 0x7f) << 24 | byte(6) << 16 | byte(7) << 8 | byte(8);
+    if (at == 0) {
+      if (type != 4 || stream != 0 || length % 6 != 0) std::fprintf(stderr, "lbd's first frame is no SETTINGS\n");
+      FUZZ_CHECK(type == 4 && stream == 0 && length % 6 == 0);
+    }
+    if (answer.size() - at - 9 < length) std::fprintf(stderr, "lbd's HTTP/2 answer ends inside a frame\n");
+    FUZZ_CHECK(answer.size() - at - 9 >= length);
+    at += 9 + length;
+  }
+}
+
 // lbd's answer must read as HTTP/1.1 responses, at most one per request
 // (plus one error for the request it refused), up to a 101.
 void check_answer(const std::string& input, const std::string& answer) {
+  if (input.starts_with(http2::kClientPreface)) return check_http2_answer(answer);
   const Requests requests = requests_in(input);
   const std::vector<bool>& heads = requests.head;
   ResponseCounter counter;

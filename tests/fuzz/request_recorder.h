@@ -95,6 +95,7 @@ inline RequestOutcome drive_requests(http::RequestParser& parser, RequestRecorde
       if (r.status == Status::complete) {
         FUZZ_CHECK(r.consumed > 0);
         FUZZ_CHECK(!rec.messages.empty() && rec.messages.back().complete);
+        append_fields(rec.messages.back().head += " trailers", parser.trailers());  // compared across reads too
         FUZZ_CHECK(!parser.in_message());
         parser.resume();
       }

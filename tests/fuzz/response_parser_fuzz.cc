@@ -95,6 +95,7 @@ Outcome parse(const std::string& wire, const std::vector<size_t>& pieces, unsign
       if (r.status != Status::complete) continue;
       FUZZ_CHECK(r.consumed > 0);
       FUZZ_CHECK(!rec.responses.empty() && rec.responses.back().complete);
+      lb::fuzz::append_fields(rec.responses.back().head += " trailers", parser.trailers());  // compared across reads
       parser.resume();
       const int status = rec.heads.back().status;
       if (status == 101) {  // what follows is another protocol

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for a bounded time and says what it did.
 #   run_target.sh BINARY TARGET BUILD_DIR [SECONDS]
-# SECONDS defaults to $LBD_FUZZ_SECONDS, else 30. The seed corpus in the
+# SECONDS defaults to $LBD_FUZZ_SECONDS, else 20. The seed corpus in the
 # repository is read but never written: what the run finds goes to a scratch
 # corpus under BUILD_DIR/fuzz-corpus/TARGET (kept for the next run), a crash
 # to BUILD_DIR/fuzz-crashes/TARGET/, the whole log to BUILD_DIR/fuzz-logs/.
@@ -10,7 +10,7 @@ set -euo pipefail
 binary=$1
 target=$2
 build=$3
-seconds=${4:-${LBD_FUZZ_SECONDS:-30}}
+seconds=${4:-${LBD_FUZZ_SECONDS:-20}}
 here=$(cd "$(dirname "$0")" && pwd)
 
 corpus=$build/fuzz-corpus/$target

@@ -77,6 +77,7 @@ class Message:
                 raise ValueError(f"header line without colon: {line!r}")
             self.headers.append((name, value.strip(" \t")))
         self.body = b""
+        self.trailers = []  # (name, value) of a chunked body's trailer section
 
     def header_values(self, name):
         return [v for k, v in self.headers if k.lower() == name.lower()]
@@ -123,13 +124,16 @@ def response_has_body(method, status):
 
 
 def read_chunked(reader, on_data):
+    """Returns the trailer fields as (name, value) pairs."""
     while True:
         size_line = reader.read_until(CRLF)
         size = int(size_line.split(b";")[0].strip(), 16)
         if size == 0:
-            while reader.read_until(CRLF) != CRLF:  # trailers
-                pass
-            return
+            trailers = []
+            while (line := reader.read_until(CRLF)) != CRLF:
+                name, _, value = line[:-2].decode("latin-1").partition(":")
+                trailers.append((name, value.strip(" \t")))
+            return trailers
         on_data(reader.read_exact(size))
         if reader.read_exact(2) != CRLF:
             raise ValueError("chunk not followed by CRLF")
@@ -157,7 +161,7 @@ def read_body(reader, msg, *, until_eof, on_data=None):
             on_data(data)
 
     if msg.is_chunked():
-        read_chunked(reader, sink)
+        msg.trailers = read_chunked(reader, sink)
     elif msg.header("Content-Length") is not None:
         read_length(reader, int(msg.header("Content-Length")), sink)
     elif until_eof:

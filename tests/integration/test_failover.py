@@ -58,9 +58,10 @@ class FailoverTest(LbdTestCase):
 
     def test_sigstop_hung_backend_requests_are_retried_and_it_is_taken_out(self):
         # All LOAD_CLIENTS requests can hang on the stopped backend at once and
-        # time out together: every request in flight failing is what the
-        # default retry budget stops (min_retries 3; test_overload covers it).
-        # Here the operator allows a retry for each of them.
+        # time out together: the timeouts before its ejection are held to the
+        # default retry budget (min_retries 3; test_overload covers it), and
+        # under a loaded machine more than three can come before it. Here the
+        # operator allows a retry for each of them.
         apps, lbd = self.demo_pool(health_check=CHECK, passive={"max_fails": 3, "fail_timeout": "10s"},
                                    timeouts={"connect": "1s", "response": "1s"},
                                    retry_budget={"percent": 100, "min_retries": LOAD_CLIENTS})

@@ -20,6 +20,7 @@ DESIGN_METRICS = {
     "lbd_requests_total": "counter",
     "lbd_request_duration_seconds": "histogram", "lbd_connections_active": "gauge",
     "lbd_connections_total": "counter", "lbd_tunnels_active": "gauge", "lbd_tunnels_total": "counter",
+    "lbd_http2_streams_total": "counter", "lbd_http2_streams_active": "gauge", "lbd_http2_goaway_total": "counter",
     "lbd_rate_limited_total": "counter", "lbd_route_requests_total": "counter",
     "lbd_retries_total": "counter",
     "lbd_no_backend_total": "counter", "lbd_config_reloads_total": "counter",

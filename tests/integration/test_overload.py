@@ -287,6 +287,30 @@ class OverloadTest(LbdTestCase):
         exhausted = self.metrics().value("lbd_retry_budget_exhausted_total", pool="app")
         self.assertGreaterEqual(exhausted, 14)
 
+    def dead_backend_among_two(self, max_fails):
+        """One of three backends resets every request; a budget that allows
+        no retry at all; passive ejection after `max_fails` failures. Six
+        requests one after another: round robin would send the dead one two."""
+        dead = self.backend(reset_after_request)
+        self.start_lbd(config([pool(
+            "app", [dead] + self.backends(2), retries=2, retry_budget={"percent": 0, "min_retries": 0},
+            passive={"max_fails": max_fails, "fail_timeout": "60s"})]))
+        statuses = [get(self.lbd.port)[0] for _ in range(6)]
+        exhausted = self.metrics().value("lbd_retry_budget_exhausted_total", pool="app")
+        return statuses, dead.request_count, exhausted
+
+    def test_a_retry_away_from_a_backend_its_failure_ejected_costs_no_budget(self):
+        statuses, dead_requests, exhausted = self.dead_backend_among_two(max_fails=1)
+        self.assertEqual(statuses, [200] * 6)
+        self.assertEqual(dead_requests, 1, "an ejected backend got requests")
+        self.assertEqual(exhausted, 0)
+
+    def test_failures_before_the_ejection_are_held_to_the_budget(self):
+        statuses, dead_requests, exhausted = self.dead_backend_among_two(max_fails=2)
+        self.assertEqual(sorted(statuses), [200] * 5 + [502], statuses)  # the first failure: no budget
+        self.assertEqual(dead_requests, 2)
+        self.assertEqual(exhausted, 1)
+
     def test_retry_on_status_sends_a_busy_answer_elsewhere(self):
         busy = self.backend(respond(503, b"busy\n", [("Retry-After", "1")]))
         good = self.backend(echo)

@@ -122,8 +122,21 @@ class TlsTest(TlsCase):
             self.assertEqual(header_values(doc, "X-Forwarded-Proto"), ["https"])
         self.assertEqual(backend.request_count, 3)
 
-    def test_alpn_answers_http11(self):
+    def test_alpn_prefers_h2_and_speaks_http11_to_the_rest(self):
         self.start_lbd(self.tls_config([self.backend()]))
+        both = self.context()
+        both.set_alpn_protocols(["h2", "http/1.1"])
+        c = self.tls_client(ctx=both)
+        self.assertEqual(c.sock.selected_alpn_protocol(), "h2")  # README "HTTP/2"
+        c.close()
+        http11 = self.context()
+        http11.set_alpn_protocols(["http/1.1"])
+        c = self.tls_client(ctx=http11)
+        self.assertEqual(c.sock.selected_alpn_protocol(), "http/1.1")
+        self.assertEqual(c.request("GET", "/").status, 200)
+
+    def test_alpn_without_http2_answers_http11_and_refuses_h2_alone(self):
+        self.start_lbd(self.tls_config([self.backend()], http2={"enabled": False}))
         ctx = self.context()
         ctx.set_alpn_protocols(["h2", "http/1.1"])
         c = self.tls_client(ctx=ctx)
@@ -144,7 +157,7 @@ class TlsTest(TlsCase):
                              capture_output=True, text=True, timeout=20)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn('"target": "/curl"', out.stdout)
-        self.assertRegex(out.stderr, r"ALPN[:,] server accepted (to use )?http/1\.1")
+        self.assertRegex(out.stderr, r"ALPN[:,] server accepted (to use )?h2")
         self.assertIn("CN=example.com", out.stderr)
 
         s = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername",

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Measures how much resident memory a proxy spends per idle keep-alive client.
 
-Opens COUNT connections to the proxy one after another; each sends one
-keep-alive GET, reads the whole response and then stays open and silent. The
-proxy's RSS (VmRSS summed over the process tree rooted at PID, i.e. nginx's
+Opens COUNT connections to the proxy; each sends one keep-alive GET, reads
+the whole response and then stays open and silent. One after another
+(--mode sequential), or all at once (--mode burst): every connection is
+opened, then every request is sent before any response is read, so the proxy
+holds COUNT requests in flight together, then COUNT idle connections. What
+the burst took should be given back: the two modes should cost the same per
+idle connection. The proxy's RSS (VmRSS summed over the process tree rooted at PID, i.e. nginx's
 master and worker, or the single HAProxy / lbd process) is read before and
 after. Prints one tab-separated key=value record for tools/bench.
 """
 
 import argparse
 import os
+import selectors
 import socket
 import sys
 import time
@@ -40,14 +45,21 @@ def rss_kib(pids):
 def read_response(sock):
     """Reads one Content-Length-framed response and returns its status code."""
     data = b""
-    while b"\r\n\r\n" not in data:
+    while (status := parse_response(data)) is None:
         chunk = sock.recv(65536)
         if not chunk:
-            raise ConnectionError("closed before the response head")
+            raise ConnectionError("closed before the whole response")
         data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    return status
+
+
+def parse_response(data):
+    """Returns the status of the whole response in `data`, or None if more
+    bytes are needed."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return None
     lines = head.split(b"\r\n")
-    status = int(lines[0].split()[1])
     length = None
     for line in lines[1:]:
         name, _, value = line.partition(b":")
@@ -55,12 +67,41 @@ def read_response(sock):
             length = int(value)
     if length is None:
         raise ConnectionError("response without Content-Length")
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed inside the response body")
-        body += chunk
-    return status
+    return int(lines[0].split()[1]) if len(body) >= length else None
+
+
+def burst(port, count, request, deadline_s=60):
+    """Opens `count` connections, sends every request, then reads every
+    response. Returns (conns, ok)."""
+    conns = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+    for sock in conns:
+        sock.sendall(request)
+    sel = selectors.DefaultSelector()
+    received = {}
+    for sock in conns:
+        sock.setblocking(False)
+        sel.register(sock, selectors.EVENT_READ)
+        received[sock] = b""
+    ok, left = 0, count
+    deadline = time.monotonic() + deadline_s
+    while left > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{left} responses missing after {deadline_s} s")
+        for key, _ in sel.select(timeout=1):
+            sock = key.fileobj
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed before the whole response")
+            received[sock] += chunk
+            status = parse_response(received[sock])
+            if status is not None:
+                sel.unregister(sock)
+                left -= 1
+                ok += status == 200
+    sel.close()
+    for sock in conns:
+        sock.setblocking(True)
+    return conns, ok
 
 
 def still_open(conns):
@@ -88,6 +129,7 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pid", type=int, required=True, help="proxy's root pid")
     parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--mode", choices=("sequential", "burst"), default="sequential")
     parser.add_argument("--settle", type=float, default=1.0,
                         help="seconds to wait before each RSS reading")
     args = parser.parse_args()
@@ -100,14 +142,17 @@ def main():
 
     conns, ok = [], 0
     try:
-        for _ in range(args.count):
-            sock = socket.create_connection(("127.0.0.1", args.port), timeout=10)
-            conns.append(sock)
-            sock.sendall(request)
-            if read_response(sock) == 200:
-                ok += 1
+        if args.mode == "burst":
+            conns, ok = burst(args.port, args.count, request)
+        else:
+            for _ in range(args.count):
+                sock = socket.create_connection(("127.0.0.1", args.port), timeout=10)
+                conns.append(sock)
+                sock.sendall(request)
+                if read_response(sock) == 200:
+                    ok += 1
     except (OSError, ValueError, IndexError) as e:
-        record(target=args.target, status="failed", opened=len(conns), ok=ok,
+        record(target=args.target, mode=args.mode, status="failed", opened=len(conns), ok=ok,
                error=f"{type(e).__name__}: {e}")
         return 1
 
@@ -116,7 +161,7 @@ def main():
     after = rss_kib(pids)
     alive = still_open(conns)
     status = "ok" if ok == args.count and alive == args.count else "failed"
-    record(target=args.target, status=status, conns=args.count, ok=ok,
+    record(target=args.target, mode=args.mode, status=status, conns=args.count, ok=ok,
            still_open=alive, procs=len(pids), rss_before_kib=before,
            rss_after_kib=after)
     for sock in conns:

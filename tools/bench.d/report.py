@@ -149,6 +149,24 @@ def streaming_cells(runs, status):
             Cell(statistics.median(int(r["errors"]) for r in runs))]
 
 
+def cpu_cell(runs, rate_cell):
+    """The proxy's CPU microseconds per request over the round (utime +
+    stime of its processes, read before and after), median over the runs
+    that count; "-" where there is none (direct, or no reading)."""
+    cpu = [int(r["cpu_us"]) / int(r["requests"]) for r in runs
+           if "cpu_us" in r and int(r.get("requests", 0)) and not run_failure(r)]
+    if rate_cell.value is None or not cpu:
+        return Cell(text="-")
+    return Cell(statistics.median(cpu))
+
+
+def h2_cells(runs, status):
+    """The h2 round (h2load_round.py): req/s and p99 as the wrk rounds,
+    plus the proxy's CPU microseconds per request over the same window."""
+    rate_cell, p99_cell = throughput_cells(runs, status)
+    return [rate_cell, p99_cell, cpu_cell(runs, rate_cell)]
+
+
 def build_rows(records):
     """Rows of (round, metric, [cells per target], [ratio cells], value format)."""
     def status(target, phase):
@@ -157,7 +175,7 @@ def build_rows(records):
 
     scenarios = [r for kind, r in records if kind == "scenario"]
     runs = [r for kind, r in records if kind == "run"]
-    mems = {r["target"]: r for kind, r in records if kind == "mem"}
+    mems = {(r.get("mode", "sequential"), r["target"]): r for kind, r in records if kind == "mem"}
     rows = []
     for scenario in scenarios:
         if scenario["name"] == "bounded":
@@ -181,17 +199,33 @@ def build_rows(records):
                 rows.append((scenario["label"] if i == 0 else "", metric,
                              {t: per_target[t][i] for t, _ in TARGETS}, fmt))
             continue
-        rate_cells, p99_cells = {}, {}
+        if scenario["name"] == "h2":
+            per_target = {}
+            for target, _ in TARGETS:
+                mine = [r for r in runs if r["scenario"] == "h2" and r["target"] == target]
+                per_target[target] = h2_cells(mine, status(target, "throughput"))
+            metrics = [("req/s", "{:.0f}"), ("p99 ms", "{:.2f}"), ("CPU us/req", "{:.2f}")]
+            for i, (metric, fmt) in enumerate(metrics):
+                rows.append((scenario["label"] if i == 0 else "", metric,
+                             {t: per_target[t][i] for t, _ in TARGETS}, fmt))
+            continue
+        rate_cells, p99_cells, cpu_cells = {}, {}, {}
         for target, _ in TARGETS:
             mine = [r for r in runs
                     if r["scenario"] == scenario["name"] and r["target"] == target]
             rate_cells[target], p99_cells[target] = throughput_cells(
                 mine, status(target, "throughput"))
+            cpu_cells[target] = cpu_cell(mine, rate_cells[target])
         rows.append((scenario["label"], "req/s", rate_cells, "{:.0f}"))
         rows.append(("", "p99 ms", p99_cells, "{:.2f}"))
-    cells = {target: memory_cell(mems.get(target), status(target, "memory"))
-             for target, _ in TARGETS}
-    rows.append(("idle keep-alive client conns", "KiB/conn", cells, "{:.2f}"))
+        rows.append(("", "CPU us/req", cpu_cells, "{:.2f}"))
+    for mode, label in (("sequential", "idle keep-alive client conns"),
+                        ("burst", "idle conns after a burst")):
+        if not any(m == mode for m, _ in mems) and mode == "burst":
+            continue
+        cells = {target: memory_cell(mems.get((mode, target)), status(target, "memory"))
+                 for target, _ in TARGETS}
+        rows.append((label, "KiB/conn", cells, "{:.2f}"))
     return [(label, metric, [cells[t].render(fmt) for t, _ in TARGETS],
              [c.render("{:.2f}") for c in ratio_cells(cells)])
             for label, metric, cells, fmt in rows]
@@ -240,6 +274,10 @@ def per_run_markdown(records):
             continue
         rates = ", ".join(r.get("failure") or f"{rate(r):.0f}" for r in runs)
         p99s = ", ".join("-" if "failure" in r else f"{p99_ms(r):.2f}" for r in runs)
+        if any("cpu_us" in r for r in runs):
+            p99s += " (CPU us/req: " + ", ".join(
+                "-" if "failure" in r or "cpu_us" not in r else f"{int(r['cpu_us']) / max(int(r['requests']), 1):.2f}"
+                for r in runs) + ")"
         lines.append(f"| {labels[scenario]} | {target} | {rates} | {p99s} |")
     return "\n".join(lines)
 
@@ -260,8 +298,9 @@ def main():
         "req/s and p99 are medians over the repeated rounds. Ratios are lbd's value "
         "over the other's: above 1 is better for req/s, below 1 is better for p99 "
         "and memory (and CPU us/event: the proxy's utime + stime over the streaming "
-        "window / events the clients received). KiB/conn = (RSS with the idle connections open - RSS before) / "
-        "connections, RSS summed over the proxy's processes (nginx: master + its "
+        "window / events the clients received; CPU us/req likewise over each "
+        "round / the requests (WebSocket: echoed messages) it completed). KiB/conn = (RSS with the idle connections open - RSS before) / "
+        "connections, RSS summed over the proxy's processes; the clients connect one after another, or (after a burst) all send their request at once and then stay idle, RSS read 3 s after the last response (nginx: master + its "
         "one worker; HAProxy and lbd: their single process). 'direct' is wrk "
         "straight to one nginx backend, one round.")
     settings = "\n".join(f"- {k}: {v}" for k, v in meta.items())

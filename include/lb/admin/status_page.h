@@ -61,6 +61,12 @@ struct StatusListenerRow {
   uint64_t errors_4xx = 0;
   uint64_t errors_5xx = 0;
   double p99_seconds = 0;
+  int64_t h2_streams_active = 0;
+  uint64_t h2_streams_total = 0;
+  // HTTP/2 connections ended by a limit or an attack (GOAWAY reasons other
+  // than graceful and idle_timeout), and which ones ("rapid_reset: 2").
+  uint64_t h2_goaways = 0;
+  std::string h2_goaway_reasons;
 };
 
 struct StatusRouteRow {

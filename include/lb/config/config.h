@@ -56,6 +56,14 @@ struct ListenerLimits {
   uint64_t max_connections = 20000;
 };
 
+// HTTP/2 towards clients (README "HTTP/2"): TLS listeners offer ALPN h2
+// beside http/1.1; clear-text ones also take h2c by prior knowledge.
+struct Http2Config {
+  bool enabled = true;
+  uint32_t max_concurrent_streams = 100;
+  uint32_t initial_window = 256 * 1024;  // a stream's request-body window
+};
+
 struct RateLimit {
   double rps = 0;  // per client IP; 0 = off
   uint64_t burst = 0;
@@ -67,6 +75,7 @@ struct ListenerConfig {
   std::optional<TlsConfig> tls;
   ListenerTimeouts timeouts;
   ListenerLimits limits;
+  Http2Config http2;
   RateLimit rate_limit;
   std::vector<Route> routes;
   // Every connection starts with a PROXY v1 or v2 header, else it is closed.

@@ -7,7 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <utility>
-#include <vector>
+
+#include "lb/core/free_list.h"
 
 namespace lb {
 
@@ -44,20 +45,21 @@ class BlockRef {
 
 class BlockPool {
  public:
-  explicit BlockPool(size_t max_cached = 256) : max_cached_(max_cached) {}
-  ~BlockPool();
+  explicit BlockPool(size_t max_cached = 256) : free_(max_cached) {}
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
 
   BlockRef take();
   void give_back(Block* b);
+  // Frees the cached Blocks no read needed since the previous trim (see
+  // FreeList); returns the bytes freed.
+  size_t trim() { return free_.trim() * sizeof(Block); }
   size_t cached() const { return free_.size(); }
   size_t outstanding() const { return outstanding_; }
 
  private:
-  size_t max_cached_;
   size_t outstanding_ = 0;
-  std::vector<Block*> free_;
+  FreeList<Block> free_;
 };
 
 }  // namespace lb

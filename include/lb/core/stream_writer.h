@@ -21,16 +21,20 @@ class WriteBatch;
 // worker, so a steady stream of requests allocates nothing for its writes.
 class WriteBatchPool {
  public:
-  WriteBatchPool() = default;
+  // Both where WriteBatch is complete (FreeList deletes its items).
+  WriteBatchPool();
   ~WriteBatchPool();
   WriteBatchPool(const WriteBatchPool&) = delete;
   WriteBatchPool& operator=(const WriteBatchPool&) = delete;
   WriteBatch* take();
   void give_back(WriteBatch* b);
+  // Frees the batches no write needed since the previous trim (see
+  // FreeList); returns the bytes freed.
+  size_t trim();
 
  private:
   static constexpr size_t kMaxCached = 1024;
-  std::vector<WriteBatch*> free_;
+  FreeList<WriteBatch> free_{kMaxCached};
 };
 
 // Transforms what a StreamWriter sends (TLS encryption, lb/tls). encode()

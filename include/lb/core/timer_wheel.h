@@ -5,6 +5,14 @@
 // relink, never a heap operation. The wheel ticks every `resolution` while
 // any timer is pending, so timeouts fire up to one tick late, which is fine
 // for second-scale connection timeouts.
+//
+// Due timers fire after the loop has polled for I/O, not in libuv's timer
+// phase (which runs first in each loop turn). When a loop is held up (a
+// starved CPU, a paused VM, a long callback), the I/O that completed
+// meanwhile — a backend's connect, a client's bytes — is seen before the
+// deadline it beat, as HAProxy does: a stall alone never turns into a
+// timeout. A deadline whose I/O did arrive is moved or cancelled by that I/O
+// callback and does not fire.
 #include <uv.h>
 
 #include <cstdint>
@@ -35,7 +43,7 @@ class DeadlineTimer {
   // moved or cancelled before.
   void expire_in(Duration d);
   void cancel();
-  bool pending() const { return deadline_ != 0; }
+  bool pending() const { return deadline_ != 0 || due_; }  // armed or due, not yet fired
 
  private:
   friend class TimerWheel;
@@ -43,7 +51,8 @@ class DeadlineTimer {
   void* owner_ = nullptr;
   Callback cb_ = nullptr;
   uint64_t deadline_ = 0;  // loop ms; 0 = not pending
-  bool firing_ = false;    // due in the tick being run, not yet called
+  bool due_ = false;       // expired, in the wheel's due list, not yet called
+  // Links in a slot's list while pending, in the due list while due.
   DeadlineTimer* prev_ = nullptr;
   DeadlineTimer* next_ = nullptr;
 };
@@ -55,8 +64,14 @@ class TimerWheel {
   TimerWheel(const TimerWheel&) = delete;
   TimerWheel& operator=(const TimerWheel&) = delete;
 
-  void close() { tick_.close(); }
-  size_t pending() const { return pending_; }
+  void close() {
+    tick_.close();
+    after_poll_.close();
+    no_wait_.close();
+  }
+  // Timers armed and not yet fired (including those due, waiting for the
+  // loop's I/O poll to finish).
+  size_t pending() const { return pending_ + due_count_; }
 
  private:
   friend class DeadlineTimer;
@@ -64,18 +79,26 @@ class TimerWheel {
 
   void link(DeadlineTimer* t);
   void unlink(DeadlineTimer* t);
+  void push_due(DeadlineTimer* t);
+  void unlink_due(DeadlineTimer* t);
   void on_tick();
+  void fire_due();
   uint64_t now() const { return uv_now(loop_); }
   size_t slot_of(uint64_t deadline) const { return size_t((deadline + res_ - 1) / res_) % kSlots; }
 
   uv_loop_t* loop_;
   uint64_t res_;
   UvHandle<uv_timer_t> tick_;
+  UvHandle<uv_check_t> after_poll_;  // fires the due list once I/O was polled
+  UvHandle<uv_idle_t> no_wait_;      // keeps that poll from blocking meanwhile
   bool ticking_ = false;
   uint64_t last_tick_ = 0;  // the tick (time / res) processed last
-  size_t pending_ = 0;
+  size_t pending_ = 0;      // timers in slots
   std::vector<DeadlineTimer*> slots_;  // list heads
-  std::vector<DeadlineTimer*> due_;    // reused by on_tick
+  // Expired timers in deadline order (FIFO), fired by fire_due().
+  DeadlineTimer* due_head_ = nullptr;
+  DeadlineTimer* due_tail_ = nullptr;
+  size_t due_count_ = 0;
 };
 
 }  // namespace lb

@@ -5,8 +5,8 @@
 // the connection answers pipelined requests strictly one at a time.
 //
 // Trailer fields (after the last chunk) count against max_header_bytes
-// together with the head, and are dropped: lbd re-frames the body and ends
-// it with an empty trailer section, so nothing of them is kept.
+// together with the head, and are kept (trailers()) for the exchange to
+// send after the re-chunked body.
 #include <llhttp.h>
 
 #include <cstddef>
@@ -63,6 +63,9 @@ class RequestParser {
   int error_status() const { return error_status_; }
   const char* error_reason() const { return error_reason_; }
   RequestHead& head() { return head_; }
+  // The trailer section of the current request (empty when none), complete
+  // once on_request_complete ran; valid until the next message begins.
+  const HeaderList& trailers() const { return trailers_; }
 
  private:
   static int on_message_begin(llhttp_t*);
@@ -85,6 +88,7 @@ class RequestParser {
   HeadScanner scanner_;
   SectionMeter trailer_meter_{32 * 1024};
   RequestHead head_;
+  HeaderList trailers_;
   bool in_message_ = false;
   int error_status_ = 400;
   const char* error_reason_ = "";

@@ -4,8 +4,8 @@
 // parser's buffers (header storage) are reused by the next request of any
 // connection of the same worker. Single-threaded, one per worker.
 #include <memory>
-#include <vector>
 
+#include "lb/core/free_list.h"
 #include "lb/http/request_parser.h"
 
 namespace lb::http {
@@ -14,10 +14,13 @@ class RequestParserPool {
  public:
   std::unique_ptr<RequestParser> take(RequestEvents& events);
   void give_back(std::unique_ptr<RequestParser> parser);
+  // Frees the parsers no request needed since the previous trim (see
+  // FreeList); returns the bytes freed, not counting their header storage.
+  size_t trim() { return free_.trim() * sizeof(RequestParser); }
 
  private:
   static constexpr size_t kMaxCached = 1024;
-  std::vector<std::unique_ptr<RequestParser>> free_;
+  FreeList<RequestParser> free_{kMaxCached};
 };
 
 }  // namespace lb::http

@@ -5,7 +5,8 @@
 //
 // A head (status line and fields) and the trailer section of a chunked body
 // share one limit, kMaxResponseHeadBytes; more is an invalid response (the
-// client gets 502). Trailer fields are dropped: lbd re-frames the body.
+// client gets 502). The trailer fields of a chunked body are kept
+// (trailers()) for the exchange to pass on when the message completes.
 #include <llhttp.h>
 
 #include <cstddef>
@@ -51,6 +52,10 @@ class ResponseParser {
   // Continue after `complete`: the next bytes start a new message.
   void resume();
 
+  // The trailer section of the response that just completed (empty when it
+  // had none or was not chunked). Valid until the next message begins.
+  const HeaderList& trailers() const { return trailers_; }
+
   // True once any byte of the current response was parsed.
   bool started() const { return started_; }
   const char* error_reason() const { return error_reason_ ? error_reason_ : llhttp_get_error_reason(&parser_); }
@@ -74,6 +79,7 @@ class ResponseParser {
   llhttp_t parser_;
   ResponseEvents& events_;
   ResponseHead head_;
+  HeaderList trailers_;
   SectionMeter meter_{kMaxResponseHeadBytes};
   const char* error_reason_ = nullptr;  // ours, when not llhttp's
   bool head_request_ = false;

@@ -15,6 +15,7 @@ struct AccessRecord {
   std::string_view client;
   std::string_view method;
   std::string_view path;
+  std::string_view protocol = "-";  // "HTTP/1.1", "HTTP/1.0", "HTTP/2.0"; "-" before a request line was read
   int status = 0;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;

@@ -16,6 +16,7 @@ struct ListenerTotals {
   std::array<uint64_t, kStatusClasses> requests{};  // lbd_requests_total by code class
   HistogramTotals duration;                         // lbd_request_duration_seconds
   uint64_t connections = 0;                         // lbd_connections_total
+  uint64_t h2_streams = 0;                          // lbd_http2_streams_total
 
   uint64_t request_count() const;
 };
@@ -31,6 +32,7 @@ class ListenerStats {
     if (duration) s.duration.observe(*duration);
   }
   void count_connection(unsigned worker) { slots_.local(worker).connections.add(); }
+  void count_h2_stream(unsigned worker) { slots_.local(worker).h2_streams.add(); }
 
   ListenerTotals totals() const;
 
@@ -39,6 +41,7 @@ class ListenerStats {
     std::array<LocalCounter, kStatusClasses> requests;
     HistogramCells duration;
     LocalCounter connections;
+    LocalCounter h2_streams;
   };
   PerWorker<Slot> slots_;
 };

@@ -2,7 +2,7 @@
 // Per-pool counters, per worker: retries on another backend, requests
 // answered 503 because no backend was usable, the waiting room's rejections
 // and waits, and retries the retry budget refused. Carried across reloads
-// by pool name (proxy::build_snapshot).
+// by pool name (control::build_snapshot).
 #include <array>
 #include <chrono>
 #include <cstdint>

@@ -37,6 +37,9 @@
 #include "lb/http/request_parser.h"
 #include "lb/proxy/backend_slot.h"
 #include "lb/proxy/client_address.h"
+#include "lb/proxy/downstream.h"
+#include "lb/proxy/http1_response.h"
+#include "lb/proxy/http2_connection.h"
 #include "lb/proxy/proxy_header.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/tunnel.h"
@@ -58,31 +61,29 @@ struct ListenerIdentity {
   bool retired = false;
 };
 
-class ClientConnection final : private http::RequestEvents, private TunnelSide, private TunnelOwner {
+class ClientConnection final : private http::RequestEvents,
+                               private Downstream,
+                               private Http2Transport,
+                               private TunnelSide,
+                               private TunnelOwner {
  public:
   // Accepts one connection from `server`; returns false if accept failed.
   static bool accept_from(uv_stream_t* server, WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener);
 
-  // For the Exchange.
-  StreamWriter& writer() { return writer_; }
-  WorkerContext& worker() { return worker_; }
-  // The true client of the current request (lb/proxy/client_address.h).
-  const char* client_ip() const { return client_.text(); }
-  // The client's 4 or 16 address bytes (ip_hash, consistent_hash on client_ip).
-  std::string_view client_address() const { return client_.bytes(); }
-  // What this hop appends to X-Forwarded-For: the connection's client.
-  const char* forwarded_for() const { return connection_client_.text(); }
-  // For a PROXY header towards a backend: the client, and where it came in.
-  const sockaddr_storage& client_sockaddr() const { return client_.sockaddr(); }
-  const sockaddr_storage& local_sockaddr() const { return local_; }
-  const ListenerRuntime& listener() const { return *listener_rt_; }
-  std::string_view request_id() const { return {request_id_, request_id_len_}; }
-  void on_exchange_done();
-  void after_upstream_io();  // flush and re-evaluate back-pressure
-  // Drops the read Block if nothing else holds a slice of it (the backend
-  // was sent what it referenced).
-  void release_idle_block() { read_buf_.release_if_unshared(); }
-  void abort();              // drop the connection now
+  // Downstream (lb/proxy/downstream.h): what the Exchange of the current
+  // request needs of its client.
+  WorkerContext& worker() override { return worker_; }
+  const char* client_ip() const override { return client_.text(); }
+  std::string_view client_address() const override { return client_.bytes(); }
+  const char* forwarded_for() const override { return connection_client_.text(); }
+  const sockaddr_storage& client_sockaddr() const override { return client_.sockaddr(); }
+  const sockaddr_storage& local_sockaddr() const override { return local_; }
+  const ListenerRuntime& listener() const override { return *listener_rt_; }
+  std::string_view request_id() const override { return {request_id_, request_id_len_}; }
+  void on_exchange_done() override;
+  void after_upstream_io() override;  // flush and re-evaluate back-pressure
+  void release_idle_block() override { read_buf_.release_if_unshared(); }  // also Http2Transport
+  void abort() override;  // drop the connection now
   // Graceful stop: closes the connection if no request is in progress;
   // otherwise the current response carries Connection: close.
   void close_if_idle();
@@ -95,26 +96,47 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   bool end_stream_for_drain();
   // A WebSocket whose clean close (our Close frames) is under way.
   bool stream_closing() const;
-  // The backend of the long stream (SSE response, WebSocket) this
-  // connection carries and that lbd could still end, else null.
-  const balance::Backend* long_stream_backend() const;
-  // The backend switched protocols (101): the connection becomes a Tunnel
-  // to `upstream`, holding the backend's in-flight `slot` until it ends;
-  // `len` bytes at `rest` in `block` came after its head.
+  // The backends of the long streams (SSE responses, a WebSocket) this
+  // connection carries and that lbd could still end (appended to `out`).
+  void long_stream_backends(std::vector<const balance::Backend*>& out) const;
+  // end_stream_for_drain for the streams of `backend` only; true if any.
+  bool end_streams_of(const balance::Backend& backend);
+  // The backend switched protocols (101): the connection becomes a Tunnel.
   void start_tunnel(UpstreamConnection* upstream, BackendSlot slot, const char* pool, double upstream_ms,
-                    const BlockRef& block, const char* rest, size_t len);
+                    const BlockRef& block, const char* rest, size_t len) override;
   const ListenerIdentity* listener_identity() const { return identity_.get(); }
   // Stopping, or the listener is gone: responses say Connection: close.
-  bool draining() const { return worker_.stopping || identity_->retired; }
+  bool draining() const override { return worker_.stopping || identity_->retired; }
 
   ClientConnection* next_client = nullptr;  // WorkerContext::clients list
   ClientConnection* prev_client = nullptr;
 
  private:
-  enum class Phase { idle, head, body, waiting, closing, tunnel };
+  // http2: the connection speaks HTTP/2 (h2_ drives it) until it closes.
+  enum class Phase { idle, head, body, waiting, closing, tunnel, http2 };
 
   ClientConnection(WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener);
   ~ClientConnection();
+
+  // Downstream: the response, framed by response_.
+  void send_interim(const http::ResponseHead& head) override { response_.interim(head); }
+  bool send_head(const http::ResponseHead& head, const http::HeaderEdits* edits) override {
+    return response_.head(head, edits, draining());
+  }
+  void send_body(const BlockRef& block, const char* data, size_t len) override { response_.body(block, data, len); }
+  void send_own(std::string_view bytes) override { response_.own(bytes); }
+  void end_response(bool then_close, const http::HeaderList* trailers) override { response_.end(then_close, trailers); }
+  bool take_back_head() override { return response_.take_back_head(); }
+  void send_error(int status, std::string_view extra_headers, bool request_read) override {
+    response_.error(status, extra_headers, request_read, draining());
+  }
+  void send_fixed(int status, std::string_view content_type, std::string_view body, std::string_view extra_headers,
+                  bool request_read) override {
+    response_.fixed(status, content_type, body, extra_headers, request_read, draining());
+  }
+  void send_switching_protocols(const http::ResponseHead& head) override { response_.switching_protocols(head); }
+  bool above_high_water() const override;
+  bool below_low_water() const override;
 
   // http::RequestEvents
   bool on_request_head(http::RequestHead& head) override;
@@ -160,9 +182,14 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   void parse(SliceQueue::Slice& in);
   void release_parser_if_idle();
   void assign_request_id();
-  bool admit_by_rate_limit(RateLimiter& limiter);  // false: answered 429
   void update_reading();
-  void flush();
+  void flush() override;  // also Http2Transport
+  // What the connection's first bytes say: ALPN decides on TLS; on clear
+  // text only the whole h2c preface means HTTP/2, and until these bytes
+  // and those held in input_ have told, more are needed.
+  enum class Sniff { http1, http2, need_more };
+  Sniff sniff_protocol(const char* data, size_t len) const;
+  void start_http2();  // and hands it the preface bytes input_ holds
   // Write progress bookkeeping for the send deadline.
   void watch_send_progress();
   // Keep-alive between requests: armed once the last response is written.
@@ -170,10 +197,12 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   // Then close; `extra_headers` as for http::append_error_response.
   void answer_error(int status, const char* why, std::string_view extra_headers = {});
   void finish_request_and_close();
-  void close_after_write();
+  void close_after_write() override;  // also Http2Transport
   void start_lingering_close();
   void close_now();
   bool end_long_stream(uint16_t ws_code, const char* sse_reason);
+  // The backend of the HTTP/1.1 long stream lbd could still end, else null.
+  const balance::Backend* long_stream_backend() const;
   void log_request(int status, const char* pool, const char* backend, double upstream_ms);
 
   WorkerContext& worker_;
@@ -189,6 +218,7 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   uint64_t delivered_at_arm_ = 0;  // bytes_delivered() when send_deadline_ was set
   std::unique_ptr<http::RequestParser> parser_;  // lent by the worker while a request is active
   StreamWriter writer_;
+  Http1Response response_{writer_, worker_.scratch};
   // Below the read/write seam: set on TLS listeners, null (and never looked
   // at past the null check) on plain ones.
   std::unique_ptr<tls::TlsSession> tls_;
@@ -196,6 +226,8 @@ class ClientConnection final : private http::RequestEvents, private TunnelSide, 
   const ListenerRuntime* listener_rt_ = nullptr;
   std::unique_ptr<Exchange> exchange_;
   const CompiledRoute* route_ = nullptr;  // of the current request, in ws_'s snapshot (null: none yet)
+  std::unique_ptr<Http2Connection> h2_;            // Phase::http2
+  bool protocol_open_ = true;                      // the first bytes have not told HTTP/1.1 from HTTP/2 yet
   std::unique_ptr<Tunnel> tunnel_;                 // after 101
   UpstreamConnection* tunnel_upstream_ = nullptr;  // owned: closed when the tunnel ends
   BackendSlot tunnel_slot_;                        // the backend's max_requests slot, given back at the end

@@ -5,7 +5,8 @@
 // client's framing, and retries on another backend when that is safe
 // (DESIGN.md §2 "Request path"). When every usable backend is at its
 // max_requests it waits in the pool's queue (lb/proxy/waiting_room.h) and
-// goes on when a slot frees. Owned by its ClientConnection.
+// goes on when a slot frees. Owned by its client side, a Downstream: an
+// HTTP/1.1 connection or an HTTP/2 stream, which it never tells apart.
 #include <memory>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "lb/http/header_rewrite.h"
 #include "lb/http/message.h"
 #include "lb/proxy/backend_slot.h"
+#include "lb/proxy/downstream.h"
 #include "lb/proxy/sse_stream.h"
 #include "lb/proxy/upstream_connection.h"
 #include "lb/proxy/waiting_room.h"
@@ -24,13 +26,11 @@
 
 namespace lb::proxy {
 
-class ClientConnection;
-
 class Exchange final : public UpstreamEvents, public QueuedRequest, public Retirable {
  public:
   // `route` (in ws's snapshot) chose `pool_index`, or answers itself
   // (redirect, respond: pool_index unused).
-  Exchange(ClientConnection& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
+  Exchange(Downstream& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
            const http::RequestHead& request, const CompiledRoute& route);
   ~Exchange() override;
 
@@ -38,7 +38,10 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   // Request body bytes as they arrive (still framed as the client sent them
   // only in the sense of order; chunk framing is re-done here).
   void forward_body(const BlockRef& block, const char* data, size_t len);
-  void request_complete();
+  // The request body ended; `trailers` (null: none) are the client's
+  // trailer section, sent after a chunked upstream body less its
+  // hop-by-hop fields (http/trailer_fields.h).
+  void request_complete(const http::HeaderList* trailers = nullptr);
   // Sends what was gathered for the backend.
   void flush_upstream();
   // Bytes queued towards the backend and not yet written (while the
@@ -54,7 +57,6 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   bool done() const { return done_; }
   bool response_started() const { return response_started_; }
   int status() const { return status_; }
-  bool keep_client_alive() const { return keep_client_alive_; }
   const char* pool_name() const;
   const char* backend_name() const;
   double upstream_ms() const { return upstream_ms_; }
@@ -102,12 +104,9 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   // Is another attempt allowed (retries left, and the pool's retry budget)?
   bool may_retry(bool costs_budget = true);
   bool retry_on_status(const http::ResponseHead& head);
-  // Streams (SSE): bytes of lbd's own may go in only with a framing that
-  // lets them (chunked, or close-delimited), never with Content-Length.
-  bool can_insert() const {
-    return framing_ == http::BodyFraming::chunked || framing_ == http::BodyFraming::close;
-  }
-  void write_framed(std::string_view bytes);
+  // Streams (SSE): bytes of lbd's own may go in only where the client's
+  // framing lets them (Downstream::send_head), never with Content-Length.
+  bool can_insert() const { return can_insert_; }
   static void on_heartbeat_timer(void* self);
   void arm_heartbeat();
 
@@ -131,7 +130,7 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
 
   const PoolRuntime& pool() const { return ws_->snapshot->pools[pool_index_]; }
 
-  ClientConnection& client_;
+  Downstream& client_;
   std::shared_ptr<const WorkerSnapshot> ws_;
   size_t pool_index_;
   const http::RequestHead& request_;
@@ -164,12 +163,9 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   bool upstream_reused_ = false;
   bool stale_retry_used_ = false;
 
-  http::BodyFraming framing_ = http::BodyFraming::none;
+  bool can_insert_ = false;  // the client's framing lets lbd add bytes (SSE heartbeats, closing events)
   bool response_started_ = false;
   bool success_pending_ = false;  // head seen; health and stats count it at the end of the read
-  size_t head_mark_ = 0;          // client writer's gathered bytes before our response head
-  uint64_t flushed_at_head_ = 0;  // client writer's flushed() then: unchanged = the client saw nothing
-  bool keep_client_alive_ = false;
   bool upstream_keep_alive_ = false;  // the backend's response allows reuse
   bool done_ = false;
   int status_ = 0;

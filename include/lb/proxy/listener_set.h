@@ -4,8 +4,9 @@
 // keeps its socket (never closed and reopened, so nothing queued in its
 // accept backlog is lost); a removed or moved one stops accepting at once
 // and its connections finish what they are doing, then close; an added one
-// starts on a socket the control thread has already bound, so a reload that
-// cannot bind fails before anything changes.
+// starts on a socket the control thread has already bound
+// (control::bind_listeners), so a reload that cannot bind fails before
+// anything changes.
 #include <memory>
 #include <string>
 #include <utility>
@@ -44,16 +45,6 @@ class ListeningSocket {
   config::Address address_;
   int fd_ = -1;
 };
-
-// Listeners of `next` that `previous` does not have under the same name and
-// address: the ones a reload must bind.
-std::vector<const config::ListenerConfig*> added_listeners(const config::Config& previous,
-                                                           const config::Config& next);
-
-// Binds `count` sockets (one per worker) for each listener in `listeners`.
-// All or nothing: on failure nothing stays open and `error` says why.
-bool bind_listeners(const std::vector<const config::ListenerConfig*>& listeners, unsigned count,
-                    std::vector<std::vector<ListeningSocket>>* per_worker, std::string* error);
 
 class ListenerSet {
  public:

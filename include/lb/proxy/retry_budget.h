@@ -5,7 +5,9 @@
 // load on a pool whose backends all fail or time out at once — the retry
 // storm that turns a slow pool into a dead one; the budget caps the extra
 // load at a share of the real traffic, while an isolated failure (one sick
-// backend among healthy ones) still gets its retry.
+// backend among healthy ones) still gets its retry. Which retries ask the
+// budget at all is retry_policy.h's to say (not those after a failed
+// connect, nor those away from a backend already taken out).
 //
 // A request counts in flight from its start to its answer; it counts as a
 // retry in flight from its first retry to its answer (one request is at

@@ -2,8 +2,9 @@
 // An immutable, reference-counted view of the configuration as the request
 // path uses it (DESIGN.md §2): pools with their shared Backend objects,
 // listeners with their routes resolved to pool indexes. Built on the
-// control thread; a worker swaps to a new one on reload, and every request
-// keeps the snapshot it started with.
+// control thread (control/snapshot_builder.h); a worker swaps to a new one
+// on reload, and every request keeps the snapshot it started with.
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include "lb/balance/hash_key.h"
 #include "lb/balance/strategy.h"
 #include "lb/config/config.h"
+#include "lb/http2/session.h"
 #include "lb/session/sticky_affinity.h"
 #include "lb/metrics/listener_stats.h"
 #include "lb/metrics/pool_stats.h"
@@ -42,6 +44,10 @@ struct ListenerState {
   std::atomic<uint64_t> tunnels_total{0};
   // Requests answered 429 by the listener's rate_limit.
   std::atomic<uint64_t> rate_limited{0};
+  // HTTP/2 connections: streams open now, and connections ended by GOAWAY
+  // per http2::GoawayReason (lbd_http2_streams_active, lbd_http2_goaway_total).
+  std::atomic<int64_t> h2_streams_active{0};
+  std::array<std::atomic<uint64_t>, http2::kGoawayReasons> h2_goaway{};
 };
 
 struct ListenerRuntime {
@@ -62,38 +68,5 @@ struct Snapshot {
 
   const ListenerRuntime* find_listener(std::string_view name) const;
 };
-
-// A snapshot built but not yet in force. Backends carried over from the
-// previous snapshot are live (workers read them), so their new weight and
-// slow start wait here until commit(): a reload refused after preparing
-// leaves them as they were.
-class PreparedSnapshot {
- public:
-  // Applies the carried backends' new settings and hands the snapshot
-  // over. Cannot fail; call once, after every other fallible reload step.
-  std::shared_ptr<const Snapshot> commit() &&;
-
- private:
-  friend PreparedSnapshot prepare_snapshot(std::shared_ptr<const config::Config>, const Snapshot*);
-  struct CarriedBackend {
-    std::shared_ptr<balance::Backend> backend;
-    uint32_t weight;
-    uint32_t max_requests;
-    Duration slow_start;
-  };
-  std::shared_ptr<Snapshot> snapshot_;
-  std::vector<CarriedBackend> carried_;
-};
-
-// Builds a snapshot; Backend objects and listener states of `previous` are
-// carried over where a pool keeps a backend of the same name and address
-// (so health, counters and connection pools survive a reload). TLS
-// listeners get a new context, re-reading their certificate files; throws
-// tls::TlsError when one cannot be used. Changes nothing shared.
-PreparedSnapshot prepare_snapshot(std::shared_ptr<const config::Config> config, const Snapshot* previous);
-
-// prepare_snapshot(...).commit(), for callers with nothing else to check.
-std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
-                                               const Snapshot* previous);
 
 }  // namespace lb::proxy

@@ -18,22 +18,13 @@
 #include "lb/core/uv_handle.h"
 #include "lb/http/response_parser.h"
 #include "lb/proxy/tunnel.h"
+#include "lb/proxy/upstream_failure.h"
 #include "lb/proxy/worker_context.h"
 #include "lb/tls/tls_session.h"
 
 namespace lb::proxy {
 
 class UpstreamPool;
-
-enum class UpstreamFailure {
-  connect_failed,    // refused, unreachable, ...
-  connect_timeout,
-  closed_early,      // EOF or reset before a complete response
-  response_timeout,  // no byte from the backend for timeouts.response
-  invalid_response,  // unparsable or smuggling-prone response
-  tls_failed,        // TLS handshake refused or failed (certificate, protocol)
-};
-const char* failure_name(UpstreamFailure f);
 
 class UpstreamEvents : public http::ResponseEvents {
  public:

@@ -68,6 +68,7 @@ class Worker {
   void begin_stop(Duration grace);
   void check_stopped();
   void scan_streams();
+  void trim_caches();
   void install(std::shared_ptr<const Snapshot> snapshot);
 
   uv_loop_t loop_{};
@@ -84,6 +85,9 @@ class Worker {
   // Every DrainedStreams::kScanEvery: ends the streams of backends that have
   // been leaving for shutdown_timeout. Unreferenced: never keeps the loop alive.
   UvHandle<uv_timer_t> stream_scan_;
+  // Every second: caches give back what went unused, so a burst's memory
+  // is returned when it ends. Unreferenced.
+  UvHandle<uv_timer_t> trim_caches_;
   DrainedStreams drained_streams_;
   UvHandle<uv_prepare_t> flush_logs_;
   TimePoint stop_deadline_{};

@@ -42,8 +42,9 @@ std::optional<PairProblem> check_certificate_pair(const std::string& cert_file, 
 class TlsContext {
  public:
   // Throws TlsError. `keys` carries ticket keys over a reload (null: new ones).
+  // `offer_h2`: ALPN offers h2 before http/1.1 (the listener's http2.enabled).
   static std::shared_ptr<const TlsContext> create(const config::TlsConfig& config,
-                                                  std::shared_ptr<TicketKeys> keys = nullptr);
+                                                  std::shared_ptr<TicketKeys> keys = nullptr, bool offer_h2 = false);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -53,6 +54,7 @@ class TlsContext {
   // The context for an SNI name: exact name, then "*.parent", else null.
   SSL_CTX* for_server_name(std::string_view name) const;
   const std::shared_ptr<TicketKeys>& ticket_keys() const { return keys_; }
+  bool offers_h2() const { return offer_h2_; }
   // The BIO type a TlsSession uses to move ciphertext (see tls_session.cc).
   BIO_METHOD* bio_method() const { return bio_method_; }
   // DNS names per certificate, in config order (logs, tests).
@@ -67,6 +69,7 @@ class TlsContext {
   std::unordered_map<std::string, SSL_CTX*> wildcard_;  // "example.com" for "*.example.com"
   std::shared_ptr<TicketKeys> keys_;
   BIO_METHOD* bio_method_ = nullptr;
+  bool offer_h2_ = false;
 };
 
 }  // namespace lb::tls

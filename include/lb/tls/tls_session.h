@@ -49,6 +49,13 @@ class TlsSession final : public StreamEncoder {
   Read read(char* out, size_t cap, size_t* n);
 
   bool handshake_done() const { return SSL_is_init_finished(ssl_) != 0; }
+  // The client and lbd agreed on h2 by ALPN (known once the handshake is done).
+  bool negotiated_h2() const {
+    const unsigned char* proto = nullptr;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(ssl_, &proto, &len);
+    return len == 2 && proto[0] == 'h' && proto[1] == '2';
+  }
   // Client side: sends the ClientHello (into take_output()). False: failed.
   bool start_handshake();
   // Records produced outside encode() so far (handshake flights), for a

@@ -1,4 +1,5 @@
 #include "lb/admin/status_page.h"
+#include "lb/control/snapshot_builder.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -27,7 +28,7 @@ std::shared_ptr<const proxy::Snapshot> snapshot() {
   web.routes.resize(1);
   web.routes[0].pool = "app";
   c.listeners = {web};
-  return proxy::build_snapshot(std::make_shared<const config::Config>(std::move(c)), nullptr);
+  return control::build_snapshot(std::make_shared<const config::Config>(std::move(c)), nullptr);
 }
 
 TEST(StatusPage, ModelHasEveryBackendWithStateAndCounters) {
@@ -61,6 +62,24 @@ TEST(StatusPage, ModelHasEveryBackendWithStateAndCounters) {
   ASSERT_EQ(m.listeners.size(), 1u);
   EXPECT_EQ(m.listeners[0].listen, "127.0.0.1:8080");
   EXPECT_EQ(m.generation, 1u);
+}
+
+TEST(StatusPage, ListenerShowsHttp2StreamsAndConnectionsCutByALimit) {
+  const auto snap = snapshot();
+  proxy::ListenerState& st = *snap->listeners[0].state;
+  st.h2_streams_active = 3;
+  for (int i = 0; i < 7; ++i) st.stats.count_h2_stream(0);
+  st.h2_goaway[size_t(http2::GoawayReason::rapid_reset)] = 2;
+  st.h2_goaway[size_t(http2::GoawayReason::graceful)] = 5;  // a stop or reload: not a cut
+  const StatusModel m = collect_status(*snap, metrics::ReloadStats{}, Clock::now());
+  ASSERT_EQ(m.listeners.size(), 1u);
+  EXPECT_EQ(m.listeners[0].h2_streams_active, 3);
+  EXPECT_EQ(m.listeners[0].h2_streams_total, 7u);
+  EXPECT_EQ(m.listeners[0].h2_goaways, 2u);
+  EXPECT_EQ(m.listeners[0].h2_goaway_reasons, "rapid_reset: 2");
+  const std::string html = render_status_page(m);
+  EXPECT_THAT(html, HasSubstr("<td title=\"open now / opened\">3 / 7</td>"));
+  EXPECT_THAT(html, HasSubstr("<td title=\"rapid_reset: 2\" class=\"err\">2</td>"));
 }
 
 TEST(StatusPage, HtmlIsSelfContainedRefreshingAndEscaped) {

@@ -80,6 +80,9 @@ TEST(ConfigLoader, SmallestFileGetsTheDefaultsOfConfigH) {
   EXPECT_EQ(l.limits.max_body_bytes, ListenerLimits{}.max_body_bytes);
   EXPECT_EQ(l.limits.max_connections, ListenerLimits{}.max_connections);
   EXPECT_EQ(l.rate_limit.rps, 0);
+  EXPECT_TRUE(l.http2.enabled);  // DESIGN.md: on unless turned off
+  EXPECT_EQ(l.http2.max_concurrent_streams, 100u);
+  EXPECT_EQ(l.http2.initial_window, 256u * 1024);
   ASSERT_EQ(l.routes.size(), 1u);
   EXPECT_EQ(l.routes[0].pool, "app");
   EXPECT_EQ(l.routes[0].host, "");
@@ -380,6 +383,11 @@ const BadValue kBadValues[] = {
     {"duplicate_yaml_key", {.top = "workers: 2\nworkers: 3\n"}, "workers: duplicate key"},
     {"section_not_a_map", {.top = "log: info\n"}, "log: must be a mapping"},
     {"tls_without_certificates", {.listener = "    tls: null\n"}, "listeners[0].tls.certificates: is required"},
+    {"http2_streams_zero", {.listener = "    http2: {max_concurrent_streams: 0}\n"},
+     "listeners[0].http2.max_concurrent_streams: must be 1..1000"},
+    {"http2_window_small", {.listener = "    http2: {initial_window: 1KiB}\n"},
+     "listeners[0].http2.initial_window: must be 16KiB to 2GiB-1"},
+    {"http2_unknown_key", {.listener = "    http2: {push: true}\n"}, "listeners[0].http2.push: unknown key"},
     {"proxy_protocol_not_bool", {.listener = "    proxy_protocol: v2\n"},
      "listeners[0].proxy_protocol: must be true or false"},
     {"trusted_proxy_not_cidr", {.listener = "    trusted_proxies: [10.0.0.0/8, 10.0.0.1/8]\n"},

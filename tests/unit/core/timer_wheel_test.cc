@@ -2,7 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace lb {
@@ -187,6 +194,98 @@ TEST(TimerWheel, DeadlineOnTheTickJustProcessedFiresAtTheNextTick) {
     EXPECT_LT(c.second_at - c.first_at, 100u) << "a zero delay from a callback waited a turn";
     EXPECT_GE(c.third_at - c.second_at, 3u);
     EXPECT_LT(c.third_at - c.second_at, 100u);
+    EXPECT_EQ(wheel.pending(), 0u);
+    wheel.close();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+}  // namespace
+}  // namespace lb
+
+namespace lb {
+namespace {
+
+// A loop held up (a starved CPU, a paused VM) finds both an expired deadline
+// and the I/O that beat it. The I/O is seen first and cancels its deadline;
+// a deadline with no I/O still fires. Here the loop stalls 100 ms in a check
+// callback, right after a byte was written to the watched socket, while a
+// 20 ms deadline runs.
+TEST(TimerWheel, AfterAStallIoIsSeenBeforeTheDeadlineItBeat) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  {
+    TimerWheel wheel(&loop, Duration(5));
+    struct State {
+      DeadlineTimer answered;  // its I/O arrives during the stall
+      DeadlineTimer silent;    // nothing arrives for it
+      std::vector<std::string> log;
+      int writer_fd;
+      uv_poll_t poll;
+      uv_check_t stall;
+    } s;
+    s.writer_fd = fds[1];
+    s.answered.init(wheel, &s, [](void* v) { static_cast<State*>(v)->log.push_back("answered timed out"); });
+    s.silent.init(wheel, &s, [](void* v) { static_cast<State*>(v)->log.push_back("silent timed out"); });
+    ASSERT_EQ(uv_poll_init(&loop, &s.poll, fds[0]), 0);
+    s.poll.data = &s;
+    uv_poll_start(&s.poll, UV_READABLE, [](uv_poll_t* h, int, int) {
+      auto* self = static_cast<State*>(h->data);
+      self->log.push_back("read");
+      self->answered.cancel();
+      uv_poll_stop(h);
+    });
+    ASSERT_EQ(uv_check_init(&loop, &s.stall), 0);
+    s.stall.data = &s;
+    uv_check_start(&s.stall, [](uv_check_t* h) {
+      auto* self = static_cast<State*>(h->data);
+      uv_check_stop(h);
+      ASSERT_EQ(::write(self->writer_fd, "x", 1), 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the stall
+    });
+    s.answered.expire_in(Duration(20));
+    s.silent.expire_in(Duration(20));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    EXPECT_EQ(s.log, (std::vector<std::string>{"read", "silent timed out"}));
+    EXPECT_FALSE(s.answered.pending());
+    EXPECT_EQ(wheel.pending(), 0u);
+    uv_close(reinterpret_cast<uv_handle_t*>(&s.poll), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&s.stall), nullptr);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    wheel.close();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+// A timer destroyed while it is due (its owner freed by the callback of
+// another timer due in the same tick) leaves the due list with it: it
+// never fires and nothing reads its memory (ASan would tell).
+TEST(TimerWheel, DestroyingADueTimerUnlinksIt) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  {
+    TimerWheel wheel(&loop, Duration(2));
+    struct Pair {
+      DeadlineTimer killer;
+      std::unique_ptr<DeadlineTimer> doomed = std::make_unique<DeadlineTimer>();
+      std::vector<int> log;
+    } p;
+    p.killer.init(wheel, &p, [](void* v) {
+      auto* self = static_cast<Pair*>(v);
+      self->log.push_back(1);
+      self->doomed.reset();
+    });
+    p.doomed->init(wheel, &p, [](void* v) { static_cast<Pair*>(v)->log.push_back(2); });
+    p.doomed->expire_in(Duration(4));
+    p.killer.expire_in(Duration(4));  // same slot, linked last: fires first
+    uv_run(&loop, UV_RUN_DEFAULT);
+    EXPECT_EQ(p.log, (std::vector<int>{1}));
     EXPECT_EQ(wheel.pending(), 0u);
     wheel.close();
   }

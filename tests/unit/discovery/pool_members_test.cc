@@ -1,3 +1,4 @@
+#include "lb/control/snapshot_builder.h"
 #include "lb/discovery/pool_members.h"
 
 #include <gtest/gtest.h>
@@ -16,7 +17,7 @@ std::shared_ptr<const proxy::Snapshot> two_pools() {
   other.name = "other";
   other.backends = {{"o1", {"127.0.0.1", 9001, "127.0.0.1:9001"}, 1}};
   c.pools = {app, other};
-  return proxy::build_snapshot(std::make_shared<const config::Config>(std::move(c)), nullptr);
+  return control::build_snapshot(std::make_shared<const config::Config>(std::move(c)), nullptr);
 }
 
 TEST(PoolMembers, OnlyThatPoolChangesInTheNextGeneration) {
@@ -37,7 +38,7 @@ TEST(PoolMembers, AReloadCarriesTheDiscoveredMembers) {
   auto snap = two_pools();
   auto member = std::make_shared<balance::Backend>("10.0.0.1:80", config::Address{"10.0.0.1", 80, "10.0.0.1:80"}, 7);
   auto found = with_members(*snap, 0, {member});
-  auto reloaded = proxy::build_snapshot(std::make_shared<const config::Config>(*found->config), found.get());
+  auto reloaded = control::build_snapshot(std::make_shared<const config::Config>(*found->config), found.get());
   ASSERT_EQ(reloaded->pools[0].backends.size(), 1u);
   EXPECT_EQ(reloaded->pools[0].backends[0], member);
   EXPECT_EQ(member->weight(), 7u);  // DNS's weight, not reset by the reload

@@ -239,17 +239,57 @@ TEST_F(HttpResponseParser, HeadPaddedWithWhitespaceIsAnError) {
   EXPECT_EQ(parse(wire, false, 16384), Status::error);
 }
 
-TEST_F(HttpResponseParser, TrailersAreDroppedAndLimited) {
+TEST_F(HttpResponseParser, TrailersAreKeptApartAndLimited) {
   const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n";
   EXPECT_EQ(parse(head + "X-Sum: 1\r\n\r\n"), Status::complete) << parser.error_reason();
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_EQ(rec.bodies[0], "ok");
   EXPECT_FALSE(rec.heads[0].headers.find("x-sum"));
+  EXPECT_EQ(parser.trailers().find("x-sum"), "1");
 
   std::string big = head;
   for (size_t i = 0; big.size() <= 2 * kMaxResponseHeadBytes; ++i) big += "X-" + std::to_string(i) + ": vvvvvvvv\r\n";
   EXPECT_EQ(parse(big + "\r\n", false, 8192), Status::error);
   EXPECT_STREQ(parser.error_reason(), "response trailers over 64 KiB");
+}
+
+// gRPC ends every call with grpc-status in the trailers; llhttp may hand a
+// name or value over in pieces across reads.
+TEST_F(HttpResponseParser, TrailersSurviveSplitReads) {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+      "grpc-status: 0\r\ngrpc-message: all good  \r\nX-Usage: tokens=42\r\n\r\n";
+  for (size_t step : {size_t(1), size_t(3), size_t(7), wire.size()}) {
+    ResponseRecorder r;
+    ResponseParser p(r);
+    p.expect_response(false);
+    ASSERT_EQ(test::feed(p, wire, step), Status::complete) << "step " << step;
+    const HeaderList& t = p.trailers();
+    ASSERT_EQ(t.size(), 3u) << "step " << step;
+    EXPECT_EQ(t.name(0), "grpc-status");
+    EXPECT_EQ(t.value(0), "0");
+    EXPECT_EQ(t.value(1), "all good");  // trailing whitespace trimmed as in a head
+    EXPECT_EQ(t.find("x-usage"), "tokens=42");
+    EXPECT_EQ(r.heads[0].headers.size(), 1u);  // only Transfer-Encoding
+  }
+}
+
+// Each response has its own trailer section: none left over from the last.
+TEST_F(HttpResponseParser, TrailersAreClearedForTheNextResponse) {
+  const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n";
+  ASSERT_EQ(parse(chunked), Status::complete);
+  EXPECT_EQ(parser.trailers().size(), 1u);
+  ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), Status::complete);
+  EXPECT_EQ(parser.trailers().size(), 0u);
+}
+
+// One large trailer field, fed in pieces, hits the same limit as a head.
+TEST_F(HttpResponseParser, OneHugeTrailerFieldFedInPiecesIsAnError) {
+  const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Big: " +
+                           std::string(kMaxResponseHeadBytes + 10, 'v') + "\r\n\r\n";
+  EXPECT_EQ(parse(wire, false, 1000), Status::error);
+  EXPECT_STREQ(parser.error_reason(), "response trailers over 64 KiB");
+  EXPECT_EQ(rec.completed, 0);
 }
 
 // Each response, interim ones included, gets the whole budget.

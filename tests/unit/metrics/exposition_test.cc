@@ -1,3 +1,4 @@
+#include "lb/control/snapshot_builder.h"
 #include "lb/metrics/exposition.h"
 
 #include <gmock/gmock.h>
@@ -40,7 +41,7 @@ config::Config two_pools() {
 }
 
 std::shared_ptr<const proxy::Snapshot> build(config::Config c, const proxy::Snapshot* previous = nullptr) {
-  return proxy::build_snapshot(std::make_shared<const config::Config>(std::move(c)), previous);
+  return control::build_snapshot(std::make_shared<const config::Config>(std::move(c)), previous);
 }
 
 const prometheus::MetricFamily& family(const std::vector<prometheus::MetricFamily>& fs, std::string_view name) {
@@ -81,6 +82,9 @@ TEST(Exposition, EveryDesignMetricWithItsTypeAndLabelNames) {
       {"lbd_tunnels_active", {T::Gauge, {"listener"}}},  // beyond DESIGN.md: WebSocket
       {"lbd_tunnels_total", {T::Counter, {"listener"}}},
       {"lbd_rate_limited_total", {T::Counter, {"listener"}}},  // beyond DESIGN.md: 429s alone
+      {"lbd_http2_streams_total", {T::Counter, {"listener"}}},
+      {"lbd_http2_streams_active", {T::Gauge, {"listener"}}},
+      {"lbd_http2_goaway_total", {T::Counter, {"listener", "reason"}}},
       {"lbd_route_requests_total", {T::Counter, {"listener", "route"}}},
       {"lbd_retries_total", {T::Counter, {"pool"}}},
       {"lbd_no_backend_total", {T::Counter, {"pool"}}},

@@ -1,3 +1,4 @@
+#include "lb/control/snapshot_builder.h"
 #include "lb/proxy/drained_streams.h"
 
 #include <gtest/gtest.h>
@@ -24,7 +25,7 @@ std::shared_ptr<const config::Config> share(config::Config c) {
 }
 
 TEST(DrainedStreams, ABackendLeavesWhenDrainedOrInMaintAndComesBackWhenReady) {
-  const auto snap = build_snapshot(share(two_backends()), nullptr);
+  const auto snap = control::build_snapshot(share(two_backends()), nullptr);
   DrainedStreams d;
   d.set_current(*snap);
   balance::Backend& a = *snap->pools[0].backends[0];
@@ -38,8 +39,8 @@ TEST(DrainedStreams, ABackendLeavesWhenDrainedOrInMaintAndComesBackWhenReady) {
 }
 
 TEST(DrainedStreams, AReloadThatKeepsABackendKeepsItsStreamsAndARemovedOneLeaves) {
-  const auto first = build_snapshot(share(two_backends()), nullptr);
-  const auto second = build_snapshot(share(two_backends(false)), first.get());
+  const auto first = control::build_snapshot(share(two_backends()), nullptr);
+  const auto second = control::build_snapshot(share(two_backends(false)), first.get());
   DrainedStreams d;
   d.set_current(*second);
   const balance::Backend& a = *first->pools[0].backends[0];

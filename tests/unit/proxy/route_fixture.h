@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lb/config/loader.h"
+#include "lb/control/snapshot_builder.h"
 #include "lb/http/header_list.h"
 #include "lb/proxy/router.h"
 #include "lb/proxy/snapshot.h"
@@ -29,7 +30,7 @@ inline std::shared_ptr<const Snapshot> snapshot_with_routes(const std::string& r
     ADD_FAILURE() << all;
     return nullptr;
   }
-  return build_snapshot(std::make_shared<const config::Config>(std::move(*loaded.config)), previous);
+  return control::build_snapshot(std::make_shared<const config::Config>(std::move(*loaded.config)), previous);
 }
 
 struct Req {

@@ -1,4 +1,4 @@
-#include "lb/proxy/snapshot.h"
+#include "lb/control/snapshot_builder.h"
 
 #include <gtest/gtest.h>
 
@@ -55,7 +55,7 @@ const PoolRuntime& pool_named(const Snapshot& s, std::string_view name) {
 }
 
 TEST(SnapshotBuild, PoolsAndBackendsFollowTheConfig) {
-  const auto snap = build_snapshot(share(base_config()), nullptr);
+  const auto snap = control::build_snapshot(share(base_config()), nullptr);
   EXPECT_EQ(snap->generation, 1u);
   ASSERT_EQ(snap->pools.size(), 2u);
   const PoolRuntime& app = pool_named(*snap, "app");
@@ -69,7 +69,7 @@ TEST(SnapshotBuild, PoolsAndBackendsFollowTheConfig) {
 }
 
 TEST(SnapshotBuild, RoutesResolveToPoolIndexesWithLowerCaseHosts) {
-  const auto snap = build_snapshot(share(base_config()), nullptr);
+  const auto snap = control::build_snapshot(share(base_config()), nullptr);
   const ListenerRuntime* web = snap->find_listener("web");
   ASSERT_NE(web, nullptr);
   const auto& routes = web->routes.routes();
@@ -87,15 +87,15 @@ TEST(SnapshotBuild, RoutesResolveToPoolIndexesWithLowerCaseHosts) {
 }
 
 TEST(SnapshotBuild, RouteCountersCarryOverAReloadByLabel) {
-  auto first = build_snapshot(share(base_config()), nullptr);
+  auto first = control::build_snapshot(share(base_config()), nullptr);
   first->find_listener("web")->routes.routes()[0].stats->count_request(0);
-  auto second = build_snapshot(share(base_config()), first.get());
+  auto second = control::build_snapshot(share(base_config()), first.get());
   EXPECT_EQ(second->find_listener("web")->routes.routes()[0].stats->requests(), 1u);
   EXPECT_EQ(second->find_listener("web")->routes.routes()[1].stats->requests(), 0u);
 }
 
 TEST(SnapshotBuild, BackendsCarriedOverByPoolNameAndAddress) {
-  const auto first = build_snapshot(share(base_config()), nullptr);
+  const auto first = control::build_snapshot(share(base_config()), nullptr);
   const auto app1 = pool_named(*first, "app").backends[0];
   app1->set_healthy(false);
   app1->add_active(5);
@@ -103,7 +103,7 @@ TEST(SnapshotBuild, BackendsCarriedOverByPoolNameAndAddress) {
   config::Config next = base_config();
   next.pools[0].backends[0].weight = 7;                        // same backend, new weight
   next.pools[0].backends[1] = backend("app2", "127.0.0.1", 9999);  // same name, new address
-  const auto second = build_snapshot(share(next), first.get());
+  const auto second = control::build_snapshot(share(next), first.get());
 
   EXPECT_EQ(second->generation, 2u);
   const PoolRuntime& app = pool_named(*second, "app");
@@ -118,10 +118,10 @@ TEST(SnapshotBuild, BackendsCarriedOverByPoolNameAndAddress) {
 }
 
 TEST(SnapshotBuild, BackendMovedToAnotherPoolIsANewObject) {
-  const auto first = build_snapshot(share(base_config()), nullptr);
+  const auto first = control::build_snapshot(share(base_config()), nullptr);
   config::Config next = base_config();
   next.pools[1].backends.push_back(next.pools[0].backends[0]);  // app1 now also in api
-  const auto second = build_snapshot(share(next), first.get());
+  const auto second = control::build_snapshot(share(next), first.get());
   const auto& api = pool_named(*second, "api").backends;
   ASSERT_EQ(api.size(), 2u);
   EXPECT_EQ(api[1]->name(), "app1");
@@ -130,14 +130,14 @@ TEST(SnapshotBuild, BackendMovedToAnotherPoolIsANewObject) {
 }
 
 TEST(SnapshotBuild, ListenerStateCarriedOverByName) {
-  const auto first = build_snapshot(share(base_config()), nullptr);
+  const auto first = control::build_snapshot(share(base_config()), nullptr);
   const auto state = first->find_listener("web")->state;
   ASSERT_NE(state, nullptr);
   state->connections = 12;
 
   config::Config next = base_config();
   next.listeners.push_back(listener("other", {{"", "", "app"}}));
-  const auto second = build_snapshot(share(next), first.get());
+  const auto second = control::build_snapshot(share(next), first.get());
   EXPECT_EQ(second->find_listener("web")->state, state);
   EXPECT_EQ(second->find_listener("web")->state->connections.load(), 12u);
   ASSERT_NE(second->find_listener("other"), nullptr);
@@ -146,31 +146,31 @@ TEST(SnapshotBuild, ListenerStateCarriedOverByName) {
 }
 
 TEST(SnapshotBuild, RateLimiterOnlyWhenRpsIsSetAndKeptWhileUnchanged) {
-  const auto off = build_snapshot(share(base_config()), nullptr);
+  const auto off = control::build_snapshot(share(base_config()), nullptr);
   EXPECT_EQ(off->listeners[0].rate_limiter, nullptr);
 
   config::Config limited = base_config();
   limited.listeners[0].rate_limit = {10, 5};
-  const auto first = build_snapshot(share(limited), off.get());
+  const auto first = control::build_snapshot(share(limited), off.get());
   ASSERT_NE(first->listeners[0].rate_limiter, nullptr);
   EXPECT_EQ(first->listeners[0].rate_limiter->rps(), 10);
   EXPECT_EQ(first->listeners[0].rate_limiter->burst(), 5u);
 
   // Clients keep their place in the schedule across a reload that keeps it.
-  const auto same = build_snapshot(share(limited), first.get());
+  const auto same = control::build_snapshot(share(limited), first.get());
   EXPECT_EQ(same->listeners[0].rate_limiter, first->listeners[0].rate_limiter);
 
   limited.listeners[0].rate_limit.burst = 50;
-  const auto changed = build_snapshot(share(limited), same.get());
+  const auto changed = control::build_snapshot(share(limited), same.get());
   ASSERT_NE(changed->listeners[0].rate_limiter, nullptr);
   EXPECT_NE(changed->listeners[0].rate_limiter, first->listeners[0].rate_limiter);
   EXPECT_EQ(changed->listeners[0].rate_limiter->burst(), 50u);
 }
 
 TEST(SnapshotBuild, ASnapshotOutlivesTheNextOne) {
-  auto first = build_snapshot(share(base_config()), nullptr);
+  auto first = control::build_snapshot(share(base_config()), nullptr);
   const auto app1 = pool_named(*first, "app").backends[0];
-  auto second = build_snapshot(share(base_config()), first.get());
+  auto second = control::build_snapshot(share(base_config()), first.get());
   first.reset();  // the old config goes away; the new snapshot must not care
   EXPECT_EQ(pool_named(*second, "app").backends[0], app1);
   EXPECT_EQ(second->find_listener("web")->routes.routes().size(), 2u);
@@ -180,7 +180,7 @@ TEST(SnapshotBuild, ASnapshotOutlivesTheNextOne) {
 // must leave the live backends as they were: weights and slow start are
 // only set once everything that can fail has succeeded.
 TEST(SnapshotBuild, RefusedBuildLeavesLiveBackendsUnchanged) {
-  const auto first = build_snapshot(share(base_config()), nullptr);
+  const auto first = control::build_snapshot(share(base_config()), nullptr);
   const auto app1 = pool_named(*first, "app").backends[0];
   const TimePoint now = Clock::now();
   app1->mark_recovered(now - std::chrono::seconds(1));
@@ -193,7 +193,7 @@ TEST(SnapshotBuild, RefusedBuildLeavesLiveBackendsUnchanged) {
   config::TlsConfig tls;
   tls.certificates.push_back({"/nonexistent/lbd-test.crt", "/nonexistent/lbd-test.key"});
   next.listeners[0].tls = tls;
-  EXPECT_THROW(build_snapshot(share(next), first.get()), tls::TlsError);
+  EXPECT_THROW(control::build_snapshot(share(next), first.get()), tls::TlsError);
 
   EXPECT_EQ(app1->weight(), 3u) << "the refused reload changed a live weight";
   EXPECT_EQ(app1->weight_at(now), full_weight) << "the refused reload started slow start";
@@ -201,14 +201,14 @@ TEST(SnapshotBuild, RefusedBuildLeavesLiveBackendsUnchanged) {
 
 // Without a failure the carried backend takes the new settings.
 TEST(SnapshotBuild, AcceptedBuildSetsWeightAndSlowStartOfCarriedBackends) {
-  const auto first = build_snapshot(share(base_config()), nullptr);
+  const auto first = control::build_snapshot(share(base_config()), nullptr);
   const auto app1 = pool_named(*first, "app").backends[0];
   const TimePoint now = Clock::now();
   app1->mark_recovered(now - std::chrono::seconds(1));
   config::Config next = base_config();
   next.pools[0].backends[0].weight = 9;
   next.pools[0].slow_start = std::chrono::minutes(10);
-  const auto second = build_snapshot(share(next), first.get());
+  const auto second = control::build_snapshot(share(next), first.get());
   EXPECT_EQ(pool_named(*second, "app").backends[0], app1);
   EXPECT_EQ(app1->weight(), 9u);
   EXPECT_LT(app1->weight_at(now), 9 * balance::kWeightScale) << "slow start not applied";

@@ -1,4 +1,4 @@
-#include "lb/proxy/service_notifier.h"
+#include "lb/control/service_notifier.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace lb::proxy {
+namespace lb::control {
 namespace {
 
 // A datagram socket standing in for systemd, named by NOTIFY_SOCKET while
@@ -125,4 +125,4 @@ TEST(ServiceNotifier, NoTimerWithoutSystemd) {
 }
 
 }  // namespace
-}  // namespace lb::proxy
+}  // namespace lb::control

@@ -1,4 +1,4 @@
-#include "lb/proxy/service_notifier.h"
+#include "lb/control/service_notifier.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-namespace lb::proxy {
+namespace lb::control {
 
 namespace {
 
@@ -122,4 +122,4 @@ void ServiceNotifier::on_tick(uv_timer_t* t) {
   }
 }
 
-}  // namespace lb::proxy
+}  // namespace lb::control

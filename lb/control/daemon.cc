@@ -1,4 +1,4 @@
-#include "lb/proxy/daemon.h"
+#include "lb/control/daemon.h"
 
 #include <spdlog/spdlog.h>
 
@@ -11,12 +11,13 @@
 #include "lb/admin/status_page.h"
 #include "lb/admin/token_file.h"
 #include "lb/config/loader.h"
+#include "lb/control/listener_binding.h"
+#include "lb/control/snapshot_builder.h"
 #include "lb/log/log.h"
 #include "lb/metrics/exposition.h"
 #include "lb/metrics/per_worker.h"
-#include "lb/proxy/listener_set.h"
 
-namespace lb::proxy {
+namespace lb::control {
 
 namespace {
 
@@ -76,7 +77,8 @@ bool Daemon::start(std::string* error) {
   // known by name take requests from the first one (bounded by the
   // resolver's timeout); later lookups never hold the loop.
   dns_ = std::make_unique<discovery::DnsService>(
-      &loop_, [this] { return snapshot_; }, [this](std::shared_ptr<const Snapshot> next) { publish(std::move(next)); });
+      &loop_, [this] { return snapshot_; },
+      [this](std::shared_ptr<const proxy::Snapshot> next) { publish(std::move(next)); });
   if (!dns_->update(*snapshot_, error)) return false;
   while (!dns_->settled()) uv_run(&loop_, UV_RUN_ONCE);
   admin_ = std::make_unique<admin::AdminServer>(&loop_);
@@ -84,6 +86,7 @@ bool Daemon::start(std::string* error) {
   health_->update(snapshot_);
   load_poller_ = std::make_unique<health::LoadPoller>(&loop_);
   load_poller_->update(snapshot_);
+  memory_trimmer_ = std::make_unique<MemoryTrimmer>(&loop_);
   if (!c.admin.token_file.empty()) {
     auto token = admin::read_token_file(c.admin.token_file, error);
     if (!token) return false;
@@ -95,13 +98,13 @@ bool Daemon::start(std::string* error) {
   const unsigned n = worker_count(c);
   const uint32_t id_prefix = std::random_device{}();
   for (unsigned i = 0; i < n; ++i) {
-    auto w = std::make_unique<Worker>(i, id_prefix, snapshot_, access_log_);
+    auto w = std::make_unique<proxy::Worker>(i, id_prefix, snapshot_, access_log_);
     if (!w->open_listeners(error)) return false;
     workers_.push_back(std::move(w));
   }
   std::vector<uv_async_t*> wakeups;
   for (auto& w : workers_) wakeups.push_back(w->queue_wakeup());
-  wakers_ = std::make_unique<WorkerWakers>(std::move(wakeups));
+  wakers_ = std::make_unique<proxy::WorkerWakers>(std::move(wakeups));
   for (auto& w : workers_) w->set_wakers(wakers_.get());
   for (auto& w : workers_) w->start();
   return true;
@@ -175,12 +178,12 @@ void Daemon::try_reload() {
   // Hold the running snapshot for the whole reload: once the new one is
   // posted, a worker may drop the last other reference at any moment, and
   // `old` is still read below to log removed listeners.
-  const std::shared_ptr<const Snapshot> previous = snapshot_;
+  const std::shared_ptr<const proxy::Snapshot> previous = snapshot_;
   const config::Config& old = *previous->config;
   // Parts the control thread sets up once; say so rather than pretend.
   if (r.config->workers != old.workers)
     spdlog::warn("reload: workers changed; the number of worker threads changes at restart");
-  if (!same_socket_address(r.config->admin.listen, old.admin.listen))
+  if (!proxy::same_socket_address(r.config->admin.listen, old.admin.listen))
     spdlog::warn("reload: admin.listen changed; the admin listener stays on {} until restart", old.admin.listen.text);
 
   // Everything that can fail happens before anything changes: read the admin
@@ -191,7 +194,7 @@ void Daemon::try_reload() {
     admin_token = admin::read_token_file(r.config->admin.token_file, &token_error);
     if (!admin_token) return reload_failed({token_error});
   }
-  std::vector<std::vector<ListeningSocket>> sockets;
+  std::vector<std::vector<proxy::ListeningSocket>> sockets;
   std::string error;
   const auto added = added_listeners(old, *r.config);
   if (!bind_listeners(added, unsigned(workers_.size()), &sockets, &error)) return reload_failed({error});
@@ -225,15 +228,15 @@ void Daemon::try_reload() {
   last_reload_error_.clear();
   for (const auto* l : added) spdlog::info("reload: listener {} added on {}", l->name, l->listen.text);
   for (const auto& l : old.listeners) {
-    const ListenerRuntime* now = snapshot_->find_listener(l.name);
-    if (!now || !same_socket_address(now->config->listen, l.listen))
+    const proxy::ListenerRuntime* now = snapshot_->find_listener(l.name);
+    if (!now || !proxy::same_socket_address(now->config->listen, l.listen))
       spdlog::info("reload: listener {} on {} removed; its connections finish, then close", l.name, l.listen.text);
   }
   spdlog::info("reloaded {} (generation {})", config_path_, snapshot_->generation);
   notifier_.ready(serving_status());
 }
 
-void Daemon::publish(std::shared_ptr<const Snapshot> next) {
+void Daemon::publish(std::shared_ptr<const proxy::Snapshot> next) {
   snapshot_ = std::move(next);
   for (auto& w : workers_) w->post_snapshot(snapshot_, access_log_);
   if (health_) health_->update(snapshot_);
@@ -251,7 +254,8 @@ void Daemon::reload_failed(const std::vector<std::string>& errors) {
 
 uint64_t Daemon::open_connections() const {
   uint64_t n = 0;
-  for (const ListenerRuntime& l : snapshot_->listeners) n += l.state->connections.load(std::memory_order_relaxed);
+  for (const proxy::ListenerRuntime& l : snapshot_->listeners)
+    n += l.state->connections.load(std::memory_order_relaxed);
   return n;
 }
 
@@ -313,6 +317,7 @@ void Daemon::begin_stop(const char* why) {
   health_->stop();
   dns_->stop();
   load_poller_->stop();
+  memory_trimmer_->close();
   sigterm_.close();
   sigint_.close();
   sighup_.close();
@@ -332,4 +337,4 @@ void Daemon::poll_stopped() {
   notifier_.close();
 }
 
-}  // namespace lb::proxy
+}  // namespace lb::control

@@ -11,17 +11,18 @@
 #include "lb/admin/admin_server.h"
 #include "lb/admin/status_rates.h"
 #include "lb/config/config.h"
+#include "lb/control/memory_trimmer.h"
+#include "lb/control/service_notifier.h"
 #include "lb/core/uv_handle.h"
 #include "lb/discovery/dns_service.h"
 #include "lb/health/health_monitor.h"
 #include "lb/health/load_poller.h"
 #include "lb/log/access_log.h"
-#include "lb/proxy/service_notifier.h"
 #include "lb/metrics/reload_stats.h"
 #include "lb/proxy/snapshot.h"
 #include "lb/proxy/worker.h"
 
-namespace lb::proxy {
+namespace lb::control {
 
 class Daemon {
  public:
@@ -37,7 +38,7 @@ class Daemon {
   void begin_stop(const char* why);
   void reload_failed(const std::vector<std::string>& errors);
   void reopen_logs();
-  void publish(std::shared_ptr<const Snapshot> next);  // a DNS member change
+  void publish(std::shared_ptr<const proxy::Snapshot> next);  // a DNS member change
   bool watchdog_tick(std::string* status);
   void poll_stopped();
   std::string serving_status() const;
@@ -47,15 +48,16 @@ class Daemon {
 
   std::string config_path_;
   uv_loop_t loop_{};
-  std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const proxy::Snapshot> snapshot_;
   std::shared_ptr<log::AccessLogTarget> access_log_;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<proxy::Worker>> workers_;
   // Every worker's waiting-room wake-up; outlives the workers (see ~Daemon).
-  std::unique_ptr<WorkerWakers> wakers_;
+  std::unique_ptr<proxy::WorkerWakers> wakers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<health::HealthMonitor> health_;  // active checks, state changes
   std::unique_ptr<discovery::DnsService> dns_;     // host names, discovery pools
   std::unique_ptr<health::LoadPoller> load_poller_;  // load_report.metric
+  std::unique_ptr<MemoryTrimmer> memory_trimmer_;
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_;
   UvHandle<uv_timer_t> stop_poll_;
   ServiceNotifier notifier_{&loop_};
@@ -66,4 +68,4 @@ class Daemon {
   admin::StatusRates status_rates_;    // /status req/s between renders
 };
 
-}  // namespace lb::proxy
+}  // namespace lb::control

@@ -1,4 +1,4 @@
-#include "lb/proxy/listener_set.h"
+#include "lb/control/listener_binding.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -6,8 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace lb::proxy {
+namespace lb::control {
 namespace {
+
+using proxy::ListeningSocket;
+using proxy::same_socket_address;
 
 config::Address addr(std::string host, uint16_t port) {
   std::string text = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -124,4 +127,4 @@ TEST(ListeningSocket, ClosesItsFdUnlessReleased) {
 }
 
 }  // namespace
-}  // namespace lb::proxy
+}  // namespace lb::control

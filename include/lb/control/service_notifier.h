@@ -15,7 +15,7 @@
 
 #include "lb/core/uv_handle.h"
 
-namespace lb::proxy {
+namespace lb::control {
 
 class ServiceNotifier {
  public:
@@ -55,4 +55,4 @@ class ServiceNotifier {
   uint64_t lost_ = 0;  // notifications dropped because the receiver's queue was full
 };
 
-}  // namespace lb::proxy
+}  // namespace lb::control

@@ -1,0 +1,66 @@
+// The cost of one pick() for every strategy at 10, 100 and 1,000 backends
+// (issue 17: under 50 ns at 1,000). Backends are all up, with weights 1..4
+// (weighted_round_robin has something to weigh) and a few requests in flight
+// on each (least_connections and p2c have something to compare). Each
+// iteration picks the way an Exchange does: need_room set, nothing tried,
+// and for the hash strategies a request's hash key that changes every time
+// (a fixed key would measure the branch predictor, not the lookup).
+//
+//   build/default/tests/lbd_pick_bench
+//   build/release/tests/lbd_pick_bench   (what the 50 ns target is about)
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <xxhash.h>
+
+#include "lb/balance/factory.h"
+
+namespace {
+
+using lb::config::Strategy;
+
+lb::balance::BackendList backends(int n) {
+  lb::balance::BackendList list;
+  for (int i = 0; i < n; ++i) {
+    const std::string host = "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    lb::config::Address address{host, 8080, host + ":8080"};
+    auto b = std::make_shared<lb::balance::Backend>("b" + std::to_string(i), address, uint32_t(i % 4 + 1));
+    b->add_active(i % 3);  // requests in flight: 0..2
+    list.push_back(std::move(b));
+  }
+  return list;
+}
+
+void Pick(benchmark::State& state, Strategy strategy) {
+  const auto list = backends(int(state.range(0)));
+  lb::config::PoolConfig pool;
+  pool.strategy = strategy;
+  auto s = lb::balance::make_strategy(pool, list);
+  const bool hashed = strategy == Strategy::ip_hash || strategy == Strategy::consistent_hash;
+  uint64_t key = 0;
+  for (auto _ : state) {
+    lb::balance::PickContext ctx;
+    ctx.need_room = true;
+    if (hashed) ctx.hash = XXH3_64bits(&++key, sizeof key);
+    lb::balance::Backend* b = s->pick(ctx);
+    benchmark::DoNotOptimize(b);
+    if (!b) state.SkipWithError("no backend picked");
+  }
+  state.counters["backends"] = double(list.size());
+}
+
+#define PICK_BENCHMARK(name) \
+  BENCHMARK_CAPTURE(Pick, name, Strategy::name)->Arg(10)->Arg(100)->Arg(1000)
+
+PICK_BENCHMARK(round_robin);
+PICK_BENCHMARK(weighted_round_robin);
+PICK_BENCHMARK(least_connections);
+PICK_BENCHMARK(ip_hash);
+PICK_BENCHMARK(consistent_hash);
+PICK_BENCHMARK(p2c_ewma);
+PICK_BENCHMARK(least_load);
+
+}  // namespace
+
+BENCHMARK_MAIN();
