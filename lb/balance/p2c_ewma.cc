@@ -55,10 +55,23 @@ void P2cEwma::record(Backend& b, std::chrono::microseconds response_time, bool o
   // At least 1 us: 0 means "no sample" to the Backend.
   double sample = std::max<double>(1, static_cast<double>(response_time.count()));
   if (!ok) sample = std::max(sample, previous);
-  // After kProbeAfter without answers the old estimate is stale evidence:
-  // a faster answer (a probe's, typically) replaces it outright.
-  const bool stale = estimate > 0 && since >= kProbeAfter;
-  b.set_latency_ewma_us(stale && sample < previous ? sample : peak_ewma::observe(estimate, sample, since), now);
+  if (estimate == 0 || sample >= previous) {
+    // The first answer, or one as slow as the estimate says: believed at
+    // once (peak-EWMA), and the peak is held from here.
+    b.set_latency_ewma_us(sample, now);
+    b.set_latency_peak(now, 0);
+    return;
+  }
+  const double worst_since_peak = std::max(b.latency_worst_since_peak_us(), sample);
+  if (now - b.latency_peak_at() >= kHoldPeak) {
+    // No answer reached the peak for kHoldPeak (or none came at all, as
+    // after a probe): it is old news, and the worst answer since replaces it.
+    b.set_latency_ewma_us(worst_since_peak, now);
+    b.set_latency_peak(now, 0);
+    return;
+  }
+  b.set_latency_ewma_us(peak_ewma::observe(estimate, sample, since), now);
+  b.set_latency_peak(b.latency_peak_at(), worst_since_peak);
 }
 
 }  // namespace lb::balance

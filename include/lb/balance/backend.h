@@ -146,6 +146,19 @@ class Backend {
                       std::memory_order_relaxed);
   }
 
+  // p2c_ewma's peak hold: when an answer last reached the estimate, and the
+  // worst answer since (p2c_ewma.h). Relaxed like the estimate: a reader may
+  // pair one worker's values with another's, both recent.
+  TimePoint latency_peak_at() const {
+    return TimePoint(std::chrono::nanoseconds(peak_at_ns_.load(std::memory_order_relaxed)));
+  }
+  double latency_worst_since_peak_us() const { return worst_since_peak_us_.load(std::memory_order_relaxed); }
+  void set_latency_peak(TimePoint at, double worst_since_us) {
+    peak_at_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count(),
+                      std::memory_order_relaxed);
+    worst_since_peak_us_.store(worst_since_us, std::memory_order_relaxed);
+  }
+
   // p2c_ewma probing: true for exactly one caller per `every` (a
   // compare-and-swap across workers), so a backend whose estimate has gone
   // stale gets one request now and then, not a burst from every worker.
@@ -195,6 +208,8 @@ class Backend {
   std::atomic<int64_t> fail_window_start_ns_{0};
   std::atomic<double> ewma_us_{0};
   std::atomic<int64_t> ewma_at_ns_{0};
+  std::atomic<int64_t> peak_at_ns_{0};
+  std::atomic<double> worst_since_peak_us_{0};
   std::atomic<int64_t> eject_earliest_ns_{0};
   std::atomic<int64_t> probe_at_ns_{0};        // last p2c_ewma probe claimed
   std::atomic<double> reported_load_{0};

@@ -19,6 +19,17 @@
 // back up (peak) and costs one slow request per kProbeAfter; a recovered one
 // is back near its share within a few seconds whatever its worst latency.
 //
+// Peak hold: a backend that was only moderately slow keeps a trickle of
+// traffic, so its estimate never goes unread long enough to be probed, and
+// one back from a restart may answer its first requests slowly (a cold
+// process, new connections). Blending its fast answers into that peak would
+// take several kDecay, with its share held down all along. So a peak is held
+// only while answers keep reaching it: once none has for kHoldPeak, the
+// worst answer since replaces the estimate. A backend that is still slow
+// keeps reaching its peak and keeps it; noise below the peak blends as
+// before. (The probe's rule above is the same rule for a backend with no
+// answers at all in between.)
+//
 // The PRNG is per instance (one instance per worker per pool).
 #include <chrono>
 #include <cstdint>
@@ -32,6 +43,9 @@ namespace lb::balance {
 // An estimate older than this is stale: its backend is probed, and the
 // probe's answer replaces it.
 inline constexpr std::chrono::nanoseconds kProbeAfter = std::chrono::seconds(1);
+// A peak that no answer has reached for this long gives way to the worst
+// answer since.
+inline constexpr std::chrono::nanoseconds kHoldPeak = std::chrono::seconds(1);
 
 class P2cEwma final : public Strategy {
  public:
