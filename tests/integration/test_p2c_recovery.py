@@ -6,7 +6,16 @@ its share in the seconds after recovery varied from 28% to 7% between runs.
 The backends are lbd-demo-backend processes, not fake backends in this
 process: response times measured through Python threads that share the
 load generator's interpreter lock swing by tens of milliseconds, and
-peak-EWMA rightly avoids whichever backend just looked slow."""
+peak-EWMA rightly avoids whichever backend just looked slow.
+
+Every backend takes 5 ms per answer. A demo backend's own answer takes well
+under a millisecond, and on a shared 2-core machine scheduling delays of a
+few milliseconds would be the differences p2c_ewma measures: with equal
+backends, one of them then gets as little as 5% of a second's requests (seen
+with both the old and the current estimator), and a per-second share would
+say nothing about recovery. At 5 ms the shares of equal backends stay within
+a few points of a third, as with model servers whose answers take far longer
+than a scheduler's hiccup."""
 import sys
 import unittest
 
@@ -16,6 +25,7 @@ import test_balancing as tb
 
 RUNS = 3
 SLOW = ["--delay-ms", "800"]
+FAST = ["--delay-ms", "5"]
 
 
 class P2cRecoveryTest(LbdTestCase):
@@ -26,7 +36,7 @@ class P2cRecoveryTest(LbdTestCase):
 
     def one_run(self, run):
         slow = self.demo_backend(f"slow{run}", args=SLOW)
-        fast = [self.demo_backend(f"fast{run}_{i}") for i in (1, 2)]
+        fast = [self.demo_backend(f"fast{run}_{i}", args=FAST) for i in (1, 2)]
         # No passive ejection: the restart below refuses a few connects.
         cfg = config([pool("app", [slow] + fast, strategy="p2c_ewma", passive={"max_fails": 0})])
         cfg["workers"] = 2
@@ -37,7 +47,7 @@ class P2cRecoveryTest(LbdTestCase):
 
         # It recovers: the same backend restarted on its port without delay.
         slow.stop()
-        slow = self.demo_backend(slow.name, port=slow.port)
+        slow = self.demo_backend(slow.name, port=slow.port, args=FAST)
         seconds = []
         for _ in range(3):
             counts, failures = tb.concurrent_load(lbd.port, threads=10, seconds=1.0, target="/")
