@@ -8,6 +8,8 @@ Records are lines of tab-separated fields: a kind, then key=value pairs.
             (throughput or memory): failed to build, start or survive
   run       scenario, target, rep and wrk's numbers, or failure=...
   mem       one idle-connection measurement (see idle_conns.py)
+  allocs    target, allocs (heap allocations during one keep-alive round,
+            bench.d/count_allocs.c) and that round's wrk numbers
 Prints a plain-text table and writes the same as markdown.
 """
 
@@ -97,6 +99,18 @@ def memory_cell(mem, status):
                          f"{mem['still_open']} still open of {mem['conns']}")
     per_conn = (int(mem["rss_after_kib"]) - int(mem["rss_before_kib"])) / int(mem["conns"])
     return Cell(per_conn)
+
+
+def allocation_cell(run, status):
+    """Heap allocations per request over one keep-alive round."""
+    if status:
+        return Cell(text=status)
+    if run is None:
+        return Cell(text="-")
+    failure = run_failure(run)
+    if failure:
+        return Cell(text="FAILED: " + failure)
+    return Cell(int(run["allocs"]) / int(run["requests"]))
 
 
 def ratio_cells(cells):
@@ -219,6 +233,11 @@ def build_rows(records):
         rows.append((scenario["label"], "req/s", rate_cells, "{:.0f}"))
         rows.append(("", "p99 ms", p99_cells, "{:.2f}"))
         rows.append(("", "CPU us/req", cpu_cells, "{:.2f}"))
+    allocs = {r["target"]: r for kind, r in records if kind == "allocs"}
+    if allocs or any(kind == "status" and r["phase"] == "allocations" for kind, r in records):
+        cells = {target: allocation_cell(allocs.get(target), status(target, "allocations"))
+                 for target, _ in TARGETS}
+        rows.append(("keep-alive, 100 conns, counting allocator", "heap allocations/req", cells, "{:.2f}"))
     for mode, label in (("sequential", "idle keep-alive client conns"),
                         ("burst", "idle conns after a burst")):
         if not any(m == mode for m, _ in mems) and mode == "burst":
@@ -299,7 +318,10 @@ def main():
         "over the other's: above 1 is better for req/s, below 1 is better for p99 "
         "and memory (and CPU us/event: the proxy's utime + stime over the streaming "
         "window / events the clients received; CPU us/req likewise over each "
-        "round / the requests (WebSocket: echoed messages) it completed). KiB/conn = (RSS with the idle connections open - RSS before) / "
+        "round / the requests (WebSocket: echoed messages) it completed). heap allocations/req = "
+        "malloc, calloc, realloc and aligned allocations by the proxy's processes during a "
+        "keep-alive round after a one-second warm-up / the requests it served (a preloaded "
+        "counter, bench.d/count_allocs.c). KiB/conn = (RSS with the idle connections open - RSS before) / "
         "connections, RSS summed over the proxy's processes; the clients connect one after another, or (after a burst) all send their request at once and then stay idle, RSS read 3 s after the last response (nginx: master + its "
         "one worker; HAProxy and lbd: their single process). 'direct' is wrk "
         "straight to one nginx backend, one round.")
