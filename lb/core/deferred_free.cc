@@ -16,9 +16,8 @@ void DeferredFree::retire(std::unique_ptr<Retirable> obj) { retired_.push_back(s
 void DeferredFree::run() {
   // Destructors may retire more objects: swap first, loop until quiet.
   while (!retired_.empty()) {
-    std::vector<std::unique_ptr<Retirable>> batch;
-    batch.swap(retired_);
-    batch.clear();
+    deleting_.swap(retired_);
+    deleting_.clear();
   }
 }
 

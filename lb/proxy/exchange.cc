@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 
+#include "lb/core/free_list.h"
 #include "lb/health/passive_check.h"
 #include "lb/http/error_response.h"
 #include "lb/http/fixed_response.h"
@@ -37,7 +39,70 @@ class RequestHeaders final : public balance::HeaderLookup {
   const http::HeaderList& headers_;
 };
 
+// Exchanges come and go with every request, and so does the buffer their
+// upstream head is written into: both are recycled through this thread's
+// FreeLists, which the worker trims every second like its other caches.
+// Under AddressSanitizer the memory of an Exchange is not recycled, so that
+// a use after free is still reported.
+#if defined(__SANITIZE_ADDRESS__)
+#define LB_RECYCLE_EXCHANGES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LB_RECYCLE_EXCHANGES 0
+#endif
+#endif
+#ifndef LB_RECYCLE_EXCHANGES
+#define LB_RECYCLE_EXCHANGES 1
+#endif
+
+struct alignas(Exchange) ExchangeMemory {
+  std::byte bytes[sizeof(Exchange)];
+};
+
+// As many as a burst used, up to this many, each list.
+constexpr size_t kMaxCached = 4096;
+// A buffer that grew past this for an unusually large head is freed, not
+// kept: the cache never pins more than kMaxCached of these.
+constexpr size_t kMaxKeptHeadCapacity = 4096;
+
+thread_local FreeList<ExchangeMemory> exchange_memory(kMaxCached);
+thread_local FreeList<std::string> head_buffers(kMaxCached);
+
 }  // namespace
+
+void* Exchange::operator new(size_t size) {
+  if (LB_RECYCLE_EXCHANGES && size == sizeof(ExchangeMemory)) {
+    if (ExchangeMemory* m = exchange_memory.pop()) return m;
+    return new ExchangeMemory;
+  }
+  return ::operator new(size);
+}
+
+void Exchange::operator delete(void* p, size_t size) {
+  if (LB_RECYCLE_EXCHANGES && size == sizeof(ExchangeMemory)) {
+    auto* m = static_cast<ExchangeMemory*>(p);
+    if (!exchange_memory.push(m)) delete m;
+    return;
+  }
+  ::operator delete(p, size);
+}
+
+std::unique_ptr<std::string, Exchange::ReturnHeadBuffer> Exchange::take_head_buffer(size_t capacity) {
+  std::string* buffer = head_buffers.pop();
+  if (!buffer) buffer = new std::string;
+  buffer->reserve(capacity);
+  return std::unique_ptr<std::string, ReturnHeadBuffer>(buffer);
+}
+
+void Exchange::ReturnHeadBuffer::operator()(std::string* buffer) const {
+  buffer->clear();
+  if (buffer->capacity() > kMaxKeptHeadCapacity || !head_buffers.push(buffer)) delete buffer;
+}
+
+size_t Exchange::trim_caches() {
+  return exchange_memory.trim() * sizeof(ExchangeMemory) +
+         head_buffers.trim() * (sizeof(std::string) + kMaxKeptHeadCapacity);
+}
 
 Exchange::Exchange(Downstream& client, std::shared_ptr<const WorkerSnapshot> ws, size_t pool_index,
                    const http::RequestHead& request, const CompiledRoute& route)
@@ -79,9 +144,9 @@ void Exchange::start() {
   }
   upgrade_ = http::forwarded_upgrade(request_);
   ctx.upgrade = upgrade_;
-  upstream_head_.reserve(request_.headers.size() * 40 + request_.url.size() + 128);
+  upstream_head_ = take_head_buffer(request_.headers.size() * 40 + request_.url.size() + 128);
   // Host for HTTP/1.0 clients that sent none: added per backend in send_request.
-  http::write_upstream_request_head(request_, ctx, upstream_head_);
+  http::write_upstream_request_head(request_, ctx, *upstream_head_);
   hash_ = request_hash();
   pool().shared->retry_budget.request_started();
   in_budget_ = true;
@@ -267,9 +332,9 @@ void Exchange::send_request() {
   if (http::needs_backend_host(request_) && !route_.config->request_headers.drops("Host")) {
     // HTTP/1.1 requires a Host and this HTTP/1.0 client sent none: name the
     // backend of this attempt, as nginx does (Host $proxy_host).
-    upstream_->writer().append_copy(http::with_backend_host(upstream_head_, backend_->address().text));
+    upstream_->writer().append_copy(http::with_backend_host(*upstream_head_, backend_->address().text));
   } else {
-    upstream_->writer().append_copy(upstream_head_);
+    upstream_->writer().append_copy(*upstream_head_);
   }
   if (!replay_.empty()) upstream_->writer().append_copy(replay_);
   if (replay_.size() > kReplayLimit) {

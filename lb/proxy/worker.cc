@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lb/proxy/client_connection.h"
+#include "lb/proxy/exchange.h"
 #include "lb/proxy/worker_snapshot.h"
 
 namespace lb::proxy {
@@ -220,7 +221,8 @@ void Worker::scan_streams() {
 // every whole free page back to the kernel. It locks each arena in turn, so
 // it runs only once a burst's worth was freed, never under steady load.
 void Worker::trim_caches() {
-  const size_t freed = ctx_.blocks.trim() + ctx_.parsers.trim() + ctx_.write_batches.trim();
+  const size_t freed =
+      ctx_.blocks.trim() + ctx_.parsers.trim() + ctx_.write_batches.trim() + Exchange::trim_caches();
   if (freed >= kTrimMallocAfter) ::malloc_trim(0);
 }
 

@@ -34,6 +34,15 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
            const http::RequestHead& request, const CompiledRoute& route);
   ~Exchange() override;
 
+  // An Exchange's memory and its upstream head buffer are recycled per
+  // thread (exchange.cc): a keep-alive request allocates neither. An
+  // Exchange is freed on the thread that made it, as every worker object is.
+  static void* operator new(size_t size);
+  static void operator delete(void* p, size_t size);
+  // Frees what this thread's caches kept unused since the previous call
+  // (FreeList::trim); returns about how many bytes (Worker::trim_caches).
+  static size_t trim_caches();
+
   void start();
   // Request body bytes as they arrive (still framed as the client sent them
   // only in the sense of order; chunk framing is re-done here).
@@ -136,7 +145,13 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   const http::RequestHead& request_;
   const CompiledRoute& route_;
   std::string origin_;  // the target after the route's strip_prefix / add_prefix ("" = unchanged)
-  std::string upstream_head_;  // rewritten once, kept for retries
+  struct ReturnHeadBuffer {
+    void operator()(std::string* buffer) const;
+  };
+  // An empty buffer from this thread's cache with room for `capacity`.
+  static std::unique_ptr<std::string, ReturnHeadBuffer> take_head_buffer(size_t capacity);
+  // Rewritten once, kept for retries; from this thread's cache.
+  std::unique_ptr<std::string, ReturnHeadBuffer> upstream_head_;
   std::string replay_;         // body bytes as sent upstream, while they fit
   bool replayable_ = true;     // replay_ holds every body byte sent so far
   bool request_complete_ = false;
