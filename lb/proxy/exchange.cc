@@ -84,7 +84,7 @@ void Exchange::operator delete(void* p, size_t size) {
     if (!exchange_memory.push(m)) delete m;
     return;
   }
-  ::operator delete(p, size);
+  ::operator delete(p);  // not the sized form: clang before 19 does not declare it by default
 }
 
 std::unique_ptr<std::string, Exchange::ReturnHeadBuffer> Exchange::take_head_buffer(size_t capacity) {
