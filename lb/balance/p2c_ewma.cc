@@ -66,7 +66,9 @@ void P2cEwma::record(Backend& b, std::chrono::microseconds response_time, bool o
   if (now - b.latency_peak_at() >= kHoldPeak) {
     // No answer reached the peak for kHoldPeak (or none came at all, as
     // after a probe): it is old news, and the worst answer since replaces it.
-    b.set_latency_ewma_us(worst_since_peak, now);
+    // Never upwards: a worst answer from before a long silence may be above
+    // what the estimate has decayed to, and only a sample raises it.
+    b.set_latency_ewma_us(std::max(sample, std::min(previous, worst_since_peak)), now);
     b.set_latency_peak(now, 0);
     return;
   }

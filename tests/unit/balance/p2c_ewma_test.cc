@@ -1,4 +1,5 @@
 #include "lb/balance/p2c_ewma.h"
+#include "lb/balance/peak_ewma.h"
 
 #include <gtest/gtest.h>
 
@@ -141,6 +142,23 @@ TEST(BalanceP2cEwma, RestartedBackendWhoseFirstAnswersAreSlowIsBackWithinSeconds
     sim.run(milliseconds(1500));
     EXPECT_NEAR(sim.run(milliseconds(1500))["c"], 1.0 / 3, 0.06) << "restarted backend not back to its share";
   }
+}
+
+// A worst answer from before a long silence does not come back: the probe's
+// fast answer after the silence replaces the decayed estimate, it does not
+// restore an old, higher one.
+TEST(BalanceP2cEwma, AProbeAfterASilenceNeverRaisesTheEstimate) {
+  auto backends = make_backends(1);
+  P2cEwma p2c(backends, 1);
+  Backend& b = *backends[0];
+  const TimePoint t0 = Clock::now();
+  p2c.record(b, milliseconds(800), true, t0);                     // the peak
+  p2c.record(b, milliseconds(790), true, t0 + milliseconds(5));  // blended: the worst since
+  const TimePoint probe = t0 + std::chrono::seconds(5);
+  const double decayed = peak_ewma::decayed(b.latency_ewma_us(), probe - b.latency_updated_at());
+  p2c.record(b, milliseconds(10), true, probe);
+  EXPECT_LE(b.latency_ewma_us(), decayed) << "the probe raised the estimate to an old worst answer";
+  EXPECT_GE(b.latency_ewma_us(), 10000);
 }
 
 // A still-slow backend is probed about once per kProbeAfter, not once per
