@@ -1,11 +1,15 @@
 // Counts heap allocations of a process and its children, for tools/bench:
 // LD_PRELOAD=count_allocs.so COUNT_ALLOCS_FILE=path proxy ...
-// Every malloc, calloc, realloc and aligned allocation (operator new calls
-// malloc) adds one to a 64-bit counter that lives in `path`, mapped shared:
-// the bench reads the file before and after a round and divides the
-// difference by the requests served, with no need to stop the proxy, and
-// forked workers (nginx) add to the same counter. Without COUNT_ALLOCS_FILE,
+// Every malloc, calloc, realloc, valloc and aligned allocation (operator
+// new calls malloc) adds one to a 64-bit counter that lives in `path`,
+// mapped shared: the bench reads the file before and after a round and
+// divides the difference by the requests served, with no need to stop the
+// proxy, and forked workers (nginx) add to the same counter. Without COUNT_ALLOCS_FILE,
 // or if the file cannot be mapped, nothing is counted.
+//
+// free is wrapped too (not counted), so that a program that brings its own
+// allocator still pairs every allocation made here with glibc's free.
+// realloc counts every call, shrinking ones included.
 //
 // The wrappers forward to glibc's own entry points (__libc_malloc and
 // friends) instead of dlsym(RTLD_NEXT): dlsym itself allocates, which would
@@ -23,6 +27,9 @@ extern void* __libc_malloc(size_t);
 extern void* __libc_calloc(size_t, size_t);
 extern void* __libc_realloc(void*, size_t);
 extern void* __libc_memalign(size_t, size_t);
+extern void* __libc_valloc(size_t);
+extern void* __libc_pvalloc(size_t);
+extern void __libc_free(void*);
 
 static uint64_t* counter;
 
@@ -75,3 +82,15 @@ int posix_memalign(void** out, size_t align, size_t n) {
   *out = p;
   return 0;
 }
+
+void* valloc(size_t n) {
+  count();
+  return __libc_valloc(n);
+}
+
+void* pvalloc(size_t n) {
+  count();
+  return __libc_pvalloc(n);
+}
+
+void free(void* p) { __libc_free(p); }

@@ -35,8 +35,9 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   ~Exchange() override;
 
   // An Exchange's memory and its upstream head buffer are recycled per
-  // thread (exchange.cc): a keep-alive request allocates neither. An
-  // Exchange is freed on the thread that made it, as every worker object is.
+  // thread (exchange.cc): a keep-alive request allocates neither. Memory
+  // freed on another thread (a worker's last Exchanges, deleted after its
+  // thread was joined) goes to that thread's lists, which is harmless.
   static void* operator new(size_t size);
   static void operator delete(void* p, size_t size);
   // Frees what this thread's caches kept unused since the previous call
