@@ -10,16 +10,13 @@
 namespace lb::proxy {
 
 void ClientAddress::assign(const sockaddr_storage& address) {
-  addr_ = address;
+  addr_.assign(address);
   text_[0] = '-';
   text_[1] = 0;
   if (address.ss_family == AF_INET)
     inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr, text_, sizeof text_);
   else if (address.ss_family == AF_INET6)
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr, text_, sizeof text_);
-  const std::string_view raw = balance::address_bytes(address);
-  std::memcpy(bytes_, raw.data(), raw.size());
-  len_ = uint8_t(raw.size());
 }
 
 bool ClientAddress::assign_text(std::string_view text) {

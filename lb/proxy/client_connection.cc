@@ -46,12 +46,13 @@ constexpr size_t kResponseHighWaterBlocks = 4;
 constexpr size_t kResponseLowWaterBlocks = 2;
 
 // The peer's address and ours, as the socket has them.
-void socket_addresses(uv_tcp_t* tcp, ClientAddress& peer, sockaddr_storage& local) {
+void socket_addresses(uv_tcp_t* tcp, ClientAddress& peer, SocketAddress& local) {
   sockaddr_storage ss{};
   int ss_len = sizeof ss;
   if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &ss_len) == 0) peer.assign(ss);
-  ss_len = sizeof local;
-  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&local), &ss_len) != 0) local = {};
+  ss = {};
+  ss_len = sizeof ss;
+  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&ss), &ss_len) == 0) local.assign(ss);
 }
 
 double ms_since(TimePoint t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
@@ -156,7 +157,7 @@ void ClientConnection::handle_proxy_read(ssize_t nread, const uv_buf_t* buf) {
   if (h.has_addresses && (trusted.empty() || config::any_contains(trusted, peer_.bytes()))) {
     connection_client_.assign(h.source);
     client_ = connection_client_;
-    local_ = h.destination;
+    local_.assign(h.destination);
   }
   proxy_parser_.reset();
   const size_t rest = size_t(nread) - r.consumed;
@@ -239,9 +240,9 @@ void ClientConnection::handle_read_end(ssize_t nread) {
     return close_after_write();
   }
   if (phase_ == Phase::tunnel) {
-    if (nread != UV_EOF) return tunnel_->on_error(Tunnel::client, "client read error");
+    if (nread != UV_EOF) return tunnel_->relay->on_error(Tunnel::client, "client read error");
     read_eof_ = true;
-    return tunnel_->on_eof(Tunnel::client);
+    return tunnel_->relay->on_eof(Tunnel::client);
   }
   {
     if (nread != UV_EOF) return abort();  // reset by peer
@@ -298,7 +299,7 @@ void ClientConnection::handle_bytes(char* data, size_t len) {
   }
   if (phase_ == Phase::tunnel) {
     bytes_in_ += len;
-    return tunnel_->on_data(Tunnel::client, read_buf_.block(), data, len);
+    return tunnel_->relay->on_data(Tunnel::client, read_buf_.block(), data, len);
   }
   if (phase_ == Phase::closing) return read_buf_.release_if_unshared();  // lingering close: discard
   bytes_in_ += len;
@@ -599,8 +600,8 @@ void ClientConnection::on_write_done(void* p, int status) {
     self->watch_send_progress();
   }
   if (self->phase_ == Phase::tunnel) {
-    if (status != 0) return self->tunnel_->on_error(Tunnel::client, "client write error");
-    return self->tunnel_->on_drained(Tunnel::client);
+    if (status != 0) return self->tunnel_->relay->on_error(Tunnel::client, "client write error");
+    return self->tunnel_->relay->on_drained(Tunnel::client);
   }
   if (status != 0) return self->abort();
   if (self->phase_ == Phase::http2) return self->h2_->on_written();  // more frames may go
@@ -616,7 +617,7 @@ void ClientConnection::on_write_done(void* p, int status) {
 void ClientConnection::update_reading() {
   if (closed_) return;
   bool want = !read_eof_;
-  if (phase_ == Phase::tunnel) want = want && tunnel_reading_;
+  if (phase_ == Phase::tunnel) want = want && tunnel_ && tunnel_->reading;
   else if (phase_ == Phase::closing) want = want && shut_down_;  // linger: drain until FIN
   else if (input_.bytes() > kMaxPendingInput || input_.blocks() > kMaxPendingInputBlocks) want = false;
   else if (exchange_ && (exchange_->upstream_backlog() > kUpstreamHighWater ||
@@ -801,7 +802,7 @@ bool ClientConnection::end_stream_for_drain() {
 }
 
 bool ClientConnection::stream_closing() const {
-  return !closed_ && phase_ == Phase::tunnel && tunnel_ && tunnel_->closing() && !tunnel_->ended();
+  return !closed_ && phase_ == Phase::tunnel && tunnel_ && tunnel_->relay->closing() && !tunnel_->relay->ended();
 }
 
 void ClientConnection::long_stream_backends(std::vector<const balance::Backend*>& out) const {
@@ -818,8 +819,9 @@ bool ClientConnection::end_streams_of(const balance::Backend& backend) {
 const balance::Backend* ClientConnection::long_stream_backend() const {
   if (closed_) return nullptr;
   if (phase_ == Phase::tunnel)
-    return tunnel_upstream_ && tunnel_ && !tunnel_->ended() && !tunnel_->closing() ? &tunnel_upstream_->backend()
-                                                                                   : nullptr;
+    return tunnel_ && tunnel_->upstream && !tunnel_->relay->ended() && !tunnel_->relay->closing()
+               ? &tunnel_->upstream->backend()
+               : nullptr;
   return exchange_ ? exchange_->stream_backend() : nullptr;
 }
 
@@ -827,8 +829,8 @@ bool ClientConnection::end_long_stream(uint16_t ws_code, const char* sse_reason)
   const balance::Backend* backend = long_stream_backend();
   if (!backend) return false;
   if (phase_ == Phase::tunnel) {
-    tunnel_upstream_->backend().stats().count_stream_ended(worker_.index);
-    tunnel_->close_with(ws_code);  // ends through on_tunnel_end, now or within Tunnel::kCloseWait
+    tunnel_->upstream->backend().stats().count_stream_ended(worker_.index);
+    tunnel_->relay->close_with(ws_code);  // ends through on_tunnel_end, now or within Tunnel::kCloseWait
     return true;
   }
   exchange_->end_stream(sse_reason);  // its answer is complete: the connection closes once it is out
@@ -850,8 +852,10 @@ void ClientConnection::abort() {
 void ClientConnection::close_now() {
   if (closed_) return;
   closed_ = true;
-  if (tunnel_ && !tunnel_->ended()) tunnel_->on_error(Tunnel::client, "connection closed");
-  tunnel_slot_.release();
+  if (tunnel_) {
+    if (!tunnel_->relay->ended()) tunnel_->relay->on_error(Tunnel::client, "connection closed");
+    tunnel_->slot.release();
+  }
   if (exchange_) {
     exchange_->abort();
     worker_.deferred->retire(std::move(exchange_));
@@ -878,33 +882,36 @@ void ClientConnection::close_now() {
 void ClientConnection::start_tunnel(UpstreamConnection* upstream, BackendSlot slot, const char* pool,
                                     double upstream_ms, const BlockRef& block, const char* rest, size_t len) {
   phase_ = Phase::tunnel;
-  tunnel_slot_ = std::move(slot);
   header_deadline_.cancel();
   body_deadline_.cancel();
   keepalive_deadline_.cancel();
-  tunnel_pool_ = pool;
-  tunnel_upstream_ms_ = upstream_ms;
-  tunnel_upstream_ = upstream;
   TunnelSide& client_side = *this;  // private bases: converted here, where that is allowed
   TunnelOwner& owner = *this;
-  tunnel_ = std::make_unique<Tunnel>(client_side, *upstream, *worker_.timers, listener_rt_->config->timeouts.idle, owner);
-  upstream->start_tunnel(tunnel_.get());
+  tunnel_ = std::make_unique<TunnelState>(TunnelState{
+      .relay = std::make_unique<Tunnel>(client_side, *upstream, *worker_.timers, listener_rt_->config->timeouts.idle,
+                                        owner),
+      .upstream = upstream,
+      .slot = std::move(slot),
+      .pool = pool,
+      .upstream_ms = upstream_ms,
+  });
+  upstream->start_tunnel(tunnel_->relay.get());
   identity_->state->tunnels_active.fetch_add(1, std::memory_order_relaxed);
   identity_->state->tunnels_total.fetch_add(1, std::memory_order_relaxed);
   if (exchange_) worker_.deferred->retire(std::move(exchange_));  // it is calling us: freed after this turn
   flush();  // the 101 head goes first
   // Bytes that arrived right behind either head belong to the new protocol.
-  if (len > 0) tunnel_->on_data(Tunnel::upstream, block, rest, len);
+  if (len > 0) tunnel_->relay->on_data(Tunnel::upstream, block, rest, len);
   SliceQueue early = std::move(input_);
   input_.clear();
   while (!early.empty()) {
-    if (tunnel_->ended()) return;
+    if (tunnel_->relay->ended()) return;
     SliceQueue::Slice in = early.pop();
-    tunnel_->on_data(Tunnel::client, in.block, in.data, in.len);
+    tunnel_->relay->on_data(Tunnel::client, in.block, in.data, in.len);
   }
-  if (tunnel_->ended()) return;
-  if (read_eof_) tunnel_->on_eof(Tunnel::client);
-  tunnel_->start();
+  if (tunnel_->relay->ended()) return;
+  if (read_eof_) tunnel_->relay->on_eof(Tunnel::client);
+  tunnel_->relay->start();
 }
 
 void ClientConnection::tunnel_send(const BlockRef& block, const char* data, size_t len) {
@@ -918,7 +925,7 @@ void ClientConnection::tunnel_send_copy(std::string_view bytes) {
 }
 
 void ClientConnection::tunnel_reading(bool on) {
-  tunnel_reading_ = on;
+  tunnel_->reading = on;
   update_reading();
 }
 
@@ -932,21 +939,21 @@ void ClientConnection::tunnel_shutdown() {
   const int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* r, int status) {
     auto* self = static_cast<ClientConnection*>(r->data);
     delete r;
-    if (!self->closed_) self->tunnel_->on_shutdown_done(Tunnel::client, status);
+    if (!self->closed_) self->tunnel_->relay->on_shutdown_done(Tunnel::client, status);
   });
   if (rc != 0) {
     delete req;
-    tunnel_->on_shutdown_done(Tunnel::client, rc);
+    tunnel_->relay->on_shutdown_done(Tunnel::client, rc);
   }
 }
 
 void ClientConnection::on_tunnel_end(const char* why) {
   identity_->state->tunnels_active.fetch_sub(1, std::memory_order_relaxed);
   spdlog::debug("{} {}: tunnel {} ended: {}", identity_->name, client_ip(), request_id(), why);
-  const char* backend = tunnel_upstream_ ? tunnel_upstream_->backend().name().c_str() : "-";
-  log_request(101, tunnel_pool_, backend, tunnel_upstream_ms_);
-  if (tunnel_upstream_) std::exchange(tunnel_upstream_, nullptr)->close();
-  tunnel_slot_.release();
+  const char* backend = tunnel_->upstream ? tunnel_->upstream->backend().name().c_str() : "-";
+  log_request(101, tunnel_->pool, backend, tunnel_->upstream_ms);
+  if (tunnel_->upstream) std::exchange(tunnel_->upstream, nullptr)->close();
+  tunnel_->slot.release();
   close_now();
 }
 

@@ -36,7 +36,7 @@ const config::ListenerConfig& listener_config(const WorkerSnapshot& ws, const st
 
 Http2Connection::Http2Connection(WorkerContext& worker, Http2Transport& transport, StreamWriter& writer,
                                  std::shared_ptr<ListenerIdentity> identity, std::shared_ptr<const WorkerSnapshot> ws,
-                                 const ClientAddress& connection_client, const sockaddr_storage& local)
+                                 const ClientAddress& connection_client, const SocketAddress& local)
     : worker_(worker),
       transport_(transport),
       writer_(writer),

@@ -44,7 +44,7 @@ Http2Stream::~Http2Stream() { listener_state_->h2_streams_active.fetch_sub(1, st
 
 WorkerContext& Http2Stream::worker() { return conn_.worker(); }
 const char* Http2Stream::forwarded_for() const { return conn_.connection_client().text(); }
-const sockaddr_storage& Http2Stream::local_sockaddr() const { return conn_.local(); }
+sockaddr_storage Http2Stream::local_sockaddr() const { return conn_.local().storage(); }
 
 void Http2Stream::start(http::RequestHead& head, bool end_stream) {
   head_ = &head;

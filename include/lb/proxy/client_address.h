@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "lb/config/config.h"
+#include "lb/core/socket_address.h"
 
 namespace lb::proxy {
 
@@ -32,14 +33,12 @@ class ClientAddress {
 
   const char* text() const { return text_; }
   // The 4 or 16 address bytes (hashing, CIDR matching); empty when unknown.
-  std::string_view bytes() const { return {reinterpret_cast<const char*>(bytes_), len_}; }
-  const sockaddr_storage& sockaddr() const { return addr_; }
+  std::string_view bytes() const { return addr_.ip_bytes(); }
+  sockaddr_storage sockaddr() const { return addr_.storage(); }
 
  private:
-  sockaddr_storage addr_{};
+  SocketAddress addr_;
   char text_[INET6_ADDRSTRLEN] = "-";
-  uint8_t bytes_[16] = {};
-  uint8_t len_ = 0;
 };
 
 // The request's client per the rules above. `forwarded_for` holds the

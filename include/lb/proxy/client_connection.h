@@ -76,8 +76,8 @@ class ClientConnection final : private http::RequestEvents,
   const char* client_ip() const override { return client_.text(); }
   std::string_view client_address() const override { return client_.bytes(); }
   const char* forwarded_for() const override { return connection_client_.text(); }
-  const sockaddr_storage& client_sockaddr() const override { return client_.sockaddr(); }
-  const sockaddr_storage& local_sockaddr() const override { return local_; }
+  sockaddr_storage client_sockaddr() const override { return client_.sockaddr(); }
+  sockaddr_storage local_sockaddr() const override { return local_.storage(); }
   const ListenerRuntime& listener() const override { return *listener_rt_; }
   std::string_view request_id() const override { return {request_id_, request_id_len_}; }
   void on_exchange_done() override;
@@ -228,12 +228,16 @@ class ClientConnection final : private http::RequestEvents,
   const CompiledRoute* route_ = nullptr;  // of the current request, in ws_'s snapshot (null: none yet)
   std::unique_ptr<Http2Connection> h2_;            // Phase::http2
   bool protocol_open_ = true;                      // the first bytes have not told HTTP/1.1 from HTTP/2 yet
-  std::unique_ptr<Tunnel> tunnel_;                 // after 101
-  UpstreamConnection* tunnel_upstream_ = nullptr;  // owned: closed when the tunnel ends
-  BackendSlot tunnel_slot_;                        // the backend's max_requests slot, given back at the end
-  const char* tunnel_pool_ = "-";                  // in the snapshot ws_ holds
-  double tunnel_upstream_ms_ = -1;
-  bool tunnel_reading_ = false;
+  // Only a connection that switched protocols (101) pays for a relay.
+  struct TunnelState {
+    std::unique_ptr<Tunnel> relay;
+    UpstreamConnection* upstream = nullptr;  // owned: closed when the tunnel ends
+    BackendSlot slot;                        // the backend's max_requests slot, given back at the end
+    const char* pool = "-";                  // in the snapshot ws_ holds
+    double upstream_ms = -1;                 // for the access log line at the end
+    bool reading = false;                    // the relay wants the client's bytes
+  };
+  std::unique_ptr<TunnelState> tunnel_;  // after 101
   ReadBuffer read_buf_;      // plaintext reads land here
   ReadBuffer tls_in_;        // TLS records as read, before decryption
   BlockRef current_block_;   // being parsed
@@ -254,7 +258,7 @@ class ClientConnection final : private http::RequestEvents,
   ClientAddress peer_;               // the TCP peer
   ClientAddress connection_client_;  // the PROXY header's source, or the peer
   ClientAddress client_;             // of the current request
-  sockaddr_storage local_{};         // where the client came in (PROXY destination or our socket)
+  SocketAddress local_;              // where the client came in (PROXY destination or our socket)
   // Until the PROXY header is complete (proxy_protocol listeners).
   std::unique_ptr<ProxyHeaderParser> proxy_parser_;
 };

@@ -38,8 +38,8 @@ class Downstream {
   // What this hop appends to X-Forwarded-For: the connection's client.
   virtual const char* forwarded_for() const = 0;
   // For a PROXY header towards a backend: the client, and where it came in.
-  virtual const sockaddr_storage& client_sockaddr() const = 0;
-  virtual const sockaddr_storage& local_sockaddr() const = 0;
+  virtual sockaddr_storage client_sockaddr() const = 0;
+  virtual sockaddr_storage local_sockaddr() const = 0;
   virtual const ListenerRuntime& listener() const = 0;
   virtual std::string_view request_id() const = 0;
 

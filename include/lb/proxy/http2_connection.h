@@ -52,7 +52,7 @@ class Http2Connection final : private http2::SessionEvents, public Retirable {
   // The addresses are the connection's, valid for its lifetime.
   Http2Connection(WorkerContext& worker, Http2Transport& transport, StreamWriter& writer,
                   std::shared_ptr<ListenerIdentity> identity, std::shared_ptr<const WorkerSnapshot> ws,
-                  const ClientAddress& connection_client, const sockaddr_storage& local);
+                  const ClientAddress& connection_client, const SocketAddress& local);
   ~Http2Connection() override;
 
   // Plaintext from the client, inside `block`.
@@ -84,7 +84,7 @@ class Http2Connection final : private http2::SessionEvents, public Retirable {
   Http2Transport& transport() { return transport_; }
   ListenerIdentity& identity() { return *identity_; }
   const ClientAddress& connection_client() const { return connection_client_; }
-  const sockaddr_storage& local() const { return local_; }
+  const SocketAddress& local() const { return local_; }
   bool draining() const { return transport_.draining(); }
   // The snapshot a new stream starts with (newest unless the listener was
   // retired by a reload).
@@ -111,7 +111,7 @@ class Http2Connection final : private http2::SessionEvents, public Retirable {
   std::shared_ptr<ListenerIdentity> identity_;
   std::shared_ptr<const WorkerSnapshot> ws_;
   const ClientAddress& connection_client_;
-  const sockaddr_storage& local_;
+  const SocketAddress& local_;
   http2::Session session_;
   std::unordered_map<int32_t, std::unique_ptr<Http2Stream>> streams_;
   DeadlineTimer idle_deadline_;

@@ -51,8 +51,8 @@ class Http2Stream final : public Downstream, public Retirable {
   const char* client_ip() const override { return client_.text(); }
   std::string_view client_address() const override { return client_.bytes(); }
   const char* forwarded_for() const override;
-  const sockaddr_storage& client_sockaddr() const override { return client_.sockaddr(); }
-  const sockaddr_storage& local_sockaddr() const override;
+  sockaddr_storage client_sockaddr() const override { return client_.sockaddr(); }
+  sockaddr_storage local_sockaddr() const override;
   const ListenerRuntime& listener() const override { return *listener_rt_; }
   std::string_view request_id() const override { return {request_id_, request_id_len_}; }
   void send_interim(const http::ResponseHead& head) override;
