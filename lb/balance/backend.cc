@@ -65,6 +65,7 @@ void Backend::set_sockaddr(const sockaddr_storage& address) {
   std::atomic_thread_fence(std::memory_order_release);
   for (size_t i = 0; i < kAddressWords; ++i) address_words_[i].store(words[i], std::memory_order_relaxed);
   address_seq_.store(seq + 2, std::memory_order_release);
+  state_changed();
 }
 
 std::string_view to_string(AdminState s) {
@@ -139,6 +140,7 @@ BackendState Backend::state_at(TimePoint now) const {
 void Backend::eject_until_checked(TimePoint earliest) {
   eject_earliest_ns_.store(to_ns(earliest), std::memory_order_relaxed);
   ejected_until_ns_.store(kUntilChecked, std::memory_order_relaxed);
+  state_changed();
 }
 
 bool Backend::awaiting_check() const { return ejected_until_ns_.load(std::memory_order_relaxed) == kUntilChecked; }
@@ -146,9 +148,13 @@ bool Backend::awaiting_check() const { return ejected_until_ns_.load(std::memory
 void Backend::end_ejection(TimePoint now) {
   // The ejection's end is the start of slow start: weight_at reads it there.
   ejected_until_ns_.store(to_ns(now), std::memory_order_relaxed);
+  state_changed();
 }
 
-void Backend::mark_recovered(TimePoint now) { recovered_at_ns_.store(to_ns(now), std::memory_order_relaxed); }
+void Backend::mark_recovered(TimePoint now) {
+  recovered_at_ns_.store(to_ns(now), std::memory_order_relaxed);
+  state_changed();
+}
 
 uint64_t Backend::weight_at(TimePoint now) const {
   const uint64_t full = uint64_t{weight()} * kWeightScale;
@@ -189,6 +195,7 @@ void Backend::set_passive_reason(std::string reason) {
 
 void Backend::eject_until(TimePoint until) {
   ejected_until_ns_.store(to_ns(until), std::memory_order_relaxed);
+  state_changed();
 }
 
 int Backend::count_failure(TimePoint now, Duration window) {
@@ -202,6 +209,11 @@ int Backend::count_failure(TimePoint now, Duration window) {
     return 1;
   }
   return fails_.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+TimePoint Backend::ejected_until() const {
+  const int64_t until = ejected_until_ns_.load(std::memory_order_relaxed);
+  return until == kUntilChecked ? TimePoint::max() : TimePoint(std::chrono::nanoseconds(until));
 }
 
 bool Backend::ejected_at(TimePoint now) const {

@@ -53,7 +53,18 @@ class Backend {
   void set_sockaddr(const sockaddr_storage& address);
 
   uint32_t weight() const { return weight_.load(std::memory_order_relaxed); }
-  void set_weight(uint32_t w) { weight_.store(w, std::memory_order_relaxed); }
+  void set_weight(uint32_t w) {
+    if (weight_.exchange(w, std::memory_order_relaxed) != w) state_changed();
+  }
+
+  // Moves whenever a setter may have changed which backends are usable or
+  // what they weigh (health, admin state, ejection, address, weight, slow
+  // start); time passing does not move it (an ejection running out, a
+  // ramp). Strategies that precompute from that state (weighted_round_
+  // robin's cycle) rebuild when it moves. One counter for the process: a
+  // change in one pool costs the others a rebuild too, and changes are
+  // rare next to requests.
+  static uint64_t state_epoch() { return state_epoch_.load(std::memory_order_acquire); }
 
   // May new requests be sent here? Health up, admin ready, not passively ejected.
   bool usable() const { return usable_at(Clock::now()); }
@@ -61,14 +72,21 @@ class Backend {
 
   // Health as decided by the active checker (true without one).
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
-  void set_healthy(bool up) { healthy_.store(up, std::memory_order_relaxed); }
+  void set_healthy(bool up) {
+    if (healthy_.exchange(up, std::memory_order_relaxed) != up) state_changed();
+  }
 
   AdminState admin_state() const { return admin_.load(std::memory_order_relaxed); }
-  void set_admin_state(AdminState s) { admin_.store(s, std::memory_order_relaxed); }
+  void set_admin_state(AdminState s) {
+    if (admin_.exchange(s, std::memory_order_relaxed) != s) state_changed();
+  }
 
   // Passive ejection: not usable until `until`.
   void eject_until(TimePoint until);
   bool ejected_at(TimePoint now) const;
+  // When a running ejection ends by itself; TimePoint::max() while one
+  // waits for an active check.
+  TimePoint ejected_until() const;
   // Passive ejection in a pool with active checks: out until at least
   // `earliest` AND an active check has passed since (end_ejection).
   void eject_until_checked(TimePoint earliest);
@@ -102,7 +120,8 @@ class Backend {
   // the weight strategies see ramps linearly from ~0 to weight() over the
   // pool's slow_start. weight_at is in 1/kWeightScale units.
   void set_slow_start(Duration d) {
-    slow_start_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), std::memory_order_relaxed);
+    const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    if (slow_start_ns_.exchange(ns, std::memory_order_relaxed) != ns) state_changed();
   }
   void mark_recovered(TimePoint now);
   uint64_t weight_at(TimePoint now) const;
@@ -196,6 +215,9 @@ class Backend {
   // sockaddr_in6 (the largest kind used) in atomic words, and a sequence
   // number that is odd while set_sockaddr writes them.
   static constexpr size_t kAddressWords = (sizeof(sockaddr_in6) + 7) / 8;
+  static void state_changed() { state_epoch_.fetch_add(1, std::memory_order_release); }
+  static inline std::atomic<uint64_t> state_epoch_{0};
+
   std::atomic<uint64_t> address_words_[kAddressWords] = {};
   std::atomic<uint32_t> address_seq_{0};
   std::atomic<uint32_t> weight_;

@@ -1,7 +1,12 @@
 #pragma once
 // Smooth weighted round-robin, exactly as nginx does it (see
-// smooth_weights.h). A weight change arrives with a reload, which builds a
-// new instance; weight 0 means "no new requests" as in HAProxy.
+// smooth_weights.h), read from a precomputed period (smooth_cycle.h) so a
+// pick costs the same at a thousand backends as at three. A weight change
+// arrives with a reload, which builds a new instance, or from the admin
+// API, which moves Backend::state_epoch(); weight 0 means "no new
+// requests" as in HAProxy.
+#include "lb/balance/candidate.h"
+#include "lb/balance/smooth_cycle.h"
 #include "lb/balance/smooth_weights.h"
 #include "lb/balance/strategy.h"
 
@@ -14,8 +19,12 @@ class WeightedRoundRobin final : public Strategy {
   Backend* pick(const PickContext& ctx) override;
 
  private:
+  // Slots of the cycle one pick may pass over before walking the weights.
+  static constexpr int kMaxPassed = 8;
+
   BackendList backends_;
-  SmoothWeights weights_;
+  SmoothCycle cycle_;
+  SmoothWeights weights_;  // while no cycle applies (slow start, huge periods)
 };
 
 }  // namespace lb::balance

@@ -1,0 +1,77 @@
+#include "lb/balance/smooth_cycle.h"
+
+#include <numeric>
+
+#include "lb/balance/backend.h"
+
+namespace lb::balance {
+
+std::vector<uint32_t> SmoothCycle::period(const std::vector<uint64_t>& weights) {
+  struct Member {
+    uint32_t index;
+    int64_t weight;
+    int64_t current = 0;
+  };
+  std::vector<Member> members;
+  uint64_t divisor = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (weights[i] == 0) continue;
+    members.push_back({uint32_t(i), 0});
+    divisor = std::gcd(divisor, weights[i]);
+  }
+  if (members.empty()) return {};
+  uint64_t total = 0;
+  for (Member& m : members) {
+    m.weight = int64_t(weights[m.index] / divisor);
+    total += uint64_t(m.weight);
+    if (total > kMaxSlots) return {};
+  }
+  if (total * members.size() > kMaxBuildSteps) return {};
+
+  // SmoothWeights::next, round after round: ties go to the lowest index.
+  std::vector<uint32_t> slots;
+  slots.reserve(total);
+  for (uint64_t round = 0; round < total; ++round) {
+    Member* best = nullptr;
+    for (Member& m : members) {
+      m.current += m.weight;
+      if (!best || m.current > best->current) best = &m;
+    }
+    best->current -= int64_t(total);
+    slots.push_back(best->index);
+  }
+  return slots;
+}
+
+bool SmoothCycle::rebuild(const BackendList& backends, TimePoint now) {
+  const uint64_t epoch = Backend::state_epoch();  // before reading the state it stands for
+  if (attempted_ && epoch == epoch_ && now < next_attempt_) return false;
+  attempted_ = true;
+  epoch_ = epoch;
+  slots_.clear();
+  cursor_ = 0;
+  valid_until_ = TimePoint::max();
+
+  std::vector<uint64_t> weights(backends.size(), 0);
+  for (size_t i = 0; i < backends.size(); ++i) {
+    const Backend& b = *backends[i];
+    if (b.weight() == 0) continue;
+    if (!b.usable_at(now)) {
+      // An ejection that runs out brings it back with no setter called.
+      if (b.ejected_at(now)) valid_until_ = std::min(valid_until_, b.ejected_until());
+      continue;
+    }
+    weights[i] = b.weight_at(now);
+    if (weights[i] != uint64_t{b.weight()} * kWeightScale) {  // ramping up
+      next_attempt_ = now + kRampRetry;
+      return false;
+    }
+  }
+  slots_ = period(weights);
+  // Nobody usable, or too long a period: no use trying again until
+  // something changes or an ejection runs out.
+  next_attempt_ = valid_until_;
+  return !slots_.empty();
+}
+
+}  // namespace lb::balance
