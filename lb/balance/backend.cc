@@ -65,6 +65,7 @@ void Backend::set_sockaddr(const sockaddr_storage& address) {
   std::atomic_thread_fence(std::memory_order_release);
   for (size_t i = 0; i < kAddressWords; ++i) address_words_[i].store(words[i], std::memory_order_relaxed);
   address_seq_.store(seq + 2, std::memory_order_release);
+  has_address_.store(true, std::memory_order_release);
   state_changed();
 }
 

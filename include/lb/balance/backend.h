@@ -48,7 +48,9 @@ class Backend {
   // name is first resolved sa_family is AF_UNSPEC and the backend is not
   // usable. Lock-free for readers (a sequence lock over atomic words).
   sockaddr_storage sockaddr() const;
-  bool has_sockaddr() const { return sockaddr().ss_family != AF_UNSPEC; }
+  // Every strategy asks this of every backend it considers: one load, not
+  // a copy of the address under its sequence lock.
+  bool has_sockaddr() const { return has_address_.load(std::memory_order_acquire); }
   // Control thread only (one writer). The port is the configured one.
   void set_sockaddr(const sockaddr_storage& address);
 
@@ -220,6 +222,7 @@ class Backend {
 
   std::atomic<uint64_t> address_words_[kAddressWords] = {};
   std::atomic<uint32_t> address_seq_{0};
+  std::atomic<bool> has_address_{false};  // set once, by the first set_sockaddr
   std::atomic<uint32_t> weight_;
   std::atomic<bool> healthy_{true};
   std::atomic<AdminState> admin_{AdminState::ready};
