@@ -5,34 +5,41 @@ namespace lb {
 void SliceQueue::push(const BlockRef& block, char* data, size_t len) {
   if (len == 0) return;
   bytes_ += len;
-  if (!empty()) {
-    Slice& last = slices_.back();
-    if (last.block.get() == block.get()) {
-      if (last.data + last.len == data) {
-        last.len += len;  // the next bytes of the same read stream
-        return;
-      }
-      slices_.push_back({block, data, len});
+  if (empty()) {
+    first_ = {block, data, len};
+    ++blocks_;
+    return;
+  }
+  Slice& last = rest_empty() ? first_ : rest_.back();
+  if (last.block.get() == block.get()) {
+    if (last.data + last.len == data) {
+      last.len += len;  // the next bytes of the same read stream
       return;
     }
+  } else {
+    ++blocks_;
   }
-  slices_.push_back({block, data, len});
-  ++blocks_;
+  rest_.push_back({block, data, len});
 }
 
 SliceQueue::Slice SliceQueue::pop() {
-  Slice s = std::move(slices_[head_++]);
+  Slice s = std::move(first_);
   bytes_ -= s.len;
-  if (empty()) {
-    slices_.clear();  // keeps the capacity: the next request reuses it
+  if (rest_empty()) {
+    first_ = {};
+    rest_.clear();  // keeps the capacity a pipelining client needed
     head_ = 0;
     --blocks_;
-  } else {
-    if (slices_[head_].block.get() != s.block.get()) --blocks_;
-    if (head_ >= 64 && head_ * 2 >= slices_.size()) {  // drop the consumed front, amortised O(1)
-      slices_.erase(slices_.begin(), slices_.begin() + long(head_));
-      head_ = 0;
-    }
+    return s;
+  }
+  first_ = std::move(rest_[head_++]);
+  if (first_.block.get() != s.block.get()) --blocks_;
+  if (rest_empty()) {
+    rest_.clear();
+    head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= rest_.size()) {  // drop the consumed front, amortised O(1)
+    rest_.erase(rest_.begin(), rest_.begin() + long(head_));
+    head_ = 0;
   }
   return s;
 }
@@ -40,16 +47,23 @@ SliceQueue::Slice SliceQueue::pop() {
 void SliceQueue::push_front(Slice s) {
   if (s.len == 0) return;
   bytes_ += s.len;
-  if (empty() || slices_[head_].block.get() != s.block.get()) ++blocks_;
-  if (head_ > 0) {
-    slices_[--head_] = std::move(s);
-  } else {
-    slices_.insert(slices_.begin(), std::move(s));
+  if (empty()) {
+    first_ = std::move(s);
+    ++blocks_;
+    return;
   }
+  if (first_.block.get() != s.block.get()) ++blocks_;
+  if (head_ > 0) {
+    rest_[--head_] = std::move(first_);
+  } else {
+    rest_.insert(rest_.begin(), std::move(first_));
+  }
+  first_ = std::move(s);
 }
 
 void SliceQueue::clear() {
-  slices_.clear();
+  first_ = {};
+  rest_.clear();
   head_ = 0;
   bytes_ = 0;
   blocks_ = 0;

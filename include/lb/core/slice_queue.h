@@ -21,7 +21,7 @@ class SliceQueue {
   };
 
   void push(const BlockRef& block, char* data, size_t len);
-  bool empty() const { return head_ == slices_.size(); }
+  bool empty() const { return first_.len == 0; }
   // Removes and returns the oldest slice.
   Slice pop();
   // Puts back what was left of the slice just popped (O(1) after a pop).
@@ -33,9 +33,15 @@ class SliceQueue {
   size_t blocks() const { return blocks_; }
 
  private:
-  // A vector read from head_ on: O(1) pops, no allocation while empty
-  // (std::deque allocates a chunk up front, per idle connection).
-  std::vector<Slice> slices_;
+  bool rest_empty() const { return head_ == rest_.size(); }
+
+  // The oldest slice lives in the queue itself (len 0: the queue is empty),
+  // so one request at a time never allocates: an idle connection's queue
+  // must own no heap memory, or after a burst each would pin a heap page
+  // full of freed request state. The slices behind it (pipelining) are a
+  // vector read from head_ on: O(1) pops.
+  Slice first_{};
+  std::vector<Slice> rest_;
   size_t head_ = 0;
   size_t bytes_ = 0;
   size_t blocks_ = 0;

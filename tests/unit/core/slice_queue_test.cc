@@ -58,6 +58,40 @@ TEST(SliceQueue, PushFrontPutsBackTheRestOfAPoppedSlice) {
   EXPECT_TRUE(q.empty());
 }
 
+// Slices of one Block that do not continue each other (the parser consumed
+// bytes in between) stay apart, in order, and the Block counts once.
+TEST(SliceQueue, GapsInOneBlockKeepTheirOrderAndCountTheBlockOnce) {
+  BlockPool pool;
+  BlockRef a = pool.take();
+  BlockRef b = pool.take();
+  std::memcpy(a.data(), "0123456789", 10);
+  SliceQueue q;
+  q.push(a, a.data(), 2);      // "01"
+  q.push(a, a.data() + 4, 2);  // "45"
+  q.push(b, b.data(), 3);
+  q.push(a, a.data() + 8, 2);  // "89", after b
+  EXPECT_EQ(q.blocks(), 3u);   // a, b, a: each run of one Block counts
+  EXPECT_EQ(q.bytes(), 9u);
+  SliceQueue::Slice s = q.pop();
+  EXPECT_EQ(std::string(s.data, s.len), "01");
+  EXPECT_EQ(q.blocks(), 3u);
+  s = q.pop();
+  EXPECT_EQ(std::string(s.data, s.len), "45");
+  EXPECT_EQ(q.blocks(), 2u);
+  q.push_front({s.block, s.data + 1, 1});  // "5" back in front of b
+  EXPECT_EQ(q.blocks(), 3u);
+  EXPECT_EQ(std::string(q.pop().data, 1), "5");
+  EXPECT_EQ(q.pop().block.get(), b.get());
+  s = q.pop();
+  EXPECT_EQ(std::string(s.data, s.len), "89");
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.blocks(), 0u);
+  EXPECT_EQ(q.bytes(), 0u);
+  q.push(b, b.data(), 1);  // usable again after emptying
+  EXPECT_EQ(q.blocks(), 1u);
+  EXPECT_FALSE(q.empty());
+}
+
 TEST(SliceQueue, ManyPopsAndPutBacksStayLinear) {
   // The old vector front erase was O(n^2) over a pipelining flood; this
   // one pops in O(1). 200,000 slices must take well under a second even
