@@ -2,8 +2,6 @@
 
 #include <xxhash.h>
 
-#include <algorithm>
-#include <bit>
 #include <cmath>
 
 #include "lb/balance/candidate.h"
@@ -20,9 +18,7 @@ IpHash::IpHash(BackendList backends) : backends_(std::move(backends)), no_key_(b
   }
   // Past 65,535 backends (never in practice) every pick scores them all.
   if (backends_.empty() || backends_.size() >= kUnknown) return;
-  const size_t buckets = std::clamp<size_t>(std::bit_ceil(256 * backends_.size()), 4096, 65536);
-  winners_.assign(buckets, kUnknown);
-  bucket_shift_ = 64 - std::countr_zero(buckets);
+  winners_.assign(kBuckets, kUnknown);
 }
 
 // Weighted rendezvous score -w / ln(u), u uniform in (0, 1) from the
@@ -53,7 +49,7 @@ size_t IpHash::best_for(uint64_t bucket, Accepts&& accepts) const {
 Backend* IpHash::pick(const PickContext& ctx) {
   if (!ctx.hash) return no_key_.pick(ctx);
   const TimePoint now = Clock::now();
-  const uint64_t bucket = bucket_shift_ < 64 ? *ctx.hash >> bucket_shift_ : *ctx.hash;
+  const uint64_t bucket = *ctx.hash >> kBucketShift;
   if (!winners_.empty()) {
     uint16_t& winner = winners_[bucket];
     if (winner == kUnknown) {

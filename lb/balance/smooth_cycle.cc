@@ -48,8 +48,6 @@ bool SmoothCycle::rebuild(const BackendList& backends, TimePoint now) {
   if (attempted_ && epoch == epoch_ && now < next_attempt_) return false;
   attempted_ = true;
   epoch_ = epoch;
-  slots_.clear();
-  cursor_ = 0;
   valid_until_ = TimePoint::max();
 
   std::vector<uint64_t> weights(backends.size(), 0);
@@ -63,14 +61,25 @@ bool SmoothCycle::rebuild(const BackendList& backends, TimePoint now) {
     }
     weights[i] = b.weight_at(now);
     if (weights[i] != uint64_t{b.weight()} * kWeightScale) {  // ramping up
+      slots_.clear();
+      weights_.clear();
       next_attempt_ = now + kRampRetry;
       return false;
     }
   }
-  slots_ = period(weights);
   // Nobody usable, or too long a period: no use trying again until
   // something changes or an ejection runs out.
   next_attempt_ = valid_until_;
+  // The epoch moved for another pool, or for a change that left this one
+  // as it was: the order and the place in it stay.
+  if (weights == weights_ && !slots_.empty()) return true;
+  weights_ = std::move(weights);
+  slots_ = period(weights_);
+  // The place carries over instead of restarting at slot 0: restarting at
+  // every change would hand the first slots (the heaviest backend, then
+  // the lowest indexes) the picks made between changes, and starve the
+  // last backends of a large pool whose workers pick less often than that.
+  cursor_ = slots_.empty() ? 0 : cursor_ % slots_.size();
   return !slots_.empty();
 }
 

@@ -1,6 +1,19 @@
 #include "lb/core/slice_queue.h"
 
+#include <utility>
+
 namespace lb {
+
+SliceQueue& SliceQueue::operator=(SliceQueue&& other) noexcept {
+  if (this == &other) return *this;
+  first_ = std::exchange(other.first_, {});
+  rest_ = std::move(other.rest_);
+  head_ = std::exchange(other.head_, 0);
+  bytes_ = std::exchange(other.bytes_, 0);
+  blocks_ = std::exchange(other.blocks_, 0);
+  other.rest_.clear();
+  return *this;
+}
 
 void SliceQueue::push(const BlockRef& block, char* data, size_t len) {
   if (len == 0) return;

@@ -4,7 +4,6 @@
 
 #include <cstring>
 
-#include "lb/balance/hash_key.h"
 #include "lb/config/cidr.h"
 
 namespace lb::proxy {

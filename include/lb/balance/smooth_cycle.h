@@ -11,17 +11,20 @@
 // greatest common divisor first (the order is the same, the period shorter).
 //
 // A cycle describes the usable backends and their weights when it was
-// built. It is rebuilt when Backend::state_epoch() moves (a health, admin,
-// ejection, address or weight change anywhere) and when the first ejection
-// it left out runs out by itself. After a rebuild the order starts again
-// from zero, where nginx would carry its current weights over the change:
-// both give each backend its share of every period and never a burst.
+// built. When Backend::state_epoch() moves (a health, admin, ejection,
+// address or weight change in any pool) or the first ejection it left out
+// runs out by itself, the weights are read again (one pass) and the period
+// is recomputed only if they differ. The new period is read on from the
+// old one's position (modulo its length), where nginx would carry its
+// current weights over the change: both give each backend its share of
+// every period.
 //
 // No cycle is kept when it would not pay: while a backend ramps up in slow
 // start its weight moves with time (tried again every kRampRetry), and when
 // one period is longer than kMaxSlots or costs more than kMaxBuildSteps to
-// compute. The caller then walks SmoothWeights as before. Owned by one
-// worker: no synchronisation.
+// compute (about 10 ms at the limit, once per change of this pool's usable
+// set, on each worker). The caller then walks SmoothWeights as before.
+// Owned by one worker: no synchronisation.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -33,7 +36,7 @@ namespace lb::balance {
 class SmoothCycle {
  public:
   static constexpr size_t kMaxSlots = 1 << 16;
-  static constexpr uint64_t kMaxBuildSteps = uint64_t{1} << 24;  // slots x backends: tens of ms at worst
+  static constexpr uint64_t kMaxBuildSteps = uint64_t{1} << 22;  // slots x backends
   static constexpr Duration kRampRetry = std::chrono::milliseconds(100);
 
   // The next slot's backend index, or false when no cycle describes the
@@ -59,6 +62,7 @@ class SmoothCycle {
   }
   bool rebuild(const BackendList& backends, TimePoint now);
 
+  std::vector<uint64_t> weights_;  // what slots_ was computed from
   std::vector<uint32_t> slots_;
   size_t cursor_ = 0;
   uint64_t epoch_ = 0;

@@ -2,9 +2,9 @@
 // Smooth weighted round-robin, exactly as nginx does it (see
 // smooth_weights.h), read from a precomputed period (smooth_cycle.h) so a
 // pick costs the same at a thousand backends as at three. A weight change
-// arrives with a reload, which builds a new instance, or from the admin
-// API, which moves Backend::state_epoch(); weight 0 means "no new
-// requests" as in HAProxy.
+// arrives with a reload (which may also keep the Backend and set its
+// weight) or from DNS SRV discovery; either moves Backend::state_epoch().
+// Weight 0 means "no new requests" as in HAProxy.
 #include "lb/balance/candidate.h"
 #include "lb/balance/smooth_cycle.h"
 #include "lb/balance/smooth_weights.h"

@@ -20,6 +20,11 @@ class SliceQueue {
     size_t len;
   };
 
+  SliceQueue() = default;
+  // A moved-from queue is empty (the default move would leave first_.len).
+  SliceQueue(SliceQueue&& other) noexcept { *this = std::move(other); }
+  SliceQueue& operator=(SliceQueue&& other) noexcept;
+
   void push(const BlockRef& block, char* data, size_t len);
   bool empty() const { return first_.len == 0; }
   // Removes and returns the oldest slice.
@@ -37,9 +42,9 @@ class SliceQueue {
 
   // The oldest slice lives in the queue itself (len 0: the queue is empty),
   // so one request at a time never allocates: an idle connection's queue
-  // must own no heap memory, or after a burst each would pin a heap page
-  // full of freed request state. The slices behind it (pipelining) are a
-  // vector read from head_ on: O(1) pops.
+  // owns no heap memory unless its client once pipelined, or after a burst
+  // each would pin a heap page full of freed request state. The slices
+  // behind it (pipelining) are a vector read from head_ on: O(1) pops.
   Slice first_{};
   std::vector<Slice> rest_;
   size_t head_ = 0;

@@ -62,6 +62,24 @@ TEST(BalanceIpHash, OnlyClientsOfAnUnusableBackendMoveAndTheyComeBack) {
   EXPECT_EQ(assign_all(ip), before);
 }
 
+// A pool that grows (a reload, an SRV answer) moves only the clients the
+// new backend wins, whatever the pool's size: 32 -> 33 crosses no
+// boundary that would re-bucket everyone.
+TEST(BalanceIpHash, ANewBackendTakesOnlyTheClientsItWins) {
+  auto backends = make_backends(33);
+  IpHash before(BackendList(backends.begin(), backends.end() - 1));
+  IpHash after(backends);
+  const auto old_places = assign_all(before);
+  const auto new_places = assign_all(after);
+  int moved = 0;
+  for (int i = 0; i < kClients; ++i) {
+    if (new_places[i] == old_places[i]) continue;
+    EXPECT_EQ(new_places[i], backends.back().get()) << "client " << i << " moved between old backends";
+    ++moved;
+  }
+  EXPECT_NEAR(moved, kClients / 33, kClients * 0.01);
+}
+
 TEST(BalanceIpHash, ListOrderDoesNotMatter) {
   auto backends = make_backends(4);
   IpHash forward(backends);

@@ -98,7 +98,7 @@ TEST(BalanceWeightedRoundRobin, AWeightChangedAtRunTimeTakesEffect) {
   auto backends = make_backends({1, 1});
   WeightedRoundRobin wrr(backends);
   EXPECT_EQ(pick_sequence(wrr, 4), "a b a b");
-  backends[1]->set_weight(3);  // the admin API
+  backends[1]->set_weight(3);  // an SRV record's new weight
   const auto counts = count_picks(wrr, 400);
   EXPECT_EQ(counts.at("a"), 100);
   EXPECT_EQ(counts.at("b"), 300);
@@ -109,10 +109,33 @@ TEST(BalanceWeightedRoundRobin, AWeightChangedAtRunTimeTakesEffect) {
 TEST(BalanceWeightedRoundRobin, AnEjectionThatRunsOutBringsTheBackendBack) {
   auto backends = make_backends({1, 1});
   WeightedRoundRobin wrr(backends);
-  backends[0]->eject_until(Clock::now() + std::chrono::milliseconds(50));
+  backends[0]->eject_until(Clock::now() + std::chrono::milliseconds(300));
   EXPECT_EQ(pick_sequence(wrr, 4), "b b b b");
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  std::this_thread::sleep_for(std::chrono::milliseconds(320));
   EXPECT_EQ(count_picks(wrr, 10).at("a"), 5);
+}
+
+// Backend::state_epoch() is one for the process: a change in another pool
+// must neither restart this pool's order (its first backends would take
+// the picks made between changes) nor cost it a new period.
+TEST(BalanceWeightedRoundRobin, AChangeInAnotherPoolKeepsTheOrderWhereItWas) {
+  WeightedRoundRobin wrr(make_backends({1, 1, 1, 1}));
+  auto elsewhere = testing::make_backend("elsewhere");
+  std::string seen;
+  for (int i = 0; i < 8; ++i) {
+    seen += (i ? " " : "") + testing::name_of(wrr.pick({}));
+    elsewhere->set_healthy(i % 2 == 0);
+  }
+  EXPECT_EQ(seen, "a b c d a b c d");
+}
+
+// When this pool changes, the new period is read on from the old place.
+TEST(BalanceWeightedRoundRobin, AChangeInThePoolDoesNotRestartTheOrder) {
+  auto backends = make_backends({1, 1, 1, 1, 1});
+  WeightedRoundRobin wrr(backends);
+  EXPECT_EQ(pick_sequence(wrr, 3), "a b c");
+  backends[0]->set_healthy(false);
+  EXPECT_EQ(pick_sequence(wrr, 4), "e b c d");  // slot 3 of b c d e
 }
 
 TEST(BalanceWeightedRoundRobin, AFullBackendIsPassedOverAndTheOthersKeepTheirOrder) {

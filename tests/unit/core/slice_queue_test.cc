@@ -90,6 +90,11 @@ TEST(SliceQueue, GapsInOneBlockKeepTheirOrderAndCountTheBlockOnce) {
   q.push(b, b.data(), 1);  // usable again after emptying
   EXPECT_EQ(q.blocks(), 1u);
   EXPECT_FALSE(q.empty());
+  SliceQueue taken = std::move(q);  // as a tunnel takes what was read early
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(taken.bytes(), 1u);
+  EXPECT_EQ(taken.pop().block.get(), b.get());
 }
 
 TEST(SliceQueue, ManyPopsAndPutBacksStayLinear) {
