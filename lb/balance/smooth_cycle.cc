@@ -3,50 +3,39 @@
 #include <numeric>
 
 #include "lb/balance/backend.h"
+#include "lb/balance/smooth_weights.h"
 
 namespace lb::balance {
 
 std::vector<uint32_t> SmoothCycle::period(const std::vector<uint64_t>& weights) {
-  struct Member {
-    uint32_t index;
-    int64_t weight;
-    int64_t current = 0;
-  };
-  std::vector<Member> members;
   uint64_t divisor = 0;
-  for (size_t i = 0; i < weights.size(); ++i) {
-    if (weights[i] == 0) continue;
-    members.push_back({uint32_t(i), 0});
-    divisor = std::gcd(divisor, weights[i]);
+  size_t members = 0;
+  for (uint64_t w : weights) {
+    divisor = std::gcd(divisor, w);
+    members += w > 0;
   }
-  if (members.empty()) return {};
+  if (members == 0) return {};
+  std::vector<int64_t> reduced(weights.size());
   uint64_t total = 0;
-  for (Member& m : members) {
-    m.weight = int64_t(weights[m.index] / divisor);
-    total += uint64_t(m.weight);
+  for (size_t i = 0; i < weights.size(); ++i) {
+    reduced[i] = int64_t(weights[i] / divisor);
+    total += uint64_t(reduced[i]);
     if (total > kMaxSlots) return {};
   }
-  if (total * members.size() > kMaxBuildSteps) return {};
+  if (total * weights.size() > kMaxBuildSteps) return {};  // the walk visits every index
 
-  // SmoothWeights::next, round after round: ties go to the lowest index.
+  // The walk itself, round after round: the period is its order by construction.
+  SmoothWeights walk(weights.size());
   std::vector<uint32_t> slots;
   slots.reserve(total);
-  for (uint64_t round = 0; round < total; ++round) {
-    Member* best = nullptr;
-    for (Member& m : members) {
-      m.current += m.weight;
-      if (!best || m.current > best->current) best = &m;
-    }
-    best->current -= int64_t(total);
-    slots.push_back(best->index);
-  }
+  for (uint64_t round = 0; round < total; ++round)
+    slots.push_back(uint32_t(walk.next([&](size_t i) { return reduced[i]; })));
   return slots;
 }
 
 bool SmoothCycle::rebuild(const BackendList& backends, TimePoint now) {
   const uint64_t epoch = Backend::state_epoch();  // before reading the state it stands for
-  if (attempted_ && epoch == epoch_ && now < next_attempt_) return false;
-  attempted_ = true;
+  if (epoch == epoch_ && now < next_attempt_) return false;
   epoch_ = epoch;
   valid_until_ = TimePoint::max();
 

@@ -49,8 +49,6 @@ class SmoothCycle {
     return true;
   }
 
-  size_t size() const { return slots_.size(); }
-
   // The period for these weights (index i weighs weights[i]; 0 = out), as
   // SmoothWeights would pick from all-zero current weights. Empty when no
   // weight is positive or the period is over the limits above.
@@ -67,8 +65,7 @@ class SmoothCycle {
   size_t cursor_ = 0;
   uint64_t epoch_ = 0;
   TimePoint valid_until_{};    // the first ejection among those left out ends
-  TimePoint next_attempt_{};   // after a failed build with the same epoch
-  bool attempted_ = false;     // a build was tried at epoch_
+  TimePoint next_attempt_{};   // no new build before this at the same epoch_ (the clock's start: none yet)
 };
 
 }  // namespace lb::balance
