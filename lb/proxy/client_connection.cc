@@ -36,6 +36,9 @@ constexpr size_t kUpstreamHighWater = 256 * 1024;
 constexpr size_t kUpstreamHighWaterBlocks = 4;
 // How long a closing connection waits for the client's FIN (lingering close).
 constexpr Duration kLingerTime{2000};
+// The most of an answer, still unacknowledged, that a close without linger
+// leaves the kernel to deliver (see start_lingering_close).
+constexpr size_t kOrphanedTail = 16 * 1024;
 // Above this many bytes, or read Blocks held, queued towards the client,
 // the Exchange stops reading the backend; it resumes below both low marks.
 // Blocks matter when the backend sends many small reads (SSE events) that
@@ -45,14 +48,11 @@ constexpr size_t kResponseLowWater = 64 * 1024;
 constexpr size_t kResponseHighWaterBlocks = 4;
 constexpr size_t kResponseLowWaterBlocks = 2;
 
-// The peer's address and ours, as the socket has them.
-void socket_addresses(uv_tcp_t* tcp, ClientAddress& peer, SocketAddress& local) {
+// The peer's address, as the socket has it.
+void peer_address(uv_tcp_t* tcp, ClientAddress& peer) {
   sockaddr_storage ss{};
   int ss_len = sizeof ss;
   if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &ss_len) == 0) peer.assign(ss);
-  ss = {};
-  ss_len = sizeof ss;
-  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&ss), &ss_len) == 0) local.assign(ss);
 }
 
 double ms_since(TimePoint t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
@@ -67,7 +67,7 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
     return false;
   }
   uv_tcp_nodelay(&c->tcp_, 1);
-  socket_addresses(&c->tcp_, c->peer_, c->local_);
+  peer_address(&c->tcp_, c->peer_);
   c->connection_client_ = c->client_ = c->peer_;
   const ListenerRuntime* lr = worker.current->snapshot->find_listener(c->identity_->name);
   if (!lr) {  // listener removed by a reload in between
@@ -158,6 +158,7 @@ void ClientConnection::handle_proxy_read(ssize_t nread, const uv_buf_t* buf) {
     connection_client_.assign(h.source);
     client_ = connection_client_;
     local_.assign(h.destination);
+    local_known_ = true;
   }
   proxy_parser_.reset();
   const size_t rest = size_t(nread) - r.consumed;
@@ -269,7 +270,8 @@ void ClientConnection::handle_read_end(ssize_t nread) {
         if (exchange_ && exchange_->queued()) return abort();
         break;  // half-close: answer, then close
       case Phase::closing:
-        return close_now();  // lingering close done
+        if (shut_down_ || writer_.idle()) return close_now();  // lingering close done
+        break;  // a half-close: the last response is still on its way, the linger is not needed
       case Phase::tunnel:
       case Phase::http2:
         break;  // handled above
@@ -448,7 +450,10 @@ void ClientConnection::on_exchange_done() {
   log_request(exchange_->status(), exchange_->pool_name(), exchange_->backend_name(), exchange_->upstream_ms());
   const bool keep = response_.keep_alive() && !read_eof_ && !draining();
   worker_.deferred->retire(std::move(exchange_));
-  if (!keep) return close_after_write();
+  if (!keep) {
+    client_sends_no_more_ = response_.client_asked_close() && input_.empty();
+    return close_after_write();
+  }
   // Between requests follow reloads: pin the newest snapshot, not the one
   // this request started with (its listener may be gone).
   ws_ = worker_.current;
@@ -617,8 +622,11 @@ void ClientConnection::on_write_done(void* p, int status) {
 void ClientConnection::update_reading() {
   if (closed_) return;
   bool want = !read_eof_;
-  if (phase_ == Phase::tunnel) want = want && tunnel_ && tunnel_->reading;
-  else if (phase_ == Phase::closing) want = want && shut_down_;  // linger: drain until FIN
+  if (phase_ == Phase::closing) {
+    // Input is discarded until the close. Reading on, rather than pausing
+    // until our FIN is sent, spares libuv re-registering the socket (two
+    // epoll_ctl calls) when the linger starts.
+  } else if (phase_ == Phase::tunnel) want = want && tunnel_ && tunnel_->reading;
   else if (input_.bytes() > kMaxPendingInput || input_.blocks() > kMaxPendingInputBlocks) want = false;
   else if (exchange_ && (exchange_->upstream_backlog() > kUpstreamHighWater ||
                          exchange_->upstream_blocks_held() > kUpstreamHighWaterBlocks))
@@ -749,6 +757,15 @@ void ClientConnection::start_lingering_close() {
     tls_->close_notify();
     writer_.flush();
   }
+  // A client that asked for this close, and whose request was read to its
+  // end with nothing after it, sends nothing more: waiting for its FIN
+  // would only hold a connection slot (up to kLingerTime when the client
+  // keeps its socket open) and cost four system calls. nginx closes at
+  // once here (lingering_close "on"), HAProxy always does. What the kernel
+  // still holds is then delivered from an orphaned socket: a small tail is
+  // left to it, a larger one gets the lingering close below, which watches
+  // its delivery.
+  if (client_sends_no_more_ && !tls_ && kernel_unsent_bytes() <= kOrphanedTail) return close_now();
   // Send FIN, then read and discard until the client's FIN or the linger
   // timer, so unread request bytes cannot turn our answer into a reset.
   auto* req = new uv_shutdown_t;
@@ -778,13 +795,24 @@ ClientConnection::Sniff ClientConnection::sniff_protocol(const char* data, size_
   return seen + n == preface.size() ? Sniff::http2 : Sniff::need_more;
 }
 
+const SocketAddress& ClientConnection::local_address() const {
+  if (local_known_) return local_;
+  local_known_ = true;
+  sockaddr_storage ss{};
+  int ss_len = sizeof ss;
+  auto* tcp = const_cast<uv_tcp_t*>(&tcp_);  // libuv's getter takes a non-const handle; it changes nothing
+  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&ss), &ss_len) == 0) local_.assign(ss);
+  return local_;
+}
+
 void ClientConnection::start_http2() {
   phase_ = Phase::http2;
   header_deadline_.cancel();  // the session has its own
   keepalive_deadline_.cancel();
   if (parser_) worker_.parsers.give_back(std::move(parser_));
   Http2Transport& transport = *this;  // a private base: converted here, where that is allowed
-  h2_ = std::make_unique<Http2Connection>(worker_, transport, writer_, identity_, ws_, connection_client_, local_);
+  h2_ = std::make_unique<Http2Connection>(worker_, transport, writer_, identity_, ws_, connection_client_,
+                                          local_address());
   while (!input_.empty() && !closed_) {
     const SliceQueue::Slice held = input_.pop();
     h2_->on_input(held.block, held.data, held.len);

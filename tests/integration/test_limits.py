@@ -45,6 +45,17 @@ class LimitsTest(LbdTestCase):
         self.assertTrue(wait_until(lambda: self._one_request_ok(lbd.port), 3),
                         "no new connection accepted after one closed")
 
+    def test_a_client_that_asked_to_close_frees_its_slot_at_once(self):
+        # The client asked for the close and keeps its socket open after
+        # the answer: lbd closes without waiting for the client's FIN (its
+        # lingering close would hold the only slot for 2 s).
+        lbd = self.start_limited(max_connections=1)
+        first = self.client()
+        resp = first.request("GET", "/", [("Connection", "close")])
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(wait_until(lambda: self._one_request_ok(lbd.port), 1.2),
+                        "the slot stayed taken by a connection that asked to close")
+
     @staticmethod
     def _one_request_ok(port):
         try:

@@ -42,6 +42,9 @@ class Http1Response {
 
   // The connection may read the next request once this response is out.
   bool keep_alive() const { return keep_alive_; }
+  // The request said this is its connection's last (Connection: close, or
+  // HTTP/1.0 without keep-alive): the client promised to send nothing more.
+  bool client_asked_close() const { return request_ && !request_->keep_alive; }
 
  private:
   StreamWriter& writer_;
