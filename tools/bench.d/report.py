@@ -147,19 +147,24 @@ def bounded_cells(runs, status):
 
 def streaming_cells(runs, status):
     """The streaming round (sse_streams.py): events/s the clients received,
-    the proxy's CPU microseconds per event over the same window, and replies
-    that ended without [DONE] (a few at most: more is a failure)."""
+    the proxy's CPU microseconds per event over the same window, the 99th
+    percentile of the time between consecutive events of a reply (the
+    backend's interval when the proxy forwards each event as it comes),
+    and replies that ended without [DONE] (a few at most: more is a
+    failure)."""
     failures = [r["failure"] for r in runs if "failure" in r]
     failures += ["no events" for r in runs if "failure" not in r and int(r["events"]) == 0]
     failures += [f"{r['errors']} failed replies" for r in runs if "failure" not in r
                  and int(r["events"]) and int(r["errors"]) > MAX_ERROR_SHARE * int(r["events"])]
     if failures or status or not runs:
         why = ("FAILED: " + ", ".join(sorted(set(failures)))) if failures else (status or "-")
-        return [Cell(text=why), Cell(text="-"), Cell(text="-")]
+        return [Cell(text=why), Cell(text="-"), Cell(text="-"), Cell(text="-")]
     events_per_s = [int(r["events"]) / (int(r["duration_us"]) / 1e6) for r in runs]
     cpu = [int(r["cpu_us"]) / int(r["events"]) for r in runs if "cpu_us" in r]
+    gaps = [int(r["gap_p99_us"]) / 1000.0 for r in runs if "gap_p99_us" in r]
     return [Cell(statistics.median(events_per_s)),
             Cell(statistics.median(cpu)) if cpu else Cell(text="-"),
+            Cell(statistics.median(gaps)) if gaps else Cell(text="-"),
             Cell(statistics.median(int(r["errors"]) for r in runs))]
 
 
@@ -208,7 +213,8 @@ def build_rows(records):
             for target, _ in TARGETS:
                 mine = [r for r in runs if r["scenario"] == "streaming" and r["target"] == target]
                 per_target[target] = streaming_cells(mine, status(target, "throughput"))
-            metrics = [("events/s", "{:.0f}"), ("CPU us/event", "{:.2f}"), ("failed replies", "{:.0f}")]
+            metrics = [("events/s", "{:.0f}"), ("CPU us/event", "{:.2f}"),
+                       ("p99 ms between events", "{:.1f}"), ("failed replies", "{:.0f}")]
             for i, (metric, fmt) in enumerate(metrics):
                 rows.append((scenario["label"] if i == 0 else "", metric,
                              {t: per_target[t][i] for t, _ in TARGETS}, fmt))

@@ -10,8 +10,13 @@ events (de-chunked, ended by a blank line, holding a data field), not bytes —
 and the CPU time (utime + stime from /proc, clock ticks) the process tree
 rooted at PID spent meanwhile (nginx: master + worker). A reply that ends
 without "data: [DONE]" (cut, error event, bad status) counts as an error.
+It also keeps the time between consecutive events of a reply as they reach
+the client: a proxy that forwards each event when it comes keeps the
+backend's pace (INTERVAL_MS), one that batches them for fewer packets shows
+long gaps and bursts; gap_p99_us is their 99th percentile.
 Prints one tab-separated record for tools/bench:
-  BENCH  events=N  duration_us=N  errors=N  replies=N  cpu_us=N (with --pid)
+  BENCH  events=N  duration_us=N  errors=N  replies=N  gap_p99_us=N
+         cpu_us=N (with --pid)
 """
 
 import argparse
@@ -42,6 +47,7 @@ class Tally:
         self.events = 0
         self.errors = 0
         self.replies = 0
+        self.gaps = []  # seconds between consecutive events of a reply
 
 
 class StreamClient(asyncio.Protocol):
@@ -63,6 +69,7 @@ class StreamClient(asyncio.Protocol):
         self.chunk_crlf = False  # the CRLF after a chunk's data is due
         self.event = b""         # the current event's bytes so far
         self.done = False        # "data: [DONE]" seen
+        self.last_event_at = None
         self.transport.write(self.request)
 
     def data_received(self, data):
@@ -124,11 +131,15 @@ class StreamClient(asyncio.Protocol):
 
     def events_in(self, piece):
         *whole, self.event = (self.event + piece).split(b"\n\n")
+        now = time.monotonic()
         for event in whole:
             if b"data:" not in event:
                 continue  # a comment (a heartbeat)
             if self.tally.counting:
                 self.tally.events += 1
+                if self.last_event_at is not None:
+                    self.tally.gaps.append(now - self.last_event_at)
+            self.last_event_at = now
             if event == b"data: [DONE]":
                 self.done = True
             elif event.startswith(b"event: error"):
@@ -186,12 +197,15 @@ async def run(args):
     ticks_after = cpu_ticks(args.pid) if args.pid else None
     stop.set()
     await asyncio.wait(tasks, timeout=5)
+    gaps = sorted(tally.gaps)
+    gap_p99 = gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))] if gaps else 0
     record = {"events": tally.events, "duration_us": int(elapsed * 1e6),
-              "errors": tally.errors, "replies": tally.replies}
+              "errors": tally.errors, "replies": tally.replies, "gap_p99_us": int(gap_p99 * 1e6)}
     if args.pid:
         record["cpu_us"] = int((ticks_after - ticks_before) * 1e6 / CLK_TCK)
     rate = tally.events / elapsed
-    print(f"{rate:.0f} events/s, {tally.replies} replies, {tally.errors} errors"
+    print(f"{rate:.0f} events/s, {tally.replies} replies, {tally.errors} errors, "
+          f"p99 {gap_p99 * 1000:.1f} ms between events"
           + (f", proxy CPU {record['cpu_us'] / max(tally.events, 1):.2f} us/event" if args.pid else ""))
     print("BENCH\t" + "\t".join(f"{k}={v}" for k, v in record.items()))
     return 0 if tally.events else 1
