@@ -37,43 +37,53 @@ bool connection_specific(http::FieldId id) {
 
 }  // namespace
 
+void RequestHeadBuilder::restart(size_t max_bytes) {
+  max_bytes_ = max_bytes;
+  seen_ = {};
+  method_.clear();
+  authority_.clear();
+  host_.clear();
+  cookies_.clear();
+  head_.clear();
+}
+
 void RequestHeadBuilder::add_pseudo(std::string_view name, std::string_view value) {
   auto once = [this](bool& seen) {
-    if (seen) malformed_ = true;
+    if (seen) seen_.malformed = true;
     seen = true;
   };
-  if (regular_seen_) malformed_ = true;  // RFC 9113 §8.3: pseudo-fields come first
+  if (seen_.regular) seen_.malformed = true;  // RFC 9113 §8.3: pseudo-fields come first
   if (name == ":method") {
-    once(have_method_);
+    once(seen_.method);
     method_.assign(value);
   } else if (name == ":path") {
-    once(have_path_);
+    once(seen_.path);
     head_.url.assign(value);
   } else if (name == ":scheme") {
-    once(have_scheme_);
+    once(seen_.scheme);
   } else if (name == ":authority") {
-    once(have_authority_);
+    once(seen_.authority);
     authority_.assign(value);
   } else {
-    malformed_ = true;  // :status, :protocol (no extended CONNECT) or unknown
+    seen_.malformed = true;  // :status, :protocol (no extended CONNECT) or unknown
   }
 }
 
 void RequestHeadBuilder::add(std::string_view name, std::string_view value) {
-  bytes_ += name.size() + value.size() + 32;
-  if (bytes_ > max_bytes_ || malformed_) return;
+  seen_.bytes += name.size() + value.size() + 32;
+  if (seen_.bytes > max_bytes_ || seen_.malformed) return;
   if (name.empty() || has_upper(name)) {
-    malformed_ = true;
+    seen_.malformed = true;
     return;
   }
   if (name.front() == ':') {
     add_pseudo(name, value);
     return;
   }
-  regular_seen_ = true;
+  seen_.regular = true;
   const http::FieldId id = http::classify_field(name);
   if (connection_specific(id) || (id == http::FieldId::te && value != "trailers")) {
-    malformed_ = true;
+    seen_.malformed = true;
     return;
   }
   if (id == http::FieldId::cookie) {
@@ -82,7 +92,7 @@ void RequestHeadBuilder::add(std::string_view name, std::string_view value) {
     return;
   }
   if (id == http::FieldId::host) {
-    ++host_count_;
+    ++seen_.host_count;
     host_.assign(value);
     return;
   }
@@ -90,7 +100,7 @@ void RequestHeadBuilder::add(std::string_view name, std::string_view value) {
     uint64_t n = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
     if (value.empty() || ec != std::errc() || end != value.data() + value.size() || head_.content_length) {
-      malformed_ = true;
+      seen_.malformed = true;
       return;
     }
     head_.content_length = n;
@@ -100,23 +110,23 @@ void RequestHeadBuilder::add(std::string_view name, std::string_view value) {
 }
 
 RequestHeadBuilder::Verdict RequestHeadBuilder::finish(bool end_stream) {
-  if (bytes_ > max_bytes_) return Verdict::too_large;
-  if (malformed_ || !have_method_ || host_count_ > 1) return Verdict::malformed;
+  if (seen_.bytes > max_bytes_) return Verdict::too_large;
+  if (seen_.malformed || !seen_.method || seen_.host_count > 1) return Verdict::malformed;
   if (method_ == "CONNECT") return Verdict::bad_request;  // has no :scheme nor :path (RFC 9113 §8.5)
-  if (!have_scheme_) return Verdict::malformed;
-  if (!have_path_ || head_.url.empty()) return Verdict::malformed;
+  if (!seen_.scheme) return Verdict::malformed;
+  if (!seen_.path || head_.url.empty()) return Verdict::malformed;
   const auto method = method_from_name(method_);
   if (!method) return Verdict::bad_request;
-  if (have_authority_ && host_count_ && !http::iequals(authority_, host_)) return Verdict::malformed;
-  if (have_authority_ && authority_.empty()) return Verdict::malformed;
-  if (!have_authority_ && (!host_count_ || host_.empty())) return Verdict::bad_request;
+  if (seen_.authority && seen_.host_count && !http::iequals(authority_, host_)) return Verdict::malformed;
+  if (seen_.authority && authority_.empty()) return Verdict::malformed;
+  if (!seen_.authority && (!seen_.host_count || host_.empty())) return Verdict::bad_request;
 
   head_.method = *method;
   head_.major = 1;
   head_.minor = 1;
   head_.keep_alive = true;
   head_.upgrade = false;
-  head_.headers.add("host", have_authority_ ? std::string_view(authority_) : std::string_view(host_));
+  head_.headers.add("host", seen_.authority ? std::string_view(authority_) : std::string_view(host_));
   if (!cookies_.empty()) head_.headers.add("cookie", cookies_);
   head_.chunked = !end_stream && !head_.content_length;
   return Verdict::ok;

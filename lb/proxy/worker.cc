@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "lb/http2/session.h"
 #include "lb/proxy/client_connection.h"
 #include "lb/proxy/exchange.h"
 #include "lb/proxy/worker_snapshot.h"
@@ -222,7 +223,8 @@ void Worker::scan_streams() {
 // it runs only once a burst's worth was freed, never under steady load.
 void Worker::trim_caches() {
   const size_t freed =
-      ctx_.blocks.trim() + ctx_.parsers.trim() + ctx_.write_batches.trim() + Exchange::trim_caches();
+      ctx_.blocks.trim() + ctx_.parsers.trim() + ctx_.write_batches.trim() + Exchange::trim_caches() +
+      http2::Session::trim_caches();
   if (freed >= kTrimMallocAfter) ::malloc_trim(0);
 }
 

@@ -43,22 +43,27 @@ class RequestHeadBuilder {
   enum class Verdict { ok, malformed, bad_request, too_large };
 
   explicit RequestHeadBuilder(size_t max_bytes) : max_bytes_(max_bytes) {}
+  // As if newly built with `max_bytes`; only the buffers' capacity stays.
+  void restart(size_t max_bytes);
   void add(std::string_view name, std::string_view value);
   // Completes the head; `end_stream`: the HEADERS frame ended the request.
   Verdict finish(bool end_stream);
-  size_t bytes() const { return bytes_; }
+  size_t bytes() const { return seen_.bytes; }
   http::RequestHead& head() { return head_; }
 
  private:
   void add_pseudo(std::string_view name, std::string_view value);
 
   size_t max_bytes_;
-  size_t bytes_ = 0;
-  bool malformed_ = false;
-  bool regular_seen_ = false;
-  bool have_method_ = false, have_path_ = false, have_scheme_ = false, have_authority_ = false;
+  // What one header block has shown so far; restart() resets it as a whole.
+  struct Seen {
+    size_t bytes = 0;
+    bool malformed = false;
+    bool regular = false;  // a regular field: no pseudo-field may follow
+    bool method = false, path = false, scheme = false, authority = false;
+    size_t host_count = 0;
+  } seen_;
   std::string method_, authority_, host_, cookies_;
-  size_t host_count_ = 0;
   http::RequestHead head_;
 };
 

@@ -19,6 +19,10 @@ namespace lb::http2 {
 class H2Fields {
  public:
   void add(std::string_view name, std::string_view value);
+  void clear() {
+    buf_.clear();
+    fields_.clear();
+  }
   size_t size() const { return fields_.size(); }
   std::string_view name(size_t i) const { return {buf_.data() + fields_[i].name_off, fields_[i].name_len}; }
   std::string_view value(size_t i) const { return {buf_.data() + fields_[i].value_off, fields_[i].value_len}; }

@@ -87,6 +87,10 @@ class Session {
   Session(SessionEvents& events, const SessionLimits& limits);
   ~Session();
   Session(const Session&) = delete;
+  // Frees the closed streams this thread kept for reuse and left unused
+  // since the previous call (FreeList::trim); returns how many
+  // (Worker::trim_caches).
+  static size_t trim_caches();
   Session& operator=(const Session&) = delete;
 
   // Bytes from the client (the preface included), inside `block`. Returns

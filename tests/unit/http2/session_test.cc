@@ -330,6 +330,53 @@ TEST_F(Http2Session, RequestTrailersAreKeptApartAndEndTheRequest) {
   EXPECT_EQ(t->find("x-sum"), "1");
 }
 
+// Streams of closed requests are reused for the next ones (session.cc
+// take_stream): nothing of a request, its trailers or its unsent answer
+// may show in a later stream, on this session or another.
+TEST_F(Http2Session, ALaterStreamStartsFromNothing) {
+  std::string in = preface();
+  in += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1,
+              hpack({{":method", "POST"}, {":scheme", "https"}, {":path", "/first"}, {":authority", "one"},
+                     {"content-length", "4"}, {"cookie", "secret=1"}, {"x-first", "yes"}}));
+  in += frame(NGHTTP2_DATA, 0, 1, "body");
+  in += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 1, hpack({{"x-sum", "1"}}));
+  ASSERT_TRUE(feed(in));
+  ASSERT_EQ(rec_.req[1].url, "/first");
+  auto head = response(200, {{"Transfer-Encoding", "chunked"}});
+  head.chunked = true;
+  session_->submit_response(1, head, nullptr, false);
+  session_->submit_data_copy(1, "unsent answer of the first request");
+  ASSERT_TRUE(feed(frame(NGHTTP2_RST_STREAM, 0, 1, std::string("\0\0\0\x08", 4))));  // the client cancels
+  out();
+  ASSERT_EQ(session_->open_streams(), 0u);
+
+  for (int round = 0; round < 2; ++round) {  // this session, then another
+    if (round == 1) {
+      make();
+      rec_.req.clear();  // the recorder's, not the session's
+    }
+    const int32_t id = round == 0 ? 3 : 1;
+    std::string next = round == 0 ? "" : preface();
+    next += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id,
+                  hpack({{":method", "GET"}, {":scheme", "https"}, {":path", "/second"}, {":authority", "two"}}));
+    ASSERT_TRUE(feed(next));
+    const RecordedRequest& r = rec_.req[id];
+    EXPECT_EQ(r.method, "GET");
+    EXPECT_EQ(r.url, "/second");
+    EXPECT_FALSE(r.content_length);
+    EXPECT_FALSE(r.chunked);
+    ASSERT_EQ(r.fields.size(), 1u) << "fields of an earlier request came along (round " << round << ")";
+    EXPECT_EQ(rec_.field(id, "host"), "two");
+    const http::HeaderList* t = session_->request_trailers(id);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->size(), 0u);
+    session_->submit_response(id, response(204, {}), nullptr, false);
+    session_->submit_end(id);
+    const std::string wire = out();
+    EXPECT_EQ(wire.find("unsent answer"), std::string::npos) << "an earlier stream's queued bytes were sent";
+  }
+}
+
 // A response's trailers leave as a HEADERS frame that ends the stream,
 // after every DATA frame, which then carry no END_STREAM.
 TEST_F(Http2Session, ResponseTrailersEndTheStreamAfterTheData) {
