@@ -150,7 +150,7 @@ void Exchange::start() {
   hash_ = request_hash();
   pool().shared->retry_budget.request_started();
   in_budget_ = true;
-  attempt(false);
+  attempt(false, /*owner_flushes=*/true);
 }
 
 std::optional<uint64_t> Exchange::request_hash() const {
@@ -171,7 +171,7 @@ std::optional<uint64_t> Exchange::request_hash() const {
   }
 }
 
-void Exchange::attempt(bool same_backend) {
+void Exchange::attempt(bool same_backend, bool owner_flushes) {
   if (!same_backend) {
     switch (choose_backend(false)) {
       case Choice::got_slot:
@@ -182,7 +182,7 @@ void Exchange::attempt(bool same_backend) {
         return no_backend();
     }
   }
-  dispatch(same_backend);
+  dispatch(same_backend, owner_flushes);
 }
 
 void Exchange::no_backend() {
@@ -296,7 +296,7 @@ void Exchange::reject_from_queue(metrics::QueueRejection why) {
   respond_error(503, "Retry-After: 1\r\n");
 }
 
-void Exchange::dispatch(bool fresh_connection) {
+void Exchange::dispatch(bool fresh_connection, bool owner_flushes) {
   ws_->strategies[pool_index_]->on_start(*backend_);
   attempt_start_ = Clock::now();
 
@@ -307,7 +307,7 @@ void Exchange::dispatch(bool fresh_connection) {
     upstream_reused_ = true;
     upstream_->bind(this);
     send_request();
-    upstream_->flush();
+    if (!owner_flushes) upstream_->flush();
     if (request_complete_) upstream_->arm_response_timeout(response_timeout());
   } else {
     upstream_reused_ = false;

@@ -44,6 +44,8 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   // (FreeList::trim); returns about how many bytes (Worker::trim_caches).
   static size_t trim_caches();
 
+  // The owner flushes the upstream (flush_upstream) once start() returns:
+  // a request head and the body bytes read with it leave in one write.
   void start();
   // Request body bytes as they arrive (still framed as the client sent them
   // only in the sense of order; chunk framing is re-done here).
@@ -110,7 +112,10 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   static void on_queue_timeout(void* self);
   void reject_from_queue(metrics::QueueRejection why);
   void no_backend();
-  void dispatch(bool fresh_connection);  // an attempt on backend_, whose slot we hold
+  // An attempt on backend_, whose slot we hold. `owner_flushes`: the
+  // request head waits in the upstream writer for the owner's flush (the
+  // first attempt, made inside start()); otherwise it is written now.
+  void dispatch(bool fresh_connection, bool owner_flushes = false);
   // Is another attempt allowed (retries left, and the pool's retry budget)?
   bool may_retry(bool costs_budget = true);
   bool retry_on_status(const http::ResponseHead& head);
@@ -127,7 +132,7 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   // has not tried. In the ordered line such a request would hold up
   // everyone behind it whenever only backends it may not use have room.
   bool waits_for_particular_backends() const { return pinned_ || !tried_.empty(); }
-  void attempt(bool same_backend);
+  void attempt(bool same_backend, bool owner_flushes = false);
   void send_request();
   void append_body(std::string_view framing_before, const BlockRef* block, const char* data, size_t len,
                    std::string_view framing_after);
