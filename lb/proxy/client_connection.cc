@@ -68,7 +68,6 @@ bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
   }
   uv_tcp_nodelay(&c->tcp_, 1);
   peer_address(&c->tcp_, c->peer_);
-  c->connection_client_ = c->client_ = c->peer_;
   const ListenerRuntime* lr = worker.current->snapshot->find_listener(c->identity_->name);
   if (!lr) {  // listener removed by a reload in between
     c->close_now();
@@ -155,8 +154,8 @@ void ClientConnection::handle_proxy_read(ssize_t nread, const uv_buf_t* buf) {
   const ProxyHeader& h = proxy_parser_->header();
   const auto& trusted = listener_rt_->config->trusted_proxies;
   if (h.has_addresses && (trusted.empty() || config::any_contains(trusted, peer_.bytes()))) {
-    connection_client_.assign(h.source);
-    client_ = connection_client_;
+    other_clients().connection.assign(h.source);
+    other_clients().has_connection = true;
     local_.assign(h.destination);
     local_known_ = true;
   }
@@ -170,13 +169,20 @@ void ClientConnection::handle_proxy_read(ssize_t nread, const uv_buf_t* buf) {
   handle_bytes(data + r.consumed, rest);
 }
 
+ClientConnection::OtherClients& ClientConnection::other_clients() {
+  if (!other_clients_) other_clients_ = std::make_unique<OtherClients>();
+  return *other_clients_;
+}
+
 void ClientConnection::resolve_request_client(const http::RequestHead& head) {
   const auto& trusted = listener_rt_->config->trusted_proxies;
-  if (trusted.empty()) return;  // client_ stays the connection's
+  if (trusted.empty()) return;  // the request's client is the connection's
   std::vector<std::string_view> values;
   for (size_t i = 0; i < head.headers.size(); ++i)
     if (head.headers.id(i) == http::FieldId::x_forwarded_for) values.push_back(head.headers.value(i));
-  client_ = request_client(connection_client_, trusted, values);
+  OtherClients& other = other_clients();
+  other.request = request_client(connection_client(), trusted, values);
+  other.has_request = true;
 }
 
 void ClientConnection::handle_tls_read(ssize_t nread, const uv_buf_t* buf) {
@@ -811,7 +817,7 @@ void ClientConnection::start_http2() {
   keepalive_deadline_.cancel();
   if (parser_) worker_.parsers.give_back(std::move(parser_));
   Http2Transport& transport = *this;  // a private base: converted here, where that is allowed
-  h2_ = std::make_unique<Http2Connection>(worker_, transport, writer_, identity_, ws_, connection_client_,
+  h2_ = std::make_unique<Http2Connection>(worker_, transport, writer_, identity_, ws_, connection_client(),
                                           local_address());
   while (!input_.empty() && !closed_) {
     const SliceQueue::Slice held = input_.pop();

@@ -73,10 +73,10 @@ class ClientConnection final : private http::RequestEvents,
   // Downstream (lb/proxy/downstream.h): what the Exchange of the current
   // request needs of its client.
   WorkerContext& worker() override { return worker_; }
-  const char* client_ip() const override { return client_.text(); }
-  std::string_view client_address() const override { return client_.bytes(); }
-  const char* forwarded_for() const override { return connection_client_.text(); }
-  sockaddr_storage client_sockaddr() const override { return client_.sockaddr(); }
+  const char* client_ip() const override { return client().text(); }
+  std::string_view client_address() const override { return client().bytes(); }
+  const char* forwarded_for() const override { return connection_client().text(); }
+  sockaddr_storage client_sockaddr() const override { return client().sockaddr(); }
   sockaddr_storage local_sockaddr() const override { return local_address().storage(); }
   const ListenerRuntime& listener() const override { return *listener_rt_; }
   std::string_view request_id() const override { return {request_id_, request_id_len_}; }
@@ -258,9 +258,25 @@ class ClientConnection final : private http::RequestEvents,
   TimePoint request_start_{};
   char request_id_[40] = {};
   uint8_t request_id_len_ = 0;
-  ClientAddress peer_;               // the TCP peer
-  ClientAddress connection_client_;  // the PROXY header's source, or the peer
-  ClientAddress client_;             // of the current request
+  ClientAddress peer_;  // the TCP peer
+  // The PROXY header's source and the current request's client (from
+  // X-Forwarded-For), where a listener's settings let them differ from the
+  // peer. Most connections have neither, and an idle connection is better
+  // off without two addresses (152 bytes) it never uses.
+  struct OtherClients {
+    ClientAddress connection, request;
+    bool has_connection = false, has_request = false;
+  };
+  std::unique_ptr<OtherClients> other_clients_;
+  OtherClients& other_clients();
+  // The PROXY header's source, or the peer.
+  const ClientAddress& connection_client() const {
+    return other_clients_ && other_clients_->has_connection ? other_clients_->connection : peer_;
+  }
+  // Of the current request.
+  const ClientAddress& client() const {
+    return other_clients_ && other_clients_->has_request ? other_clients_->request : connection_client();
+  }
   // Where the client came in: the PROXY header's destination, or our
   // socket's address, asked of the kernel only when something needs it
   // (send_proxy_protocol, HTTP/2): one system call fewer per connection.
