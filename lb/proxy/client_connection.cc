@@ -108,6 +108,7 @@ ClientConnection::ClientConnection(WorkerContext& worker, std::shared_ptr<Listen
 }
 
 ClientConnection::~ClientConnection() {
+  if (flush_scheduled_) std::erase(worker_.flush_soon, this);
   identity_->state->connections.fetch_sub(1, std::memory_order_relaxed);
   if (prev_client) prev_client->next_client = next_client;
   else worker_.clients = next_client;
@@ -570,6 +571,18 @@ void ClientConnection::flush() {
   if (!keepalive_deadline_.pending()) arm_keepalive_if_drained();
   if (exchange_) exchange_->flush_upstream();
   if (phase_ == Phase::closing && writer_.idle()) start_lingering_close();
+}
+
+void ClientConnection::flush_soon() {
+  if (worker_.flushing_clients) return flush();  // the loop is about to block: no later turn to wait for
+  if (closed_ || flush_scheduled_) return;
+  flush_scheduled_ = true;
+  worker_.flush_soon.push_back(this);
+}
+
+void ClientConnection::flush_scheduled() {
+  flush_scheduled_ = false;
+  flush();
 }
 
 // The send deadline runs while bytes wait for the client and restarts on

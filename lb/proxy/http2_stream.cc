@@ -241,7 +241,7 @@ bool Http2Stream::below_low_water() const {
 
 void Http2Stream::after_upstream_io() {
   open_window();
-  conn_.transport().flush();
+  conn_.transport().flush_soon();
   watch_send_progress();
 }
 
@@ -263,7 +263,7 @@ void Http2Stream::on_exchange_done() {
   retire_exchange();
   // An answer of lbd's own (a 502 after a failed connect, a 503 from the
   // queue) comes from a backend or timer event: nothing else sends it.
-  conn_.transport().flush();
+  conn_.transport().flush_soon();
   // A request body still coming is read and dropped (on_data consumes it).
 }
 

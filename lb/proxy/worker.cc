@@ -43,12 +43,13 @@ Worker::Worker(unsigned index, uint32_t id_prefix, std::shared_ptr<const Snapsho
   queue_wakeup_.init(&loop_, uv_async_init, [](uv_async_t* a) { static_cast<WaitingRoom*>(a->data)->drain_all(); });
   queue_wakeup_->data = waiting_.get();
   uv_unref(reinterpret_cast<uv_handle_t*>(queue_wakeup_.get()));
-  // Access lines are batched per loop turn and written before the loop
-  // blocks again, so a quiet proxy never sits on unwritten lines.
-  flush_logs_.init(&loop_, uv_prepare_init);
-  flush_logs_->data = this;
-  uv_prepare_start(flush_logs_.get(), [](uv_prepare_t* p) {
+  // HTTP/2 output and access lines are batched per loop turn and written
+  // before the loop blocks again, so a quiet proxy never sits on either.
+  before_poll_.init(&loop_, uv_prepare_init);
+  before_poll_->data = this;
+  uv_prepare_start(before_poll_.get(), [](uv_prepare_t* p) {
     auto* self = static_cast<Worker*>(p->data);
+    self->flush_clients();
     if (self->access_log_) self->access_log_->flush();
   });
   stream_scan_.init(&loop_, uv_timer_init);
@@ -74,7 +75,7 @@ Worker::~Worker() {
   stop_timer_.close();
   stream_scan_.close();
   trim_caches_.close();
-  flush_logs_.close();
+  before_poll_.close();
   timers_->close();
   listeners_.close_all();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -221,6 +222,16 @@ void Worker::scan_streams() {
 // in pages that other objects' fragments pin only partly; malloc_trim gives
 // every whole free page back to the kernel. It locks each arena in turn, so
 // it runs only once a burst's worth was freed, never under steady load.
+void Worker::flush_clients() {
+  ctx_.flushing_clients = true;
+  flushing_.swap(ctx_.flush_soon);
+  // A connection closed meanwhile is still here (it is freed in its close
+  // callback, after this phase) and its flush does nothing.
+  for (ClientConnection* c : flushing_) c->flush_scheduled();
+  flushing_.clear();
+  ctx_.flushing_clients = false;
+}
+
 void Worker::trim_caches() {
   const size_t freed =
       ctx_.blocks.trim() + ctx_.parsers.trim() + ctx_.write_batches.trim() + Exchange::trim_caches() +
@@ -267,7 +278,7 @@ void Worker::check_stopped() {
   stream_scan_.close();
   trim_caches_.close();
   wakeup_.close();
-  flush_logs_.close();
+  before_poll_.close();
   if (access_log_) access_log_->flush();
 }
 

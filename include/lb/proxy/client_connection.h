@@ -108,6 +108,9 @@ class ClientConnection final : private http::RequestEvents,
   // Stopping, or the listener is gone: responses say Connection: close.
   bool draining() const override { return worker_.stopping || identity_->retired; }
 
+  // WorkerContext::flush_soon: the output this loop turn gathered goes now.
+  void flush_scheduled();
+
   ClientConnection* next_client = nullptr;  // WorkerContext::clients list
   ClientConnection* prev_client = nullptr;
 
@@ -184,6 +187,7 @@ class ClientConnection final : private http::RequestEvents,
   void assign_request_id();
   void update_reading();
   void flush() override;  // also Http2Transport
+  void flush_soon() override;  // Http2Transport
   // What the connection's first bytes say: ALPN decides on TLS; on clear
   // text only the whole h2c preface means HTTP/2, and until these bytes
   // and those held in input_ have told, more are needed.
@@ -248,6 +252,7 @@ class ClientConnection final : private http::RequestEvents,
   bool reading_active_ = false;
   bool closed_ = false;
   bool shut_down_ = false;
+  bool flush_scheduled_ = false;  // on WorkerContext::flush_soon
   // Set when the closing starts: the client asked for it and lbd read all
   // it sent (start_lingering_close may then skip the linger).
   bool client_sends_no_more_ = false;

@@ -42,6 +42,10 @@ class Http2Transport {
  public:
   virtual ~Http2Transport() = default;
   virtual void flush() = 0;               // send what the writer gathered (frames included)
+  // The same before the loop next blocks: what streams answer in one loop
+  // turn (backends' replies arrive together under load) leaves in one
+  // write and one TLS record instead of one each.
+  virtual void flush_soon() = 0;
   virtual void release_idle_block() = 0;  // the read Block, if nothing holds a slice of it
   virtual void close_after_write() = 0;   // the session ended: close once the last frames are out
   virtual bool draining() const = 0;      // lbd stops or the listener is gone

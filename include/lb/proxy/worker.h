@@ -69,6 +69,8 @@ class Worker {
   void check_stopped();
   void scan_streams();
   void trim_caches();
+  // WorkerContext::flush_soon, before the loop blocks.
+  void flush_clients();
   void install(std::shared_ptr<const Snapshot> snapshot);
 
   uv_loop_t loop_{};
@@ -89,7 +91,8 @@ class Worker {
   // is returned when it ends. Unreferenced.
   UvHandle<uv_timer_t> trim_caches_;
   DrainedStreams drained_streams_;
-  UvHandle<uv_prepare_t> flush_logs_;
+  UvHandle<uv_prepare_t> before_poll_;
+  std::vector<ClientConnection*> flushing_;  // flush_clients' list (kept for its capacity)
   TimePoint stop_deadline_{};
   bool streams_ended_ = false;  // at shutdown_timeout, event streams got their clean end
   std::thread thread_;

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lb/core/block.h"
 #include "lb/core/deferred_free.h"
@@ -42,6 +43,11 @@ struct WorkerContext {
   uint64_t next_request_id = 0;  // combined with the prefix and the worker index
   ClientConnection* clients = nullptr;  // every open client connection (intrusive list)
   size_t client_count = 0;
+  // Connections whose output waits for the end of this loop turn
+  // (ClientConnection::flush_soon); the Worker flushes them before the loop
+  // blocks again.
+  std::vector<ClientConnection*> flush_soon;
+  bool flushing_clients = false;  // the Worker is going through flush_soon: flush at once
   bool stopping = false;         // graceful stop: finish in-flight, close keep-alive
 };
 
