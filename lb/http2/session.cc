@@ -99,6 +99,9 @@ struct Stream : StreamProgress {
 #endif
 
 thread_local FreeList<Stream> spare_streams(1024);
+// A stream whose request fields took more than this (their buffers grew
+// as much) is freed, not kept: the list never pins more than 1024 of these.
+constexpr size_t kMaxKeptFieldBytes = 4096;
 
 std::unique_ptr<Stream> take_stream(size_t max_header_bytes) {
   if (Stream* st = LB_RECYCLE_STREAMS ? spare_streams.pop() : nullptr) {
@@ -109,7 +112,7 @@ std::unique_ptr<Stream> take_stream(size_t max_header_bytes) {
 }
 
 void give_back(std::unique_ptr<Stream> st) {
-  if (!LB_RECYCLE_STREAMS) return;
+  if (!LB_RECYCLE_STREAMS || st->request.bytes() + st->trailer_bytes > kMaxKeptFieldBytes) return;
   st->restart(0);  // let go of Blocks and trailers now, not when reused
   if (spare_streams.push(st.get())) st.release();
 }
@@ -583,7 +586,7 @@ Session::Session(SessionEvents& events, const SessionLimits& limits)
 
 Session::~Session() = default;
 
-size_t Session::trim_caches() { return spare_streams.trim(); }
+size_t Session::trim_caches() { return spare_streams.trim() * (sizeof(Stream) + kMaxKeptFieldBytes / 2); }
 
 bool Session::feed(const BlockRef& block, const char* data, size_t len) {
   Impl& im = *impl_;

@@ -310,7 +310,10 @@ void ClientConnection::handle_bytes(char* data, size_t len) {
     bytes_in_ += len;
     return tunnel_->relay->on_data(Tunnel::client, read_buf_.block(), data, len);
   }
-  if (phase_ == Phase::closing) return read_buf_.release_if_unshared();  // lingering close: discard
+  if (phase_ == Phase::closing) {  // lingering close: discard
+    client_sends_no_more_ = false;  // it did send more: the linger drains it
+    return read_buf_.release_if_unshared();
+  }
   bytes_in_ += len;
   input_.push(read_buf_.block(), data, len);
   drive();
@@ -750,6 +753,14 @@ Duration ClientConnection::send_timeout() const {
   return listener_rt_ ? listener_rt_->config->timeouts.send : config::ListenerTimeouts{}.send;
 }
 
+size_t ClientConnection::kernel_unread_bytes() const {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return 0;
+  int unread = 0;
+  if (ioctl(fd, SIOCINQ, &unread) != 0 || unread < 0) return 1;  // unknown: assume some
+  return size_t(unread);
+}
+
 size_t ClientConnection::kernel_unsent_bytes() const {
   uv_os_fd_t fd;
   if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return 0;
@@ -779,12 +790,16 @@ void ClientConnection::start_lingering_close() {
   // A client that asked for this close, and whose request was read to its
   // end with nothing after it, sends nothing more: waiting for its FIN
   // would only hold a connection slot (up to kLingerTime when the client
-  // keeps its socket open) and cost four system calls. nginx closes at
-  // once here (lingering_close "on"), HAProxy always does. What the kernel
-  // still holds is then delivered from an orphaned socket: a small tail is
-  // left to it, a larger one gets the lingering close below, which watches
-  // its delivery.
-  if (client_sends_no_more_ && !tls_ && kernel_unsent_bytes() <= kOrphanedTail) return close_now();
+  // keeps its socket open) and cost three system calls. nginx closes at
+  // once here (lingering_close "on") unless input is waiting, HAProxy
+  // always does. Unread input would turn the close into a reset, so the
+  // kernel's receive queue must be empty too (bytes arriving after the
+  // close still get one: the client broke its word). What the kernel
+  // still has to send is then delivered from an orphaned socket: a small
+  // tail is left to it, a larger one gets the lingering close below, which
+  // watches its delivery.
+  if (client_sends_no_more_ && !tls_ && kernel_unread_bytes() == 0 && kernel_unsent_bytes() <= kOrphanedTail)
+    return close_now();
   // Send FIN, then read and discard until the client's FIN or the linger
   // timer, so unread request bytes cannot turn our answer into a reset.
   auto* req = new uv_shutdown_t;

@@ -217,11 +217,6 @@ void Worker::scan_streams() {
   drained_streams_.scan(ctx_, Clock::now(), ctx_.current->snapshot->config->shutdown_timeout);
 }
 
-// The worker's caches keep what the last second used and free what sat
-// unused (FreeList). free() leaves that memory in the allocator's arenas,
-// in pages that other objects' fragments pin only partly; malloc_trim gives
-// every whole free page back to the kernel. It locks each arena in turn, so
-// it runs only once a burst's worth was freed, never under steady load.
 void Worker::flush_clients() {
   ctx_.flushing_clients = true;
   flushing_.swap(ctx_.flush_soon);
@@ -232,6 +227,11 @@ void Worker::flush_clients() {
   ctx_.flushing_clients = false;
 }
 
+// The worker's caches keep what the last second used and free what sat
+// unused (FreeList). free() leaves that memory in the allocator's arenas,
+// in pages that other objects' fragments pin only partly; malloc_trim gives
+// every whole free page back to the kernel. It locks each arena in turn, so
+// it runs only once a burst's worth was freed, never under steady load.
 void Worker::trim_caches() {
   const size_t freed =
       ctx_.blocks.trim() + ctx_.parsers.trim() + ctx_.write_batches.trim() + Exchange::trim_caches() +

@@ -88,7 +88,7 @@ class Session {
   ~Session();
   Session(const Session&) = delete;
   // Frees the closed streams this thread kept for reuse and left unused
-  // since the previous call (FreeList::trim); returns how many
+  // since the previous call (FreeList::trim); returns about how many bytes
   // (Worker::trim_caches).
   static size_t trim_caches();
   Session& operator=(const Session&) = delete;

@@ -167,6 +167,8 @@ class ClientConnection final : private http::RequestEvents,
   static void on_linger_timeout(void* self);
   // Bytes the kernel has not yet had acknowledged by the client.
   size_t kernel_unsent_bytes() const;
+  // Bytes the client sent that the kernel holds and lbd has not read.
+  size_t kernel_unread_bytes() const;
   // Bytes the client has acknowledged so far (only grows): send progress.
   uint64_t bytes_delivered() const;
   Duration send_timeout() const;
@@ -253,8 +255,9 @@ class ClientConnection final : private http::RequestEvents,
   bool closed_ = false;
   bool shut_down_ = false;
   bool flush_scheduled_ = false;  // on WorkerContext::flush_soon
-  // Set when the closing starts: the client asked for it and lbd read all
-  // it sent (start_lingering_close may then skip the linger).
+  // The client asked for this close and lbd has read nothing after the
+  // request (start_lingering_close may then skip the linger). Cleared by
+  // bytes read while closing.
   bool client_sends_no_more_ = false;
   uint64_t body_bytes_ = 0;
   uint64_t bytes_in_ = 0;

@@ -346,6 +346,9 @@ TEST_F(Http2Session, ALaterStreamStartsFromNothing) {
   head.chunked = true;
   session_->submit_response(1, head, nullptr, false);
   session_->submit_data_copy(1, "unsent answer of the first request");
+  http::HeaderList first_trailers;
+  first_trailers.add("x-first-trailer", "1");
+  session_->submit_end(1, &first_trailers);  // its answer started, its end and trailers queued
   ASSERT_TRUE(feed(frame(NGHTTP2_RST_STREAM, 0, 1, std::string("\0\0\0\x08", 4))));  // the client cancels
   out();
   ASSERT_EQ(session_->open_streams(), 0u);
@@ -374,6 +377,16 @@ TEST_F(Http2Session, ALaterStreamStartsFromNothing) {
     session_->submit_end(id);
     const std::string wire = out();
     EXPECT_EQ(wire.find("unsent answer"), std::string::npos) << "an earlier stream's queued bytes were sent";
+    // Its own answer went out whole: a head, then the end of the stream
+    // (an earlier stream's "answer started" or "end queued" would stop both).
+    bool head = false, ended = false;
+    for (const Frame& f : frames(wire)) {
+      if (f.stream != id) continue;
+      head = head || f.type == NGHTTP2_HEADERS;
+      ended = ended || (f.flags & NGHTTP2_FLAG_END_STREAM);
+    }
+    EXPECT_TRUE(head) << "round " << round;
+    EXPECT_TRUE(ended) << "round " << round;
   }
 }
 
