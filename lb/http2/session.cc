@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lb/core/free_list.h"
+#include "lb/core/recycling.h"
 #include "lb/core/stream_writer.h"
 #include "lb/http2/flood_guard.h"
 #include "lb/http2/preface.h"
@@ -86,25 +87,14 @@ struct Stream : StreamProgress {
 // keeps the Stream objects of closed streams (as it keeps Exchanges) and
 // the next stream of any of its sessions restarts one, so a steady h2
 // load allocates none. Under AddressSanitizer nothing is kept, so that a
-// use after free is still reported.
-#if defined(__SANITIZE_ADDRESS__)
-#define LB_RECYCLE_STREAMS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LB_RECYCLE_STREAMS 0
-#endif
-#endif
-#ifndef LB_RECYCLE_STREAMS
-#define LB_RECYCLE_STREAMS 1
-#endif
-
+// use after free is still reported (lb/core/recycling.h).
 thread_local FreeList<Stream> spare_streams(1024);
 // A stream whose request fields took more than this (their buffers grew
 // as much) is freed, not kept: the list never pins more than 1024 of these.
 constexpr size_t kMaxKeptFieldBytes = 4096;
 
 std::unique_ptr<Stream> take_stream(size_t max_header_bytes) {
-  if (Stream* st = LB_RECYCLE_STREAMS ? spare_streams.pop() : nullptr) {
+  if (Stream* st = LB_RECYCLE_MEMORY ? spare_streams.pop() : nullptr) {
     st->restart(max_header_bytes);
     return std::unique_ptr<Stream>(st);
   }
@@ -112,7 +102,7 @@ std::unique_ptr<Stream> take_stream(size_t max_header_bytes) {
 }
 
 void give_back(std::unique_ptr<Stream> st) {
-  if (!LB_RECYCLE_STREAMS || st->request.bytes() + st->trailer_bytes > kMaxKeptFieldBytes) return;
+  if (!LB_RECYCLE_MEMORY || st->request.bytes() + st->trailer_bytes > kMaxKeptFieldBytes) return;
   st->restart(0);  // let go of Blocks and trailers now, not when reused
   if (spare_streams.push(st.get())) st.release();
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "lb/core/free_list.h"
+#include "lb/core/recycling.h"
 #include "lb/health/passive_check.h"
 #include "lb/http/error_response.h"
 #include "lb/http/fixed_response.h"
@@ -43,18 +44,7 @@ class RequestHeaders final : public balance::HeaderLookup {
 // upstream head is written into: both are recycled through this thread's
 // FreeLists, which the worker trims every second like its other caches.
 // Under AddressSanitizer the memory of an Exchange is not recycled, so that
-// a use after free is still reported.
-#if defined(__SANITIZE_ADDRESS__)
-#define LB_RECYCLE_EXCHANGES 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LB_RECYCLE_EXCHANGES 0
-#endif
-#endif
-#ifndef LB_RECYCLE_EXCHANGES
-#define LB_RECYCLE_EXCHANGES 1
-#endif
-
+// a use after free is still reported (lb/core/recycling.h).
 struct alignas(Exchange) ExchangeMemory {
   std::byte bytes[sizeof(Exchange)];
 };
@@ -71,7 +61,7 @@ thread_local FreeList<std::string> head_buffers(kMaxCached);
 }  // namespace
 
 void* Exchange::operator new(size_t size) {
-  if (LB_RECYCLE_EXCHANGES && size == sizeof(ExchangeMemory)) {
+  if (LB_RECYCLE_MEMORY && size == sizeof(ExchangeMemory)) {
     if (ExchangeMemory* m = exchange_memory.pop()) return m;
     return new ExchangeMemory;
   }
@@ -79,7 +69,7 @@ void* Exchange::operator new(size_t size) {
 }
 
 void Exchange::operator delete(void* p, size_t size) {
-  if (LB_RECYCLE_EXCHANGES && size == sizeof(ExchangeMemory)) {
+  if (LB_RECYCLE_MEMORY && size == sizeof(ExchangeMemory)) {
     auto* m = static_cast<ExchangeMemory*>(p);
     if (!exchange_memory.push(m)) delete m;
     return;
