@@ -43,8 +43,7 @@ TimerWheel::~TimerWheel() {
 }
 
 void TimerWheel::link(DeadlineTimer* t) {
-  const bool start_ticking = !ticking_ && tick_;
-  if (start_ticking) last_tick_ = now() / res_;
+  if (!ticking_ && tick_) last_tick_ = now() / res_;  // idle until now: no slot to catch up on
   // The next tick visits the slots after last_tick_ only: a deadline that
   // rounds up to last_tick_ or before (a zero delay at a tick boundary,
   // armed idle or from a callback of the tick being run) moves to the next
@@ -55,10 +54,25 @@ void TimerWheel::link(DeadlineTimer* t) {
   t->next_ = head;
   if (head) head->prev_ = t;
   head = t;
-  if (++pending_ == 1 && start_ticking) {
-    ticking_ = true;
-    uv_timer_start(tick_.get(), [](uv_timer_t* h) { static_cast<TimerWheel*>(h->data)->on_tick(); }, res_, res_);
-  }
+  ++pending_;
+  // Sleeping past this deadline's tick: wake up for it instead.
+  const uint64_t tick = (t->deadline_ + res_ - 1) / res_;
+  if (tick_ && (!ticking_ || tick < waking_tick_)) wake_at(tick);
+}
+
+void TimerWheel::wake_at(uint64_t tick) {
+  const uint64_t at = tick * res_;
+  const uint64_t current = now();
+  ticking_ = true;
+  waking_tick_ = tick;
+  uv_timer_start(tick_.get(), [](uv_timer_t* h) { static_cast<TimerWheel*>(h->data)->on_tick(); },
+                 at > current ? at - current : 0, 0);
+}
+
+uint64_t TimerWheel::next_busy_tick() const {
+  for (uint64_t tick = last_tick_ + 1; tick <= last_tick_ + kSlots; ++tick)
+    if (slots_[tick % kSlots]) return tick;
+  return last_tick_ + 1;  // not reached while pending_ > 0
 }
 
 void TimerWheel::unlink(DeadlineTimer* t) {
@@ -121,10 +135,8 @@ void TimerWheel::on_tick() {
     }
   }
   last_tick_ = target_tick;
-  if (pending_ == 0 && ticking_) {
-    ticking_ = false;
-    uv_timer_stop(tick_.get());
-  }
+  ticking_ = false;  // the one-shot uv timer has fired
+  if (pending_ > 0) wake_at(next_busy_tick());
   // libuv runs timers before it polls for I/O; the due ones fire in the
   // check phase of this same loop turn, after a poll that must not block.
   if (due_head_ && after_poll_) {  // starting an active handle again is a no-op

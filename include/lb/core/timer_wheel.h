@@ -2,9 +2,14 @@
 // Timeouts for thousands of connections on one uv timer. Each connection
 // embeds a DeadlineTimer (an intrusive node of 48 bytes) instead of owning a
 // uv_timer_t (152 bytes, plus its allocation); moving a deadline is an O(1)
-// relink, never a heap operation. The wheel ticks every `resolution` while
-// any timer is pending, so timeouts fire up to one tick late, which is fine
-// for second-scale connection timeouts.
+// relink, never a heap operation. Timeouts fire up to one tick
+// (`resolution`) late, which is fine for second-scale connection timeouts.
+//
+// The uv timer is armed for the next tick whose slot holds a timer, not for
+// every tick: a worker whose connections wait on 60 s deadlines sleeps
+// between slots instead of waking 100 times a second. A slot may hold only
+// timers of a later turn of the wheel; that costs one wasted wake-up per
+// turn (kSlots ticks), not one per tick.
 //
 // Due timers fire after the loop has polled for I/O, not in libuv's timer
 // phase (which runs first in each loop turn). When a loop is held up (a
@@ -82,6 +87,11 @@ class TimerWheel {
   void push_due(DeadlineTimer* t);
   void unlink_due(DeadlineTimer* t);
   void on_tick();
+  // Arms the uv timer for the start of `tick`, or as soon as it can if that
+  // has passed.
+  void wake_at(uint64_t tick);
+  // The first tick after last_tick_ whose slot holds a timer; pending_ > 0.
+  uint64_t next_busy_tick() const;
   void fire_due();
   uint64_t now() const { return uv_now(loop_); }
   size_t slot_of(uint64_t deadline) const { return size_t((deadline + res_ - 1) / res_) % kSlots; }
@@ -91,7 +101,8 @@ class TimerWheel {
   UvHandle<uv_timer_t> tick_;
   UvHandle<uv_check_t> after_poll_;  // fires the due list once I/O was polled
   UvHandle<uv_idle_t> no_wait_;      // keeps that poll from blocking meanwhile
-  bool ticking_ = false;
+  bool ticking_ = false;     // the uv timer is armed, for waking_tick_
+  uint64_t waking_tick_ = 0;
   uint64_t last_tick_ = 0;  // the tick (time / res) processed last
   size_t pending_ = 0;      // timers in slots
   std::vector<DeadlineTimer*> slots_;  // list heads

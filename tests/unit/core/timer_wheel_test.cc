@@ -94,6 +94,51 @@ TEST_F(TimerWheelTest, DeadlinesBeyondOneTurnWaitForTheirTime) {
   wheel_->close();
 }
 
+// An idle worker waits on second-scale deadlines: it must sleep until the
+// slot that holds one, not wake every tick (100 times a second at 10 ms).
+TEST_F(TimerWheelTest, SleepsUntilTheNextSlotThatHoldsATimer) {
+  wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(10));
+  std::vector<int> log;
+  std::vector<uint64_t> fired_at;
+  struct Stamped {
+    Fired fired;
+    std::vector<uint64_t>* at;
+    uv_loop_t* loop;
+  };
+  auto stamp = [](void* p) {
+    auto* s = static_cast<Stamped*>(p);
+    record(&s->fired);
+    s->at->push_back(uv_now(s->loop));
+  };
+  Stamped late{{&log, 1}, &fired_at, &loop_}, early{{&log, 2}, &fired_at, &loop_};
+  DeadlineTimer tl, te;
+  tl.init(*wheel_, &late, stamp);
+  te.init(*wheel_, &early, stamp);
+  // Counts the loop's turns: each is one wake-up of the worker.
+  uv_prepare_t turns;
+  uv_prepare_init(&loop_, &turns);
+  int wakeups = 0;
+  turns.data = &wakeups;
+  uv_prepare_start(&turns, [](uv_prepare_t* h) { ++*static_cast<int*>(h->data); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&turns));
+
+  const uint64_t start = uv_now(&loop_);
+  tl.expire_in(Duration(400));
+  te.expire_in(Duration(150));  // earlier than the wheel meant to wake
+  run_until_quiet();
+  EXPECT_EQ(log, (std::vector<int>{2, 1}));
+  ASSERT_EQ(fired_at.size(), 2u);
+  EXPECT_GE(fired_at[0] - start, 150u);
+  EXPECT_LT(fired_at[0] - start, 400u) << "the earlier deadline waited for the later one";
+  EXPECT_GE(fired_at[1] - start, 400u);
+  // Two deadlines, two or three turns each (wake, fire after the poll);
+  // ticking every 10 ms for 400 ms would take 40.
+  EXPECT_LE(wakeups, 8);
+  uv_close(reinterpret_cast<uv_handle_t*>(&turns), nullptr);
+  run_until_quiet();  // the close completes while `turns` is still in scope
+  wheel_->close();
+}
+
 TEST_F(TimerWheelTest, CallbackMayRearmItself) {
   wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(2));
   struct Repeat {
