@@ -37,7 +37,7 @@ bool ConsistentHash::has_room(size_t index, const PoolLoad& load) const {
 Backend* ConsistentHash::pick(const PickContext& ctx) {
   if (!ctx.hash) return no_key_.pick(ctx);
   if (table_.empty()) return nullptr;
-  const TimePoint now = Clock::now();
+  const TimePoint now = ctx.now;
   const PoolLoad load = bounded_load_ > 0 ? measure_load(now) : PoolLoad{};
 
   size_t fallback = kNoIndex;  // first candidate seen that was over the bound

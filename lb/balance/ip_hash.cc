@@ -48,7 +48,7 @@ size_t IpHash::best_for(uint64_t bucket, Accepts&& accepts) const {
 
 Backend* IpHash::pick(const PickContext& ctx) {
   if (!ctx.hash) return no_key_.pick(ctx);
-  const TimePoint now = Clock::now();
+  const TimePoint now = ctx.now;
   const uint64_t bucket = *ctx.hash >> kBucketShift;
   if (!winners_.empty()) {
     uint16_t& winner = winners_[bucket];

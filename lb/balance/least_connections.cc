@@ -19,7 +19,7 @@ struct Load {
 }  // namespace
 
 Backend* LeastConnections::pick(const PickContext& ctx) {
-  const TimePoint now = Clock::now();
+  const TimePoint now = ctx.now;
   auto takes_part = [&](size_t i) { return is_candidate(backends_, i, ctx, now) && backends_[i]->weight() > 0; };
 
   size_t least = kNoIndex;

@@ -8,7 +8,7 @@ namespace lb::balance {
 LeastLoad::LeastLoad(BackendList backends, Duration max_age, uint64_t seed)
     : backends_(std::move(backends)), max_age_(max_age), rng_(seed) {}
 
-size_t LeastLoad::random_below(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+size_t LeastLoad::random_below(size_t n) { return rng_.below(n); }
 
 double LeastLoad::cost(const Backend& b, TimePoint now) const {
   const double load = b.fresh_reported_load(now, max_age_) + b.active_requests();

@@ -11,23 +11,25 @@ namespace lb::balance {
 P2cEwma::P2cEwma(BackendList backends, uint64_t seed)
     : backends_(std::move(backends)), rng_(seed) {}
 
-size_t P2cEwma::random_below(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
-
-double P2cEwma::latency_us(size_t index, TimePoint now) const {
-  const Backend& b = *backends_[index];
-  return peak_ewma::decayed(b.latency_ewma_us(), now - b.latency_updated_at());
-}
+size_t P2cEwma::random_below(size_t n) { return rng_.below(n); }
 
 size_t P2cEwma::cheaper(size_t a, size_t b, TimePoint now) const {
-  double latency_a = latency_us(a, now);
-  double latency_b = latency_us(b, now);
-  if (latency_a == 0) latency_a = latency_b;  // no samples: optimistic
-  if (latency_b == 0) latency_b = latency_a;
-  if (latency_a == 0) latency_a = latency_b = 1;
-  auto cost = [now](const Backend& x, double latency) {
-    return latency * (x.active_requests() + 1) / double(x.weight_at(now));
-  };
-  return cost(*backends_[b], latency_b) < cost(*backends_[a], latency_a) ? b : a;
+  const Backend& x = *backends_[a];
+  const Backend& y = *backends_[b];
+  // cost = latency x (in-flight + 1) / weight, compared with both sides
+  // multiplied by both weights: no division.
+  const double load_a = double(x.active_requests() + 1) * double(y.weight_at(now));
+  const double load_b = double(y.active_requests() + 1) * double(x.weight_at(now));
+  const double latency_a = x.latency_ewma_us();
+  const double latency_b = y.latency_ewma_us();
+  // No samples: optimistic. A backend without borrows its rival's latency,
+  // so the comparison falls to in-flight counts.
+  if (latency_a == 0 || latency_b == 0) return load_b < load_a ? b : a;
+  // Each estimate decays from its own last sample:
+  //   latency_b x decay(idle_b) x load_b  <  latency_a x decay(idle_a) x load_a
+  // with both sides divided by decay(idle_a), which leaves one exp.
+  const double decay_b = peak_ewma::decay_ratio(now - y.latency_updated_at(), now - x.latency_updated_at());
+  return latency_b * decay_b * load_b < latency_a * load_a ? b : a;
 }
 
 size_t P2cEwma::choose(size_t a, size_t b, TimePoint now) const {

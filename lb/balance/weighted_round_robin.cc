@@ -3,7 +3,7 @@
 namespace lb::balance {
 
 Backend* WeightedRoundRobin::pick(const PickContext& ctx) {
-  const TimePoint now = Clock::now();
+  const TimePoint now = ctx.now;
   // The cycle's next slots, passing over a backend this request cannot
   // take (tried already, or full): its turn is spent, as a full backend's
   // should be. A few in a row and the walk below decides.

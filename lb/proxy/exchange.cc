@@ -172,7 +172,7 @@ void Exchange::attempt(bool same_backend, bool owner_flushes) {
         return no_backend();
     }
   }
-  dispatch(same_backend, owner_flushes);
+  dispatch(same_backend ? Clock::now() : chosen_at_, same_backend, owner_flushes);
 }
 
 void Exchange::no_backend() {
@@ -185,14 +185,12 @@ void Exchange::no_backend() {
   }
 }
 
-balance::Backend* Exchange::home_backend() {
-  if (balance::Backend* b = pinned_backend()) return b;
+balance::Backend* Exchange::home_backend(TimePoint now) {
+  if (balance::Backend* b = pinned_backend(now)) return b;
   if (!hash_) return nullptr;
   // A hash key's backend keeps its users (and a model server's cache):
   // the request waits for it rather than spilling to another.
-  balance::PickContext pick;
-  pick.hash = hash_;
-  pick.tried = &tried_;
+  const balance::PickContext pick{.hash = hash_, .tried = &tried_, .now = now};
   return ws_->strategies[pool_index_]->pick(pick);
 }
 
@@ -207,17 +205,15 @@ bool Exchange::take_slot(balance::Backend& b) {
 Exchange::Choice Exchange::choose_backend(bool from_queue) {
   slot_.release();  // the previous attempt's, if any
   pinned_ = false;
-  if (balance::Backend* home = home_backend()) {
+  const TimePoint now = chosen_at_ = Clock::now();
+  if (balance::Backend* home = home_backend(now)) {
     pinned_ = true;
     return take_slot(*home) ? Choice::got_slot : Choice::full;
   }
   if (hash_) return Choice::none_usable;  // the hash found no usable backend
   // First come, first served: while others wait, a newcomer queues behind.
   const bool others_wait = !from_queue && pool().shared->queue.length() > 0;
-  balance::PickContext pick;
-  pick.hash = hash_;
-  pick.tried = &tried_;
-  pick.need_room = true;
+  balance::PickContext pick{.hash = hash_, .tried = &tried_, .need_room = true, .now = now};
   if (!others_wait) {
     // Another worker may take the slot between the pick and the take: pick again.
     for (int i = 0; i < 4; ++i) {
@@ -263,7 +259,7 @@ QueuedRequest::Admit Exchange::try_admit() {
   leave_queue();
   pool().stats->observe_queue_wait(client_.worker().index,
                                    std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - queued_at_));
-  dispatch(false);
+  dispatch(chosen_at_, false);
   return Admit::admitted;
 }
 
@@ -286,9 +282,9 @@ void Exchange::reject_from_queue(metrics::QueueRejection why) {
   respond_error(503, "Retry-After: 1\r\n");
 }
 
-void Exchange::dispatch(bool fresh_connection, bool owner_flushes) {
+void Exchange::dispatch(TimePoint start, bool fresh_connection, bool owner_flushes) {
   ws_->strategies[pool_index_]->on_start(*backend_);
-  attempt_start_ = Clock::now();
+  attempt_start_ = start;
 
   const config::PoolConfig& pc = *pool().config;
   UpstreamPool& idle = client_.worker().upstreams->for_backend(backend_);
@@ -309,12 +305,12 @@ void Exchange::dispatch(bool fresh_connection, bool owner_flushes) {
   }
 }
 
-balance::Backend* Exchange::pinned_backend() const {
+balance::Backend* Exchange::pinned_backend(TimePoint now) const {
   // A pinned backend that failed this request is tried no more: the retry
   // is balanced, and the response re-pins the client where it was served.
   if (!pin_ || tried_.contains(pin_->backend_index)) return nullptr;
   balance::Backend& b = *pool().backends[pin_->backend_index];
-  return session::StickyAffinity::accepts_pinned(b, Clock::now()) ? &b : nullptr;
+  return session::StickyAffinity::accepts_pinned(b, now) ? &b : nullptr;
 }
 
 void Exchange::send_request() {

@@ -10,8 +10,8 @@
 // backend that looked emptiest at the last report.
 //
 // The PRNG is per instance (one instance per worker per pool).
-#include <random>
 
+#include "lb/balance/small_random.h"
 #include "lb/balance/strategy.h"
 
 namespace lb::balance {
@@ -20,7 +20,7 @@ class LeastLoad final : public Strategy {
  public:
   LeastLoad(BackendList backends, Duration max_age, uint64_t seed);
 
-  Backend* pick(const PickContext& ctx) override { return pick_at(ctx, Clock::now()); }
+  Backend* pick(const PickContext& ctx) override { return pick_at(ctx, ctx.now); }
   Backend* pick_at(const PickContext& ctx, TimePoint now);
 
   // The cost compared, per kWeightScale of weight (exposed for tests).
@@ -32,7 +32,7 @@ class LeastLoad final : public Strategy {
 
   BackendList backends_;
   Duration max_age_;
-  std::mt19937_64 rng_;
+  SmallRandom rng_;
 };
 
 }  // namespace lb::balance

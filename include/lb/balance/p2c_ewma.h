@@ -33,9 +33,9 @@
 // The PRNG is per instance (one instance per worker per pool).
 #include <chrono>
 #include <cstdint>
-#include <random>
 #include <vector>
 
+#include "lb/balance/small_random.h"
 #include "lb/balance/strategy.h"
 
 namespace lb::balance {
@@ -51,7 +51,7 @@ class P2cEwma final : public Strategy {
  public:
   P2cEwma(BackendList backends, uint64_t seed);
 
-  Backend* pick(const PickContext& ctx) override { return pick_at(ctx, Clock::now()); }
+  Backend* pick(const PickContext& ctx) override { return pick_at(ctx, ctx.now); }
   void on_finish(Backend& b, std::chrono::microseconds elapsed, bool ok) override { record(b, elapsed, ok, Clock::now()); }
 
   // The same with the clock supplied.
@@ -61,14 +61,13 @@ class P2cEwma final : public Strategy {
   void record(Backend& b, std::chrono::microseconds response_time, bool ok, TimePoint now);
 
  private:
-  double latency_us(size_t index, TimePoint now) const;
   size_t cheaper(size_t a, size_t b, TimePoint now) const;
   // cheaper(), unless the other one is due for a probe.
   size_t choose(size_t a, size_t b, TimePoint now) const;
   size_t random_below(size_t n);
 
   BackendList backends_;
-  std::mt19937_64 rng_;
+  SmallRandom rng_;
 };
 
 }  // namespace lb::balance

@@ -37,6 +37,11 @@ struct PickContext {
   // Skip backends at their max_requests. Off for a request that belongs to
   // one backend (a hash key's home), which waits for that one instead.
   bool need_room = false;
+  // The time the pick is made at. The default reads the clock; a caller
+  // that has just read it passes its reading instead (an Exchange times
+  // its attempt from the same instant), which saves a clock read per
+  // request: ~25 ns here, more than round_robin's whole pick.
+  TimePoint now = Clock::now();
 };
 
 class Strategy {
@@ -52,7 +57,9 @@ class Strategy {
 
 using BackendList = std::vector<std::shared_ptr<Backend>>;
 
-// The position of `b` in `backends`, or npos.
+// The position of `b` in `backends`, or npos. Every request asks it of the
+// backend it picked: O(1) while `b` sits where it was last found (the
+// Backend keeps that position as a hint), one pass over the list when not.
 size_t index_of(const BackendList& backends, const Backend* b);
 
 }  // namespace lb::balance

@@ -105,7 +105,7 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
     none_usable,  // nothing to wait for
   };
   Choice choose_backend(bool from_queue);
-  balance::Backend* home_backend();  // the one backend this request belongs to, if any
+  balance::Backend* home_backend(TimePoint now);  // the one backend this request belongs to, if any
   bool take_slot(balance::Backend& b);
   void wait_in_queue();
   void leave_queue();
@@ -115,7 +115,8 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   // An attempt on backend_, whose slot we hold. `owner_flushes`: the
   // request head waits in the upstream writer for the owner's flush (the
   // first attempt, made inside start()); otherwise it is written now.
-  void dispatch(bool fresh_connection, bool owner_flushes = false);
+  // `start`: when the attempt began, for its response time.
+  void dispatch(TimePoint start, bool fresh_connection, bool owner_flushes = false);
   // Is another attempt allowed (retries left, and the pool's retry budget)?
   bool may_retry(bool costs_budget = true);
   bool retry_on_status(const http::ResponseHead& head);
@@ -126,7 +127,7 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   void arm_heartbeat();
 
   std::optional<uint64_t> request_hash() const;
-  balance::Backend* pinned_backend() const;  // sticky: the cookie's backend if it may take the request
+  balance::Backend* pinned_backend(TimePoint now) const;  // sticky: the cookie's backend if it may take the request
   // Waits in the waiting room's pinned line, which is tried on every kick
   // whatever its order: for its own backend, or (a retry) for a backend it
   // has not tried. In the ordered line such a request would hold up
@@ -191,6 +192,9 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   bool done_ = false;
   int status_ = 0;
   TimePoint attempt_start_{};
+  // The clock read by the last choose_backend: the time of its picks and,
+  // when it found a slot, the attempt's start (one read for both).
+  TimePoint chosen_at_{};
   double upstream_ms_ = -1;
 };
 

@@ -36,5 +36,16 @@ TEST(BalancePeakEwma, EstimateDecaysWhileIdle) {
   EXPECT_DOUBLE_EQ(peak_ewma::decayed(1000, milliseconds(-5)), 1000) << "a clock step back must not amplify";
 }
 
+// p2c compares two estimates through the ratio of their decays.
+TEST(BalancePeakEwma, DecayRatioIsTheRatioOfTwoDecays) {
+  for (auto [idle, other] : {std::pair{milliseconds(100), milliseconds(2500)}, {seconds(7), milliseconds(20)},
+                             {seconds(1), seconds(1)}, {milliseconds(-5), seconds(3)}}) {
+    const double expected = peak_ewma::decayed(1000, idle) / peak_ewma::decayed(1000, other);
+    EXPECT_NEAR(peak_ewma::decay_ratio(idle, other), expected, expected * 1e-12) << idle.count() << " vs " << other.count();
+  }
+  // An estimate left idle for hours has decayed to nothing beside a fresh one.
+  EXPECT_EQ(peak_ewma::decay_ratio(std::chrono::hours(3), seconds(0)), 0.0);
+}
+
 }  // namespace
 }  // namespace lb::balance
