@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 
@@ -37,7 +38,12 @@ sockaddr_storage literal_address(const config::Address& a) {
 }  // namespace
 
 Backend::Backend(std::string name, config::Address address, uint32_t weight)
-    : name_(std::move(name)), address_(std::move(address)), weight_(weight), recovered_at_ns_(kNever) {
+    : weight_(weight), recovered_at_ns_(kNever), name_(std::move(name)), address_(std::move(address)) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  static_assert(offsetof(Backend, reported_at_ns_) + sizeof(reported_at_ns_) <= 64,
+                "what a pick reads no longer fits the first cache line");
+#pragma GCC diagnostic pop
   const sockaddr_storage literal = literal_address(address_);
   if (literal.ss_family != AF_UNSPEC) set_sockaddr(literal);
 }

@@ -17,8 +17,13 @@ bool BackendSet::overflow_contains(size_t index) const {
 }
 
 size_t index_of(const BackendList& backends, const Backend* b) {
-  for (size_t i = 0; i < backends.size(); ++i)
-    if (backends[i].get() == b) return i;
+  const size_t hint = b->list_position_hint();
+  if (hint < backends.size() && backends[hint].get() == b) return hint;
+  for (size_t i = 0; i < backends.size(); ++i) {
+    if (backends[i].get() != b) continue;
+    b->set_list_position_hint(i);
+    return i;
+  }
   return static_cast<size_t>(-1);
 }
 
