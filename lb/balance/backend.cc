@@ -127,10 +127,6 @@ bool Backend::claim_probe(TimePoint now, std::chrono::nanoseconds every) {
   return true;
 }
 
-bool Backend::usable_at(TimePoint now) const {
-  return healthy() && admin_state() == AdminState::ready && !ejected_at(now) && has_sockaddr();
-}
-
 bool Backend::usable_for_pinned_at(TimePoint now) const {
   return healthy() && admin_state() != AdminState::maint && !ejected_at(now) && has_sockaddr();
 }
@@ -163,10 +159,7 @@ void Backend::mark_recovered(TimePoint now) {
   state_changed();
 }
 
-uint64_t Backend::weight_at(TimePoint now) const {
-  const uint64_t full = uint64_t{weight()} * kWeightScale;
-  const int64_t ramp = slow_start_ns_.load(std::memory_order_relaxed);
-  if (ramp <= 0) return full;
+uint64_t Backend::ramped_weight(uint64_t full, int64_t ramp, TimePoint now) const {
   const int64_t now_ns = to_ns(now);
   // Back in service since the later of: the last recovery, the end of the
   // last ejection (0 = never ejected; in the future = still ejected).
@@ -221,10 +214,6 @@ int Backend::count_failure(TimePoint now, Duration window) {
 TimePoint Backend::ejected_until() const {
   const int64_t until = ejected_until_ns_.load(std::memory_order_relaxed);
   return until == kUntilChecked ? TimePoint::max() : TimePoint(std::chrono::nanoseconds(until));
-}
-
-bool Backend::ejected_at(TimePoint now) const {
-  return to_ns(now) < ejected_until_ns_.load(std::memory_order_relaxed);
 }
 
 }  // namespace lb::balance

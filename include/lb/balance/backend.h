@@ -71,7 +71,9 @@ class Backend {
 
   // May new requests be sent here? Health up, admin ready, not passively ejected.
   bool usable() const { return usable_at(Clock::now()); }
-  bool usable_at(TimePoint now) const;
+  bool usable_at(TimePoint now) const {
+    return healthy() && admin_state() == AdminState::ready && !ejected_at(now) && has_sockaddr();
+  }
 
   // Health as decided by the active checker (true without one).
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
@@ -86,7 +88,10 @@ class Backend {
 
   // Passive ejection: not usable until `until`.
   void eject_until(TimePoint until);
-  bool ejected_at(TimePoint now) const;
+  bool ejected_at(TimePoint now) const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() <
+           ejected_until_ns_.load(std::memory_order_relaxed);
+  }
   // When a running ejection ends by itself; TimePoint::max() while one
   // waits for an active check.
   TimePoint ejected_until() const;
@@ -127,7 +132,11 @@ class Backend {
     if (slow_start_ns_.exchange(ns, std::memory_order_relaxed) != ns) state_changed();
   }
   void mark_recovered(TimePoint now);
-  uint64_t weight_at(TimePoint now) const;
+  uint64_t weight_at(TimePoint now) const {
+    const uint64_t full = uint64_t{weight()} * kWeightScale;
+    const int64_t ramp = slow_start_ns_.load(std::memory_order_relaxed);
+    return ramp <= 0 ? full : ramped_weight(full, ramp, now);
+  }
 
   // Passive health: failures counted in a window that starts with the
   // first failure and lasts `window`. Returns the count including this one.
@@ -219,6 +228,9 @@ class Backend {
   const metrics::BackendStats& stats() const { return *stats_; }
 
  private:
+  // weight_at while slow start may be ramping.
+  uint64_t ramped_weight(uint64_t full, int64_t ramp, TimePoint now) const;
+
   // What a pick reads, in one cache line. A pick at 1,000 backends looks at
   // two backends out of cache (p2c) and was waiting on two or three misses
   // for each, its fields spread over three lines. active_ changes with
