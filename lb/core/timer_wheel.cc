@@ -16,6 +16,7 @@ void DeadlineTimer::cancel() {
   if (deadline_ == 0) return;
   wheel_->unlink(this);
   deadline_ = 0;
+  wheel_->sleep_if_empty();
 }
 
 TimerWheel::TimerWheel(uv_loop_t* loop, Duration resolution)
@@ -67,6 +68,12 @@ void TimerWheel::wake_at(uint64_t tick) {
   waking_tick_ = tick;
   uv_timer_start(tick_.get(), [](uv_timer_t* h) { static_cast<TimerWheel*>(h->data)->on_tick(); },
                  at > current ? at - current : 0, 0);
+}
+
+void TimerWheel::sleep_if_empty() {
+  if (pending_ > 0 || !ticking_ || !tick_) return;
+  uv_timer_stop(tick_.get());
+  ticking_ = false;
 }
 
 uint64_t TimerWheel::next_busy_tick() const {

@@ -90,6 +90,10 @@ class TimerWheel {
   // Arms the uv timer for the start of `tick`, or as soon as it can if that
   // has passed.
   void wake_at(uint64_t tick);
+  // With no timer left in a slot, stops the uv timer: an armed one keeps
+  // uv_run from returning (a loop ends when no handle is active), and would
+  // hold a stopping loop for up to a turn of the wheel.
+  void sleep_if_empty();
   // The first tick after last_tick_ whose slot holds a timer; pending_ > 0.
   uint64_t next_busy_tick() const;
   void fire_due();

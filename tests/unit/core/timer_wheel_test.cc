@@ -139,6 +139,27 @@ TEST_F(TimerWheelTest, SleepsUntilTheNextSlotThatHoldsATimer) {
   wheel_->close();
 }
 
+// A loop ends when no handle is active: the wheel must not keep it running
+// for a deadline that was cancelled (a closed connection's).
+TEST_F(TimerWheelTest, ACancelledDeadlineDoesNotHoldTheLoop) {
+  wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(10));
+  std::vector<int> log;
+  Fired a{&log, 1}, b{&log, 2};
+  DeadlineTimer ta, tb;
+  ta.init(*wheel_, &a, record);
+  tb.init(*wheel_, &b, record);
+  ta.expire_in(Duration(2000));
+  tb.expire_in(Duration(3000));
+  ta.cancel();
+  tb.cancel();
+  const auto start = std::chrono::steady_clock::now();
+  run_until_quiet();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000))
+      << "the loop waited for a cancelled deadline";
+  EXPECT_TRUE(log.empty());
+  wheel_->close();
+}
+
 TEST_F(TimerWheelTest, CallbackMayRearmItself) {
   wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(2));
   struct Repeat {
