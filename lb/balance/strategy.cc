@@ -17,6 +17,7 @@ bool BackendSet::overflow_contains(size_t index) const {
 }
 
 size_t index_of(const BackendList& backends, const Backend* b) {
+  if (!b) return static_cast<size_t>(-1);
   const size_t hint = b->list_position_hint();
   if (hint < backends.size() && backends[hint].get() == b) return hint;
   for (size_t i = 0; i < backends.size(); ++i) {

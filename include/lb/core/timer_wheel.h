@@ -8,8 +8,9 @@
 // The uv timer is armed for the next tick whose slot holds a timer, not for
 // every tick: a worker whose connections wait on 60 s deadlines sleeps
 // between slots instead of waking 100 times a second. A slot may hold only
-// timers of a later turn of the wheel; that costs one wasted wake-up per
-// turn (kSlots ticks), not one per tick.
+// timers of a later turn of the wheel; each such slot costs one wasted
+// wake-up per turn (kSlots ticks), so thousands of deadlines scattered over
+// the wheel still wake it almost every tick, as before.
 //
 // Due timers fire after the loop has polled for I/O, not in libuv's timer
 // phase (which runs first in each loop turn). When a loop is held up (a
@@ -92,7 +93,7 @@ class TimerWheel {
   void wake_at(uint64_t tick);
   // With no timer left in a slot, stops the uv timer: an armed one keeps
   // uv_run from returning (a loop ends when no handle is active), and would
-  // hold a stopping loop for up to a turn of the wheel.
+  // hold a stopping loop until the cancelled deadline's time.
   void sleep_if_empty();
   // The first tick after last_tick_ whose slot holds a timer; pending_ > 0.
   uint64_t next_busy_tick() const;

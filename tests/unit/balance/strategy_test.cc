@@ -44,6 +44,7 @@ TEST(BalanceIndexOf, ABackendNotListedIsNotFound) {
   BackendList other = make_list(1);
   EXPECT_EQ(index_of(pool, other[0].get()), size_t(-1));
   EXPECT_EQ(index_of(BackendList{}, pool[1].get()), size_t(-1));
+  EXPECT_EQ(index_of(pool, nullptr), size_t(-1)) << "a failed pick";
 }
 
 }  // namespace
