@@ -162,8 +162,9 @@ std::optional<uint64_t> Exchange::request_hash() const {
 }
 
 void Exchange::attempt(bool same_backend, bool owner_flushes) {
+  const TimePoint now = Clock::now();
   if (!same_backend) {
-    switch (choose_backend(false)) {
+    switch (choose_backend(false, now)) {
       case Choice::got_slot:
         break;
       case Choice::full:
@@ -172,7 +173,7 @@ void Exchange::attempt(bool same_backend, bool owner_flushes) {
         return no_backend();
     }
   }
-  dispatch(same_backend ? Clock::now() : chosen_at_, same_backend, owner_flushes);
+  dispatch(now, same_backend, owner_flushes);
 }
 
 void Exchange::no_backend() {
@@ -202,10 +203,9 @@ bool Exchange::take_slot(balance::Backend& b) {
   return true;
 }
 
-Exchange::Choice Exchange::choose_backend(bool from_queue) {
+Exchange::Choice Exchange::choose_backend(bool from_queue, TimePoint now) {
   slot_.release();  // the previous attempt's, if any
   pinned_ = false;
-  const TimePoint now = chosen_at_ = Clock::now();
   if (balance::Backend* home = home_backend(now)) {
     pinned_ = true;
     return take_slot(*home) ? Choice::got_slot : Choice::full;
@@ -246,7 +246,8 @@ void Exchange::leave_queue() {
 
 QueuedRequest::Admit Exchange::try_admit() {
   const bool was_particular = waits_for_particular_backends();
-  switch (choose_backend(true)) {
+  const TimePoint now = Clock::now();
+  switch (choose_backend(true, now)) {
     case Choice::full:
       return was_particular && !waits_for_particular_backends() ? Admit::unpinned : Admit::wait;
     case Choice::none_usable:
@@ -258,8 +259,8 @@ QueuedRequest::Admit Exchange::try_admit() {
   }
   leave_queue();
   pool().stats->observe_queue_wait(client_.worker().index,
-                                   std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - queued_at_));
-  dispatch(chosen_at_, false);
+                                   std::chrono::duration_cast<std::chrono::microseconds>(now - queued_at_));
+  dispatch(now, false);
   return Admit::admitted;
 }
 

@@ -104,7 +104,8 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
     full,         // usable backends exist, none with room (pinned_: our own one is full)
     none_usable,  // nothing to wait for
   };
-  Choice choose_backend(bool from_queue);
+  // `now`: the clock the caller read, for the picks and the attempt's start.
+  Choice choose_backend(bool from_queue, TimePoint now);
   balance::Backend* home_backend(TimePoint now);  // the one backend this request belongs to, if any
   bool take_slot(balance::Backend& b);
   void wait_in_queue();
@@ -192,9 +193,6 @@ class Exchange final : public UpstreamEvents, public QueuedRequest, public Retir
   bool done_ = false;
   int status_ = 0;
   TimePoint attempt_start_{};
-  // The clock read by the last choose_backend: the time of its picks and,
-  // when it found a slot, the attempt's start (one read for both).
-  TimePoint chosen_at_{};
   double upstream_ms_ = -1;
 };
 
