@@ -299,7 +299,11 @@ void Exchange::dispatch(TimePoint start, bool fresh_connection, bool owner_flush
   } else {
     upstream_reused_ = false;
     upstream_ = new UpstreamConnection(client_.worker(), backend_);
-    upstream_->set_preamble(proxy_header_for(pc.send_proxy_protocol, client_.client_sockaddr(), client_.local_sockaddr()));
+    // Where the client came in costs the client connection a system call
+    // (and memory to keep the answer): asked only of pools that send it.
+    if (pc.send_proxy_protocol != config::SendProxyProtocol::off)
+      upstream_->set_preamble(
+          proxy_header_for(pc.send_proxy_protocol, client_.client_sockaddr(), client_.local_sockaddr()));
     if (pool().tls) upstream_->set_tls(pool().tls, client_.worker().index);
     upstream_->connect(this, pc.timeouts.connect);
     send_request();  // gathered now, sent once connected
