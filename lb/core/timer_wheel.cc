@@ -11,6 +11,12 @@ void DeadlineTimer::expire_in(Duration d) {
   wheel_->link(this);
 }
 
+Duration DeadlineTimer::remaining() const {
+  if (deadline_ == 0) return Duration(0);
+  const uint64_t now = wheel_->now();
+  return Duration(deadline_ > now ? deadline_ - now : 0);
+}
+
 void DeadlineTimer::cancel() {
   if (due_) wheel_->unlink_due(this);
   if (deadline_ == 0) return;

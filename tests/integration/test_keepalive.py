@@ -1,10 +1,11 @@
 """Keep-alive on both sides of lbd, HTTP/1.0 and Connection: close honoured,
 and stale pooled upstream connections handled (issue 2 §3, §4)."""
+import os
 import time
 import unittest
 
-from httpwire import build_request, wait_until
-from lbd_harness import LbdTestCase, config, echoed, pool
+from httpwire import HttpClient, build_request, wait_until
+from lbd_harness import LbdTestCase, config, echoed, memory_test_env, pool, raise_fd_limit, rss_tells_lbds_memory
 import fake_backend as fb
 
 
@@ -48,6 +49,49 @@ class ClientKeepAliveTest(LbdTestCase):
         self.assertEqual(client.request().status, 200)
         self.assertFalse(client.closed_within(0.3), "closed long before timeouts.idle")
         self.assertTrue(client.closed_within(4), "still open 4s past timeouts.idle")
+
+
+class IdleClientMemoryTest(LbdTestCase):
+    """What an idle keep-alive client costs lbd (README "Memory per
+    connection"): it waits with its socket, one deadline and its addresses;
+    the parser, writer, input and the other deadlines go back to the
+    worker's cache once its response is written."""
+
+    CLIENTS = 2000
+    # The waiting part is 536 bytes, plus the allocator's header and libuv's
+    # slot for the fd. A connection that kept all of its state cost 1.2 KiB.
+    MAX_KIB_EACH = 0.8
+
+    @unittest.skipUnless(rss_tells_lbds_memory() and "ASAN_OPTIONS" not in os.environ,
+                         "sanitizers' shadow memory and redzones are counted in RSS")
+    def test_idle_keepalive_clients_cost_under_0_8_kib_each(self):
+        if raise_fd_limit() < self.CLIENTS + 200:
+            self.skipTest("needs RLIMIT_NOFILE above the client count")
+        cfg = config([pool("app", [self.backend()])])
+        lc = cfg["listeners"][0]
+        lc["timeouts"]["idle"] = "60s"
+        lc["limits"]["max_connections"] = self.CLIENTS + 100
+        cfg["log"]["access_log"] = "off"
+        lbd = self.start_lbd(cfg, extra_env=memory_test_env())
+        # The worker's caches and the upstream connection exist before the count starts.
+        for _ in range(20):
+            warm = HttpClient(lbd.port)
+            self.assertEqual(warm.request().status, 200)
+            warm.close()
+        time.sleep(0.3)
+        before = lbd.rss_kib()
+        clients = []
+        for _ in range(self.CLIENTS):
+            client = HttpClient(lbd.port)
+            self.addCleanup(client.close)
+            self.assertEqual(client.request().status, 200)
+            clients.append(client)
+        time.sleep(0.5)
+        each = (lbd.rss_kib() - before) / self.CLIENTS
+        self.assertLess(each, self.MAX_KIB_EACH, f"{each:.2f} KiB of RSS per idle client connection")
+        # Still idle, still open: and each goes busy again for its next request.
+        for client in clients[:: self.CLIENTS // 20]:
+            self.assertEqual(client.request().status, 200)
 
 
 class UpstreamKeepAliveTest(LbdTestCase):

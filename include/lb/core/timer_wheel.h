@@ -50,6 +50,8 @@ class DeadlineTimer {
   void expire_in(Duration d);
   void cancel();
   bool pending() const { return deadline_ != 0 || due_; }  // armed or due, not yet fired
+  // How long until it fires: zero when due or not pending.
+  Duration remaining() const;
 
  private:
   friend class TimerWheel;

@@ -7,19 +7,29 @@
 // Deadlines, one per direction and purpose (nginx's client_header_timeout,
 // client_body_timeout, keepalive_timeout, send_timeout, lingering_timeout),
 // each its own timer-wheel entry so no timer's meaning depends on a phase:
-//   header     the request head must be complete within timeouts.header
+//   wait       no request under way: the client must start one. After the
+//              accept that is timeouts.header (the PROXY header and the
+//              TLS handshake count), after a response timeouts.idle, once
+//              that response is fully written (keep-alive)
+//   header     the request head must be complete within timeouts.header of
+//              its first byte; a connection's first head within what is
+//              left of the wait deadline, so it still counts from the accept
 //   body       a request body must not pause longer than timeouts.idle;
 //              while lbd holds the client back because the backend takes
 //              nothing, the same deadline blames the backend (504)
-//   keepalive  between requests, once the last response is fully written,
-//              the next request must start within timeouts.idle
 //   send       while bytes wait to be written, the client must take some
 //              within timeouts.send (a client that never reads is cut)
 //   linger     after the final response is out and our FIN sent, unread
 //              input is drained while the kernel still delivers our last
 //              bytes (progress as for send), then kLingerTime more
-// Memory: input waits in a SliceQueue bounded by Blocks held, reads land in
-// a shared ReadBuffer, and the Exchange bounds what waits to be written by
+// Memory: an idle keep-alive connection is what most of a busy server's
+// connections are, so it keeps only what it needs to wait (the socket, the
+// wait deadline, its addresses: about 560 bytes). Everything a request,
+// a tunnel or an HTTP/2 session needs (parser, writer, input, the other
+// deadlines) is the Busy part, taken from the worker's cache when bytes
+// arrive and given back once the connection rests again (rest()).
+// Input waits in a SliceQueue bounded by Blocks held, reads land in a
+// shared ReadBuffer, and the Exchange bounds what waits to be written by
 // Blocks held too (README "Memory per connection").
 #include <netinet/in.h>
 #include <uv.h>
@@ -79,10 +89,10 @@ class ClientConnection final : private http::RequestEvents,
   sockaddr_storage client_sockaddr() const override { return client().sockaddr(); }
   sockaddr_storage local_sockaddr() const override { return local_address().storage(); }
   const ListenerRuntime& listener() const override { return *listener_rt_; }
-  std::string_view request_id() const override { return {request_id_, request_id_len_}; }
+  std::string_view request_id() const override { return {busy_->request_id, busy_->request_id_len}; }
   void on_exchange_done() override;
   void after_upstream_io() override;  // flush and re-evaluate back-pressure
-  void release_idle_block() override { read_buf_.release_if_unshared(); }  // also Http2Transport
+  void release_idle_block() override { busy().read_buf.release_if_unshared(); }  // also Http2Transport
   void abort() override;  // drop the connection now
   // Graceful stop: closes the connection if no request is in progress;
   // otherwise the current response carries Connection: close.
@@ -110,6 +120,9 @@ class ClientConnection final : private http::RequestEvents,
 
   // WorkerContext::flush_soon: the output this loop turn gathered goes now.
   void flush_scheduled();
+  // Frees the Busy parts the worker's cache kept unused since the last
+  // call (FreeList::trim); returns the bytes freed.
+  static size_t trim_caches();
 
   ClientConnection* next_client = nullptr;  // WorkerContext::clients list
   ClientConnection* prev_client = nullptr;
@@ -121,23 +134,27 @@ class ClientConnection final : private http::RequestEvents,
   ClientConnection(WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener);
   ~ClientConnection();
 
-  // Downstream: the response, framed by response_.
-  void send_interim(const http::ResponseHead& head) override { response_.interim(head); }
+  // Downstream: the response, framed by the Busy part's Http1Response.
+  void send_interim(const http::ResponseHead& head) override { busy().response.interim(head); }
   bool send_head(const http::ResponseHead& head, const http::HeaderEdits* edits) override {
-    return response_.head(head, edits, draining());
+    return busy().response.head(head, edits, draining());
   }
-  void send_body(const BlockRef& block, const char* data, size_t len) override { response_.body(block, data, len); }
-  void send_own(std::string_view bytes) override { response_.own(bytes); }
-  void end_response(bool then_close, const http::HeaderList* trailers) override { response_.end(then_close, trailers); }
-  bool take_back_head() override { return response_.take_back_head(); }
+  void send_body(const BlockRef& block, const char* data, size_t len) override {
+    busy().response.body(block, data, len);
+  }
+  void send_own(std::string_view bytes) override { busy().response.own(bytes); }
+  void end_response(bool then_close, const http::HeaderList* trailers) override {
+    busy().response.end(then_close, trailers);
+  }
+  bool take_back_head() override { return busy().response.take_back_head(); }
   void send_error(int status, std::string_view extra_headers, bool request_read) override {
-    response_.error(status, extra_headers, request_read, draining());
+    busy().response.error(status, extra_headers, request_read, draining());
   }
   void send_fixed(int status, std::string_view content_type, std::string_view body, std::string_view extra_headers,
                   bool request_read) override {
-    response_.fixed(status, content_type, body, extra_headers, request_read, draining());
+    busy().response.fixed(status, content_type, body, extra_headers, request_read, draining());
   }
-  void send_switching_protocols(const http::ResponseHead& head) override { response_.switching_protocols(head); }
+  void send_switching_protocols(const http::ResponseHead& head) override { busy().response.switching_protocols(head); }
   bool above_high_water() const override;
   bool below_low_water() const override;
 
@@ -150,7 +167,7 @@ class ClientConnection final : private http::RequestEvents,
   // writer_/flush(), the same seam the HTTP path uses.
   void tunnel_send(const BlockRef& block, const char* data, size_t len) override;
   void tunnel_send_copy(std::string_view bytes) override;
-  size_t tunnel_backlog() const override { return writer_.pending(); }
+  size_t tunnel_backlog() const override { return busy_->writer.pending(); }
   void tunnel_reading(bool on) override;
   void tunnel_shutdown() override;
   void tunnel_release_idle_block() override { release_idle_block(); }
@@ -162,7 +179,7 @@ class ClientConnection final : private http::RequestEvents,
   static void on_write_done(void* self, int status);
   static void on_header_timeout(void* self);
   static void on_body_timeout(void* self);
-  static void on_keepalive_timeout(void* self);
+  static void on_wait_timeout(void* self);
   static void on_send_timeout(void* self);
   static void on_linger_timeout(void* self);
   // Bytes the kernel has not yet had acknowledged by the client.
@@ -198,8 +215,16 @@ class ClientConnection final : private http::RequestEvents,
   void start_http2();  // and hands it the preface bytes input_ holds
   // Write progress bookkeeping for the send deadline.
   void watch_send_progress();
-  // Keep-alive between requests: armed once the last response is written.
+  // Keep-alive between requests: armed once the last response is written;
+  // the connection then rests at the end of this loop turn.
   void arm_keepalive_if_drained();
+  // Gives the Busy part back to the worker's cache if the connection is
+  // idle and drained. Only called where nothing up the stack holds a
+  // reference into that part: from libuv's write callback and the end of
+  // the loop turn (flush_scheduled).
+  void rest();
+  // rest() at the end of this loop turn (WorkerContext::flush_soon).
+  void rest_soon();
   // Then close; `extra_headers` as for http::append_error_response.
   void answer_error(int status, const char* why, std::string_view extra_headers = {});
   void finish_request_and_close();
@@ -214,26 +239,12 @@ class ClientConnection final : private http::RequestEvents,
   WorkerContext& worker_;
   std::shared_ptr<ListenerIdentity> identity_;
   uv_tcp_t tcp_{};
-  DeadlineTimer header_deadline_;
-  DeadlineTimer body_deadline_;
-  DeadlineTimer keepalive_deadline_;
-  DeadlineTimer send_deadline_;
-  DeadlineTimer linger_deadline_;
-  size_t linger_unsent_ = 0;        // kernel_unsent_bytes() at the last linger check
-  TimePoint linger_progress_at_{};  // when it last changed
-  uint64_t delivered_at_arm_ = 0;  // bytes_delivered() when send_deadline_ was set
-  std::unique_ptr<http::RequestParser> parser_;  // lent by the worker while a request is active
-  StreamWriter writer_;
-  Http1Response response_{writer_, worker_.scratch};
+  DeadlineTimer wait_deadline_;
   // Below the read/write seam: set on TLS listeners, null (and never looked
   // at past the null check) on plain ones.
   std::unique_ptr<tls::TlsSession> tls_;
   std::shared_ptr<const WorkerSnapshot> ws_;  // of the current request
   const ListenerRuntime* listener_rt_ = nullptr;
-  std::unique_ptr<Exchange> exchange_;
-  const CompiledRoute* route_ = nullptr;  // of the current request, in ws_'s snapshot (null: none yet)
-  std::unique_ptr<Http2Connection> h2_;            // Phase::http2
-  bool protocol_open_ = true;                      // the first bytes have not told HTTP/1.1 from HTTP/2 yet
   // Only a connection that switched protocols (101) pays for a relay.
   struct TunnelState {
     std::unique_ptr<Tunnel> relay;
@@ -243,11 +254,54 @@ class ClientConnection final : private http::RequestEvents,
     double upstream_ms = -1;                 // for the access log line at the end
     bool reading = false;                    // the relay wants the client's bytes
   };
-  std::unique_ptr<TunnelState> tunnel_;  // after 101
-  ReadBuffer read_buf_;      // plaintext reads land here
-  ReadBuffer tls_in_;        // TLS records as read, before decryption
-  BlockRef current_block_;   // being parsed
-  SliceQueue input_;         // read but not yet parsed
+  // What only a connection at work needs. It exists while a request, a
+  // tunnel or an HTTP/2 session is under way, or bytes wait in either
+  // direction; an idle, drained connection gives it back (rest()). Its
+  // memory is recycled through the worker's FreeList, so steady keep-alive
+  // traffic allocates nothing for it.
+  struct Busy {
+    explicit Busy(ClientConnection& c);
+    static void* operator new(size_t size);
+    static void operator delete(void* p, size_t size);
+
+    DeadlineTimer header_deadline;
+    DeadlineTimer body_deadline;
+    DeadlineTimer send_deadline;
+    DeadlineTimer linger_deadline;
+    size_t linger_unsent = 0;        // kernel_unsent_bytes() at the last linger check
+    TimePoint linger_progress_at{};  // when it last changed
+    uint64_t delivered_at_arm = 0;   // bytes_delivered() when send_deadline was set
+    std::unique_ptr<http::RequestParser> parser;  // lent by the worker while a request is active
+    StreamWriter writer;
+    Http1Response response;
+    std::unique_ptr<Exchange> exchange;
+    const CompiledRoute* route = nullptr;  // of the current request, in ws_'s snapshot (null: none yet)
+    std::unique_ptr<Http2Connection> h2;   // Phase::http2
+    std::unique_ptr<TunnelState> tunnel;   // after 101
+    ReadBuffer read_buf;     // plaintext reads land here
+    ReadBuffer tls_in;       // TLS records as read, before decryption
+    BlockRef current_block;  // being parsed
+    SliceQueue input;        // read but not yet parsed
+    uint64_t body_bytes = 0;
+    uint64_t bytes_in = 0;   // of the current request, for the access log
+    uint64_t bytes_out_at_start = 0;
+    uint64_t bytes_out = 0;  // since the Busy part was taken
+    TimePoint request_start{};
+    char request_id[40] = {};
+    uint8_t request_id_len = 0;
+  };
+  friend struct BusyMemory;  // its storage, recycled (client_connection.cc)
+  std::unique_ptr<Busy> busy_;
+  // The Busy part, taken now if the connection was resting.
+  Busy& busy();
+  // Read-only views of the Busy part that do not take one.
+  bool writer_idle() const { return !busy_ || busy_->writer.idle(); }
+  bool input_empty() const { return !busy_ || busy_->input.empty(); }
+  Exchange* exchange() const { return busy_ ? busy_->exchange.get() : nullptr; }
+  Http2Connection* h2() const { return busy_ ? busy_->h2.get() : nullptr; }
+  TunnelState* tunnel() const { return busy_ ? busy_->tunnel.get() : nullptr; }
+  bool protocol_open_ = true;                      // the first bytes have not told HTTP/1.1 from HTTP/2 yet
+  bool served_ = false;  // a request head was read on this connection
   Phase phase_ = Phase::idle;
   bool driving_ = false;
   bool read_eof_ = false;
@@ -259,24 +313,19 @@ class ClientConnection final : private http::RequestEvents,
   // request (start_lingering_close may then skip the linger). Cleared by
   // bytes read while closing.
   bool client_sends_no_more_ = false;
-  uint64_t body_bytes_ = 0;
-  uint64_t bytes_in_ = 0;
-  uint64_t bytes_out_at_start_ = 0;
-  uint64_t bytes_out_ = 0;
-  TimePoint request_start_{};
-  char request_id_[40] = {};
-  uint8_t request_id_len_ = 0;
   ClientAddress peer_;  // the TCP peer
   // The PROXY header's source and the current request's client (from
   // X-Forwarded-For), where a listener's settings let them differ from the
   // peer. Most connections have neither, and an idle connection is better
   // off without two addresses (152 bytes) it never uses.
+  // Where the client came in (local_address()) is kept there too.
   struct OtherClients {
     ClientAddress connection, request;
-    bool has_connection = false, has_request = false;
+    SocketAddress local;
+    bool has_connection = false, has_request = false, has_local = false;
   };
-  std::unique_ptr<OtherClients> other_clients_;
-  OtherClients& other_clients();
+  mutable std::unique_ptr<OtherClients> other_clients_;
+  OtherClients& other_clients() const;
   // The PROXY header's source, or the peer.
   const ClientAddress& connection_client() const {
     return other_clients_ && other_clients_->has_connection ? other_clients_->connection : peer_;
@@ -289,8 +338,6 @@ class ClientConnection final : private http::RequestEvents,
   // socket's address, asked of the kernel only when something needs it
   // (send_proxy_protocol, HTTP/2): one system call fewer per connection.
   const SocketAddress& local_address() const;
-  mutable SocketAddress local_;
-  mutable bool local_known_ = false;
   // Until the PROXY header is complete (proxy_protocol listeners).
   std::unique_ptr<ProxyHeaderParser> proxy_parser_;
 };

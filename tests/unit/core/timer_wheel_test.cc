@@ -41,6 +41,26 @@ class TimerWheelTest : public ::testing::Test {
   std::unique_ptr<TimerWheel> wheel_;
 };
 
+// A connection's first request head is due when the deadline set at its
+// accept would fire: what is left of it is handed on (ClientConnection).
+TEST_F(TimerWheelTest, RemainingIsTheTimeLeftUntilTheDeadline) {
+  wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(5));
+  std::vector<int> log;
+  Fired a{&log, 1};
+  DeadlineTimer t;
+  t.init(*wheel_, &a, record);
+  EXPECT_EQ(t.remaining(), Duration(0)) << "not pending";
+  t.expire_in(Duration(2000));
+  EXPECT_EQ(t.remaining(), Duration(2000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  uv_update_time(&loop_);
+  EXPECT_LE(t.remaining(), Duration(1970));
+  EXPECT_GT(t.remaining(), Duration(1000));
+  t.cancel();
+  EXPECT_EQ(t.remaining(), Duration(0)) << "cancelled";
+  wheel_->close();
+}
+
 TEST_F(TimerWheelTest, FiresInDeadlineOrderAndStopsTicking) {
   wheel_ = std::make_unique<TimerWheel>(&loop_, Duration(5));
   std::vector<int> log;
