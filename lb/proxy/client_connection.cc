@@ -15,6 +15,7 @@
 #include "lb/balance/hash_key.h"
 #include "lb/core/free_list.h"
 #include "lb/core/recycling.h"
+#include "lb/core/slab_pool.h"
 #include "lb/config/cidr.h"
 
 #include "lb/http/error_response.h"

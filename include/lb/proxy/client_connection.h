@@ -40,6 +40,7 @@
 
 #include "lb/core/block.h"
 #include "lb/core/read_buffer.h"
+#include "lb/core/slab_pool.h"
 #include "lb/core/slice_queue.h"
 #include "lb/core/stream_writer.h"
 #include "lb/core/timer_wheel.h"
@@ -71,7 +72,10 @@ struct ListenerIdentity {
   bool retired = false;
 };
 
-class ClientConnection final : private http::RequestEvents,
+// Its memory comes from the worker's SlabPool, apart from what requests
+// allocate, so that a burst's memory can go back once the burst is over.
+class ClientConnection final : public SlabAllocated<ClientConnection>,
+                               private http::RequestEvents,
                                private Downstream,
                                private Http2Transport,
                                private TunnelSide,

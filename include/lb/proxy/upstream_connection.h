@@ -12,6 +12,7 @@
 #include "lb/balance/backend.h"
 #include "lb/core/block.h"
 #include "lb/core/read_buffer.h"
+#include "lb/core/slab_pool.h"
 #include "lb/core/timer_wheel.h"
 #include "lb/core/stream_writer.h"
 #include "lb/core/time.h"
@@ -44,7 +45,12 @@ class UpstreamEvents : public http::ResponseEvents {
   }
 };
 
-class UpstreamConnection final : private http::ResponseEvents, public TunnelSide {
+// Idle ones are kept for reuse (keepalive.max_idle) and so outlive the
+// requests that opened them: their memory comes from the worker's SlabPool,
+// apart from what requests allocate (lb/core/slab_pool.h).
+class UpstreamConnection final : public SlabAllocated<UpstreamConnection>,
+                                 private http::ResponseEvents,
+                                 public TunnelSide {
  public:
   UpstreamConnection(WorkerContext& worker, std::shared_ptr<balance::Backend> backend);
   UpstreamConnection(const UpstreamConnection&) = delete;
