@@ -6,7 +6,7 @@ import subprocess
 import unittest
 
 from fake_backend import delayed, echo, respond
-from httpwire import get
+from httpwire import get, wait_until
 from lbd_harness import LbdTestCase, config, echoed, header_values, pool, reload_config, to_yaml
 from prom_text import scrape
 
@@ -133,6 +133,10 @@ class TrafficRulesTest(LbdTestCase):
         self.assertEqual(s.value("lbd_route_requests_total", listener="web", route="llama"), 3)
         self.assertEqual(s.value("lbd_route_requests_total", listener="web", route="exact-host"), 1)
         self.assertEqual(s.value("lbd_route_requests_total", listener="web", route="15"), 0)  # unnamed: its index
+        # Access lines are written when the worker's loop turn ends, which
+        # can be just after the client has its answer.
+        self.assertTrue(wait_until(lambda: any(e["path"] == "/nothing" for e in self.lbd.access_log()), 3),
+                        self.lbd.stdout())
         log = self.lbd.access_log()
         self.assertEqual([e["route"] for e in log[-5:]], ["llama"] * 3 + ["exact-host", "-"])
         page = get(self.lbd.admin_port, "/status", host=f"127.0.0.1:{self.lbd.admin_port}").body.decode()
