@@ -39,6 +39,13 @@ void ResponseParser::expect_response(bool to_head_request) {
   final_head_ = false;
 }
 
+size_t ResponseParser::release_memory() {
+  const size_t bytes = head_.headers.release_memory() + trailers_.release_memory();
+  head_.clear();
+  std::string().swap(head_.reason);  // a reason phrase is short: rarely on the heap, not counted
+  return bytes;
+}
+
 void ResponseParser::resume() {
   llhttp_resume(&parser_);
   // As in RequestParser::resume(): llhttp stops again with

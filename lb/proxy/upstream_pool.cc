@@ -24,6 +24,7 @@ void UpstreamPool::put(UpstreamConnection* c, size_t max_idle) {
     return;
   }
   c->pool = this;
+  c->parked_in = interval_;
   c->idle_prev = nullptr;
   c->idle_next = head_;
   if (head_) head_->idle_prev = c;
@@ -52,10 +53,25 @@ void UpstreamPool::close_all() {
   while (UpstreamConnection* c = take()) c->close();
 }
 
+size_t UpstreamPool::trim() {
+  // Least recently parked last: walk from the tail while they were parked
+  // before this interval began.
+  size_t bytes = 0;
+  for (UpstreamConnection* c = tail_; c && c->parked_in < interval_; c = c->idle_prev) bytes += c->release_idle_memory();
+  ++interval_;
+  return bytes;
+}
+
 UpstreamPool& UpstreamPools::for_backend(const std::shared_ptr<balance::Backend>& b) {
   auto& slot = pools_[b.get()];
   if (!slot) slot = std::make_unique<UpstreamPool>(b);
   return *slot;
+}
+
+size_t UpstreamPools::trim() {
+  size_t bytes = 0;
+  for (auto& [_, pool] : pools_) bytes += pool->trim();
+  return bytes;
 }
 
 void UpstreamPools::close_all() {

@@ -235,7 +235,7 @@ void Worker::flush_clients() {
 void Worker::trim_caches() {
   const size_t freed =
       ctx_.blocks.trim() + ctx_.parsers.trim() + ctx_.write_batches.trim() + Exchange::trim_caches() +
-      http2::Session::trim_caches() + ClientConnection::trim_caches();
+      http2::Session::trim_caches() + ClientConnection::trim_caches() + upstreams_.trim();
   if (freed >= kTrimMallocAfter) ::malloc_trim(0);
 }
 

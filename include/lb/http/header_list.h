@@ -95,6 +95,17 @@ class HeaderList {
     entries_.clear();
     in_name_ = false;
   }
+  // clear(), and gives the buffers' memory back (clear() keeps it for the
+  // next message); returns the bytes given back.
+  size_t release_memory() {
+    // A short string's bytes are inside the object (no heap): not counted.
+    const size_t heap = buf_.capacity() > std::string().capacity() ? buf_.capacity() : 0;
+    const size_t bytes = heap + entries_.capacity() * sizeof(Entry);
+    std::string().swap(buf_);
+    std::vector<Entry>().swap(entries_);
+    in_name_ = false;
+    return bytes;
+  }
 
 
  private:

@@ -51,6 +51,10 @@ class ResponseParser {
   Status finish();
   // Continue after `complete`: the next bytes start a new message.
   void resume();
+  // Between responses: gives back the memory the last one's head and
+  // trailers kept for the next (an idle connection that may stay idle
+  // long); returns the bytes given back.
+  size_t release_memory();
 
   // The trailer section of the response that just completed (empty when it
   // had none or was not chunked). Valid until the next message begins.

@@ -84,6 +84,9 @@ class UpstreamConnection final : public SlabAllocated<UpstreamConnection>,
   void release_to_pool(UpstreamPool& pool, size_t max_idle, Duration idle_timeout);
   // Closes; the object deletes itself once libuv is done with it.
   void close();
+  // Idle: gives back the memory kept to parse the next response without
+  // allocating; returns the bytes given back.
+  size_t release_idle_memory() { return state_ == State::idle ? parser_.release_memory() : 0; }
 
   // After 101: bytes go raw to and from `tunnel` (no parsing, no response
   // timeout); the connection never returns to the pool. close() ends it.
@@ -115,6 +118,7 @@ class UpstreamConnection final : public SlabAllocated<UpstreamConnection>,
   UpstreamConnection* idle_prev = nullptr;
   UpstreamConnection* idle_next = nullptr;
   UpstreamPool* pool = nullptr;
+  uint64_t parked_in = 0;  // the pool's trim interval when it was parked
 
  private:
   enum class State { connecting, bound, idle, closed };

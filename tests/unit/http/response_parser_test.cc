@@ -39,6 +39,26 @@ TEST_F(HttpResponseParser, ContentLengthBody) {
   EXPECT_EQ(rec.completed, 1);
 }
 
+// An idle upstream connection gives back its parse buffers
+// (UpstreamPool::trim); its next response parses as on a fresh parser.
+TEST_F(HttpResponseParser, ReleasedMemoryIsGivenBackAndTheNextResponseStillParses) {
+  ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Long: " + std::string(300, 'v') +
+                  "\r\n\r\nhi"),
+            Status::complete);
+  parser.resume();
+  EXPECT_GE(parser.release_memory(), 300u) << "the header bytes' buffer";
+  EXPECT_EQ(parser.release_memory(), 0u) << "nothing left to give back";
+  ASSERT_EQ(parse("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\nX-App: b\r\n\r\nnop"), Status::complete);
+  ASSERT_EQ(rec.heads.size(), 2u);
+  const ResponseHead& h = rec.heads[1];
+  EXPECT_EQ(h.status, 404);
+  EXPECT_EQ(h.reason, "Not Found");
+  EXPECT_EQ(h.headers.size(), 2u);
+  EXPECT_EQ(h.headers.find("x-app"), "b");
+  EXPECT_FALSE(h.headers.find("x-long"));
+  EXPECT_EQ(rec.bodies[1], "nop");
+}
+
 TEST_F(HttpResponseParser, ChunkedBodyFedOneByteAtATime) {
   ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n", false, 1),
             Status::complete);
