@@ -10,6 +10,8 @@ namespace lb {
 
 // At the start of each slab. Slots follow, from first_.
 struct SlabPool::Slab {
+  explicit Slab(SlabPool* pool) : owner(pool) {}
+  SlabPool* owner;
   Slab* prev = nullptr;  // in partial_, while the slab has a free slot
   Slab* next = nullptr;
   void* free = nullptr;  // freed slots, each holding the next one's address
@@ -21,7 +23,7 @@ namespace {
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 }  // namespace
 
-SlabPool::SlabPool(size_t object_size, size_t object_align) {
+SlabPool::SlabPool(size_t object_size, size_t object_align) : object_size_(object_size) {
   assert(object_align != 0 && (object_align & (object_align - 1)) == 0 && object_align <= 64);
   const size_t align = object_align < alignof(void*) ? alignof(void*) : object_align;
   // A free slot holds a pointer to the next one.
@@ -32,9 +34,8 @@ SlabPool::SlabPool(size_t object_size, size_t object_align) {
 }
 
 SlabPool::~SlabPool() {
-  // A thread that ends with objects still allocated (a worker stopped in
-  // the middle of things) leaves their slabs mapped rather than pull the
-  // memory out from under them.
+  // Objects still allocated (a teardown that lost some) keep their slabs
+  // mapped rather than have the memory pulled out from under them.
   if (objects_ != 0) return;
   while (partial_) {
     Slab* s = partial_;
@@ -58,8 +59,11 @@ void* SlabPool::allocate() {
   return p;
 }
 
+void SlabPool::release(void* p) {
+  if (p) slab_of(p)->owner->deallocate(p);
+}
+
 void SlabPool::deallocate(void* p) {
-  if (!p) return;
   Slab* s = slab_of(p);
   const bool was_full = full(s);
   *static_cast<void**>(p) = s->free;
@@ -85,7 +89,7 @@ SlabPool::Slab* SlabPool::map_slab() {
   if (aligned > start) ::munmap(raw, aligned - start);
   const uintptr_t tail = aligned + kSlabBytes;
   if (tail < start + span) ::munmap(reinterpret_cast<void*>(tail), start + span - tail);
-  auto* s = new (reinterpret_cast<void*>(aligned)) Slab;
+  auto* s = new (reinterpret_cast<void*>(aligned)) Slab(this);
   ++slabs_;
   link_partial(s);
   return s;

@@ -64,7 +64,7 @@ double ms_since(TimePoint t) { return std::chrono::duration<double, std::milli>(
 
 bool ClientConnection::accept_from(uv_stream_t* server, WorkerContext& worker,
                                    std::shared_ptr<ListenerIdentity> listener) {
-  auto* c = new ClientConnection(worker, std::move(listener));
+  auto* c = new (*worker.client_memory) ClientConnection(worker, std::move(listener));
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp_)) != 0) {
     c->close_now();
     return false;

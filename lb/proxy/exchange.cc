@@ -298,7 +298,7 @@ void Exchange::dispatch(TimePoint start, bool fresh_connection, bool owner_flush
     if (request_complete_) upstream_->arm_response_timeout(response_timeout());
   } else {
     upstream_reused_ = false;
-    upstream_ = new UpstreamConnection(client_.worker(), backend_);
+    upstream_ = new (*client_.worker().upstream_memory) UpstreamConnection(client_.worker(), backend_);
     // Where the client came in costs the client connection a system call
     // (and memory to keep the answer): asked only of pools that send it.
     if (pc.send_proxy_protocol != config::SendProxyProtocol::off)

@@ -8,6 +8,7 @@
 #include "lb/http2/session.h"
 #include "lb/proxy/client_connection.h"
 #include "lb/proxy/exchange.h"
+#include "lb/proxy/upstream_connection.h"
 #include "lb/proxy/worker_snapshot.h"
 
 namespace lb::proxy {
@@ -32,6 +33,10 @@ Worker::Worker(unsigned index, uint32_t id_prefix, std::shared_ptr<const Snapsho
   timers_ = std::make_unique<TimerWheel>(&loop_);
   ctx_.timers = timers_.get();
   ctx_.upstreams = &upstreams_;
+  client_memory_ = std::make_unique<SlabPool>(sizeof(ClientConnection), alignof(ClientConnection));
+  upstream_memory_ = std::make_unique<SlabPool>(sizeof(UpstreamConnection), alignof(UpstreamConnection));
+  ctx_.client_memory = client_memory_.get();
+  ctx_.upstream_memory = upstream_memory_.get();
   if (access_log) access_log_ = std::make_unique<log::AccessLog>(std::move(access_log));
   ctx_.access_log = access_log_.get();
   install(std::move(snapshot));

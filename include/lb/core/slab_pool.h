@@ -24,8 +24,9 @@
 // to 64 KiB each, as in any slab allocator. New objects fill the slabs that
 // have room first, which is what keeps that rare.
 //
-// Single-threaded: each worker owns its pool, and objects are freed on the
-// thread that allocated them.
+// Single-threaded: each worker owns its pools, and an object is freed by
+// its worker's thread, or after that thread has been joined (the worker's
+// teardown). A slab knows its pool, so freeing needs no pool at hand.
 #include <cstddef>
 #include <new>
 
@@ -47,14 +48,17 @@ class SlabPool {
 
   // Throws std::bad_alloc when no slab can be mapped.
   void* allocate();
-  void deallocate(void* p);
+  // Back to the pool that allocated `p` (null: nothing).
+  static void release(void* p);
 
+  size_t object_size() const { return object_size_; }
   size_t objects_per_slab() const { return capacity_; }
   size_t slabs() const { return slabs_; }     // mapped
   size_t objects() const { return objects_; }  // allocated, not yet freed
 
  private:
   struct Slab;
+  void deallocate(void* p);
   Slab* map_slab();
   void unmap_slab(Slab* s);
   void link_partial(Slab* s);
@@ -63,6 +67,7 @@ class SlabPool {
   char* slot(Slab* s, size_t i) const;
   static Slab* slab_of(void* p);
 
+  size_t object_size_;
   size_t stride_;     // bytes from one slot to the next
   size_t first_;      // offset of slot 0 from the slab's start
   size_t capacity_;   // slots per slab
@@ -71,27 +76,25 @@ class SlabPool {
   size_t objects_ = 0;
 };
 
-// A base for a class whose objects live in their thread's SlabPool:
+// A base for a class whose objects live in a SlabPool:
 //   class ClientConnection final : public SlabAllocated<ClientConnection>
-// Objects must be freed on the thread that allocated them. Under
-// AddressSanitizer they come from the ordinary heap, so that a use after
-// free is still reported (lb/core/recycling.h).
+//   new (worker.client_memory) ClientConnection(...);   // a plain new does not compile
+//   delete connection;                                    // back to that pool
+// Under AddressSanitizer they come from the ordinary heap, so that a use
+// after free is still reported (lb/core/recycling.h).
 template <class T>
 class SlabAllocated {
  public:
-  static void* operator new(size_t size) {
-    if (LB_RECYCLE_MEMORY && size == sizeof(T)) return pool().allocate();
-    return ::operator new(size);
+  static void* operator new(size_t size, SlabPool& pool) {
+    if (!LB_RECYCLE_MEMORY) return ::operator new(size);
+    if (size > pool.object_size()) throw std::bad_alloc();  // a pool made for another type
+    return pool.allocate();
   }
-  static void operator delete(void* p, size_t size) {
-    if (LB_RECYCLE_MEMORY && size == sizeof(T)) return pool().deallocate(p);
-    ::operator delete(p);  // not the sized form: clang before 19 does not declare it by default
-  }
-
- private:
-  static SlabPool& pool() {
-    thread_local SlabPool objects(sizeof(T), alignof(T));
-    return objects;
+  // Only if the constructor throws.
+  static void operator delete(void* p, SlabPool&) { operator delete(p); }
+  static void operator delete(void* p) {
+    if (!LB_RECYCLE_MEMORY) return ::operator delete(p);
+    SlabPool::release(p);
   }
 };
 

@@ -72,8 +72,8 @@ struct ListenerIdentity {
   bool retired = false;
 };
 
-// Its memory comes from the worker's SlabPool, apart from what requests
-// allocate, so that a burst's memory can go back once the burst is over.
+// Its memory comes from the worker's SlabPool (client_memory), apart from
+// what requests allocate, so that a burst's memory can go back once it is over.
 class ClientConnection final : public SlabAllocated<ClientConnection>,
                                private http::RequestEvents,
                                private Downstream,

@@ -46,8 +46,8 @@ class UpstreamEvents : public http::ResponseEvents {
 };
 
 // Idle ones are kept for reuse (keepalive.max_idle) and so outlive the
-// requests that opened them: their memory comes from the worker's SlabPool,
-// apart from what requests allocate (lb/core/slab_pool.h).
+// requests that opened them: their memory comes from the worker's SlabPool
+// (upstream_memory), apart from what requests allocate (lb/core/slab_pool.h).
 class UpstreamConnection final : public SlabAllocated<UpstreamConnection>,
                                  private http::ResponseEvents,
                                  public TunnelSide {

@@ -74,6 +74,9 @@ class Worker {
   void install(std::shared_ptr<const Snapshot> snapshot);
 
   uv_loop_t loop_{};
+  // First, so destroyed last: the teardown frees connections into them.
+  std::unique_ptr<SlabPool> client_memory_;
+  std::unique_ptr<SlabPool> upstream_memory_;
   WorkerContext ctx_;
   std::unique_ptr<DeferredFree> deferred_;
   std::unique_ptr<TimerWheel> timers_;

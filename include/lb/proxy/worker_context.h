@@ -11,6 +11,7 @@
 
 #include "lb/core/block.h"
 #include "lb/core/deferred_free.h"
+#include "lb/core/slab_pool.h"
 #include "lb/core/stream_writer.h"
 #include "lb/core/timer_wheel.h"
 #include "lb/http/request_parser_pool.h"
@@ -37,6 +38,10 @@ struct WorkerContext {
   std::shared_ptr<const WorkerSnapshot> current;  // newest config for new requests
   log::AccessLog* access_log = nullptr;  // null: access log off
   UpstreamPools* upstreams = nullptr;
+  // Where client and upstream connections live (lb/core/slab_pool.h); the
+  // Worker owns both and outlives every connection.
+  SlabPool* client_memory = nullptr;
+  SlabPool* upstream_memory = nullptr;
   WaitingRoom* waiting = nullptr;  // requests queued for a backend slot
   std::string scratch;  // formatting space for one head at a time
   uint32_t id_prefix = 0;        // random per process: request ids differ across restarts

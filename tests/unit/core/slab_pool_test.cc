@@ -29,7 +29,7 @@ TEST(SlabPoolTest, HandsOutDistinctAlignedSlotsThatHoldTheirBytes) {
   EXPECT_EQ(distinct.size(), objects.size());
   EXPECT_EQ(pool.slabs(), 3u);
   EXPECT_EQ(pool.objects(), objects.size());
-  for (char* p : objects) pool.deallocate(p);
+  for (char* p : objects) SlabPool::release(p);
   EXPECT_EQ(pool.objects(), 0u);
 }
 
@@ -40,17 +40,17 @@ TEST(SlabPoolTest, FillsASlabBeforeMappingAnother) {
   EXPECT_EQ(pool.slabs(), 1u);
   objects.push_back(pool.allocate());
   EXPECT_EQ(pool.slabs(), 2u);
-  for (void* p : objects) pool.deallocate(p);
+  for (void* p : objects) SlabPool::release(p);
 }
 
 TEST(SlabPoolTest, AFreedSlotIsReusedBeforeAFreshOne) {
   SlabPool pool(kObject, 8);
   void* a = pool.allocate();
   void* b = pool.allocate();
-  pool.deallocate(a);
+  SlabPool::release(a);
   EXPECT_EQ(pool.allocate(), a);
-  pool.deallocate(a);
-  pool.deallocate(b);
+  SlabPool::release(a);
+  SlabPool::release(b);
 }
 
 // What a burst does: many objects, most of them freed after. The slabs
@@ -62,14 +62,29 @@ TEST(SlabPoolTest, EmptiedSlabsAreUnmappedButOneSpare) {
   for (size_t i = 0; i < 10 * per_slab; ++i) objects.push_back(pool.allocate());
   EXPECT_EQ(pool.slabs(), 10u);
   // Keep the first slab's objects (the long-lived ones), free the rest.
-  for (size_t i = per_slab; i < objects.size(); ++i) pool.deallocate(objects[i]);
+  for (size_t i = per_slab; i < objects.size(); ++i) SlabPool::release(objects[i]);
   EXPECT_EQ(pool.slabs(), 2u) << "the full slab and one empty spare";
-  for (size_t i = 0; i < per_slab; ++i) pool.deallocate(objects[i]);
+  for (size_t i = 0; i < per_slab; ++i) SlabPool::release(objects[i]);
   EXPECT_EQ(pool.slabs(), 1u) << "only the spare";
   // The spare is used again, not a new mapping.
   void* again = pool.allocate();
   EXPECT_EQ(pool.slabs(), 1u);
-  pool.deallocate(again);
+  SlabPool::release(again);
+}
+
+// A worker's connections are freed into its own pools, whatever thread
+// frees them (its teardown runs on the main thread, after the join).
+TEST(SlabPoolTest, AnObjectGoesBackToThePoolThatAllocatedIt) {
+  SlabPool clients(kObject, 8);
+  SlabPool upstreams(1216, 8);
+  void* c = clients.allocate();
+  void* u = upstreams.allocate();
+  SlabPool::release(u);
+  EXPECT_EQ(upstreams.objects(), 0u);
+  EXPECT_EQ(clients.objects(), 1u);
+  SlabPool::release(c);
+  EXPECT_EQ(clients.objects(), 0u);
+  SlabPool::release(nullptr);
 }
 
 // A slab is found from an object's address by masking: that holds only if
@@ -84,7 +99,7 @@ TEST(SlabPoolTest, ObjectsOfOneSlabShareItsAlignedBlock) {
     blocks.insert(reinterpret_cast<uintptr_t>(p) & ~uintptr_t(SlabPool::kSlabBytes - 1));
   }
   EXPECT_EQ(blocks.size(), 2u);
-  for (void* p : objects) pool.deallocate(p);
+  for (void* p : objects) SlabPool::release(p);
 }
 
 }  // namespace
