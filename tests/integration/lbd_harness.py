@@ -139,6 +139,12 @@ def rss_tells_lbds_memory():
     return "TSAN_OPTIONS" not in os.environ
 
 
+def lbd_has_asan():
+    """Whether LBD_BIN was built with AddressSanitizer (the asan preset)."""
+    out = subprocess.run(["ldd", LBD_BIN], capture_output=True, text=True).stdout
+    return "libasan" in out
+
+
 def memory_test_env():
     """Environment for tests that measure lbd's RSS: under AddressSanitizer,
     freed memory sits in a 256 MiB quarantine and would read as growth."""

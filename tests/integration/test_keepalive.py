@@ -1,11 +1,11 @@
 """Keep-alive on both sides of lbd, HTTP/1.0 and Connection: close honoured,
 and stale pooled upstream connections handled (issue 2 §3, §4)."""
-import os
 import time
 import unittest
 
 from httpwire import HttpClient, build_request, wait_until
-from lbd_harness import LbdTestCase, config, echoed, memory_test_env, pool, raise_fd_limit, rss_tells_lbds_memory
+from lbd_harness import (LbdTestCase, config, echoed, lbd_has_asan, memory_test_env, pool, raise_fd_limit,
+                         rss_tells_lbds_memory)
 import fake_backend as fb
 
 
@@ -62,7 +62,7 @@ class IdleClientMemoryTest(LbdTestCase):
     # slot for the fd. A connection that kept all of its state cost 1.2 KiB.
     MAX_KIB_EACH = 0.8
 
-    @unittest.skipUnless(rss_tells_lbds_memory() and "ASAN_OPTIONS" not in os.environ,
+    @unittest.skipUnless(rss_tells_lbds_memory() and not lbd_has_asan(),
                          "sanitizers' shadow memory and redzones are counted in RSS")
     def test_idle_keepalive_clients_cost_under_0_8_kib_each(self):
         if raise_fd_limit() < self.CLIENTS + 200:
