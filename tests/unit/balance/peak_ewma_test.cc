@@ -43,6 +43,13 @@ TEST(BalancePeakEwma, DecayRatioIsTheRatioOfTwoDecays) {
     const double expected = peak_ewma::decayed(1000, idle) / peak_ewma::decayed(1000, other);
     EXPECT_NEAR(peak_ewma::decay_ratio(idle, other), expected, expected * 1e-12) << idle.count() << " vs " << other.count();
   }
+  // Backends sampled moments apart (the series, not std::exp): as exact,
+  // on both sides of the switch.
+  for (auto [idle, other] : {std::pair{milliseconds(3), milliseconds(40)}, {milliseconds(95), milliseconds(1)},
+                             {milliseconds(0), milliseconds(93)}, {milliseconds(0), milliseconds(94)}}) {
+    const double expected = peak_ewma::decayed(1000, idle) / peak_ewma::decayed(1000, other);
+    EXPECT_NEAR(peak_ewma::decay_ratio(idle, other), expected, expected * 1e-9) << idle.count() << " vs " << other.count();
+  }
   // An estimate left idle for hours has decayed to nothing beside a fresh one.
   EXPECT_EQ(peak_ewma::decay_ratio(std::chrono::hours(3), seconds(0)), 0.0);
 }
