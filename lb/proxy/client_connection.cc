@@ -184,11 +184,14 @@ void ClientConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 
 void ClientConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<ClientConnection*>(s->data);
-  if (self->proxy_parser_ && nread > 0) return self->handle_proxy_read(nread, buf);
-  if (self->tls_) return self->handle_tls_read(nread, buf);
-  if (nread == 0) return;
-  if (nread < 0) return self->handle_read_end(nread);
-  self->handle_bytes(self->busy().read_buf.commit(size_t(nread)), size_t(nread));
+  if (self->proxy_parser_ && nread > 0) self->handle_proxy_read(nread, buf);
+  else if (self->tls_) self->handle_tls_read(nread, buf);
+  else if (nread < 0) self->handle_read_end(nread);
+  else if (nread > 0) self->handle_bytes(self->busy().read_buf.commit(size_t(nread)), size_t(nread));
+  // A read that started nothing (no bytes after all, a TLS record without
+  // plaintext, part of a PROXY header) leaves a waiting connection waiting:
+  // the Busy part on_alloc took goes back.
+  if (self->phase_ == Phase::idle && self->wait_deadline_.pending()) self->rest_soon();
 }
 
 void ClientConnection::handle_proxy_read(ssize_t nread, const uv_buf_t* buf) {
@@ -446,6 +449,7 @@ void ClientConnection::parse(SliceQueue::Slice& in) {
 bool ClientConnection::on_request_head(http::RequestHead& head) {
   Busy& b = busy();
   phase_ = Phase::body;
+  served_ = true;  // from now on the wait between requests is timeouts.idle
   b.request_start = Clock::now();
   // A retired listener's connection finishes on the snapshot it has.
   if (!identity_->retired) ws_ = worker_.current;
@@ -678,7 +682,9 @@ void ClientConnection::watch_send_progress() {
 }
 
 void ClientConnection::arm_keepalive_if_drained() {
-  if (phase_ != Phase::idle || !writer_idle() || !input_empty()) return;
+  // Before the first request the wait deadline is timeouts.header from the
+  // accept (a TLS handshake's writes end here too): it stays.
+  if (!served_ || phase_ != Phase::idle || !writer_idle() || !input_empty()) return;
   wait_deadline_.expire_in(listener_rt_->config->timeouts.idle);
   rest_soon();  // not now: our caller may hold parts of the Busy part
 }

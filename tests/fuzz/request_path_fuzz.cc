@@ -36,8 +36,10 @@
 #include "lb/control/snapshot_builder.h"
 #include "lb/http/response_parser.h"
 #include "lb/http2/preface.h"
+#include "lb/proxy/client_connection.h"
 #include "lb/proxy/listener.h"
 #include "lb/proxy/snapshot.h"
+#include "lb/proxy/upstream_connection.h"
 #include "lb/proxy/upstream_pool.h"
 #include "lb/proxy/worker_snapshot.h"
 #include "request_recorder.h"
@@ -319,8 +321,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   uv_loop_t loop;
   FUZZ_CHECK(uv_loop_init(&loop) == 0);
+  // Where a Worker keeps its connections; declared first, freed last.
+  SlabPool client_memory(sizeof(proxy::ClientConnection), alignof(proxy::ClientConnection));
+  SlabPool upstream_memory(sizeof(proxy::UpstreamConnection), alignof(proxy::UpstreamConnection));
   proxy::WorkerContext ctx;
   ctx.loop = &loop;
+  ctx.client_memory = &client_memory;
+  ctx.upstream_memory = &upstream_memory;
   auto deferred = std::make_unique<DeferredFree>(&loop);
   ctx.deferred = deferred.get();
   auto timers = std::make_unique<TimerWheel>(&loop);

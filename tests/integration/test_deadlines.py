@@ -48,6 +48,19 @@ class DeadlinesTest(LbdTestCase):
         return (m.sum("lbd_connections_active", listener="web"),
                 m.sum("lbd_backend_active_requests", pool="app"))
 
+    def test_a_later_request_head_is_due_timeouts_header_after_its_first_byte(self):
+        # Not what is left of the keep-alive wait (timeouts.idle) that its
+        # first byte ended.
+        lbd = self.start(respond(200, b"ok"), header="1s", idle="30s")
+        client = HttpClient(lbd.port)
+        self.addCleanup(client.close)
+        self.assertEqual(client.request().status, 200)
+        client.send(b"GET /second HTTP/1.1\r\nHost: x\r\n")  # and never the end of the head
+        start = time.monotonic()
+        client.sock.settimeout(5)
+        self.assertEqual(client.read_response().status, 408)
+        self.assertLess(time.monotonic() - start, 4)
+
     def test_a_client_that_never_reads_is_cut_after_send_timeout(self):
         # idle is long: only the send deadline can end this connection.
         lbd = self.start(endless_body, send="1s", idle="60s")

@@ -286,6 +286,19 @@ class TlsTest(TlsCase):
         self.assertIn("TLS handshake not done within timeouts.header", log)
         self.assertEqual(self.tls_client().request("GET", "/after").status, 200)
 
+    def test_a_client_silent_after_its_handshake_is_closed_at_timeouts_header(self):
+        # The deadline counted from the accept covers the handshake and the
+        # first request; it is not the keep-alive wait between requests
+        # (timeouts.idle), even once lbd has written its handshake flights
+        # and TLS 1.3 session tickets.
+        cfg = self.tls_config([self.backend()])
+        cfg["listeners"][0]["timeouts"]["idle"] = "30s"
+        self.start_lbd(cfg)
+        c = self.tls_client(ctx=self.context(minimum_version=ssl.TLSVersion.TLSv1_3))
+        start = time.monotonic()
+        self.assertTrue(c.closed_within(HEADER_TIMEOUT + 3), "still open 3 s past timeouts.header")
+        self.assertGreater(time.monotonic() - start, HEADER_TIMEOUT - 0.5, "closed before timeouts.header")
+
     def test_server_sent_events_arrive_one_by_one_through_tls(self):
         events, interval = 3, 1.0
         backend = self.backend(fb.events(events, interval))

@@ -78,7 +78,7 @@ class SlabPool {
 
 // A base for a class whose objects live in a SlabPool:
 //   class ClientConnection final : public SlabAllocated<ClientConnection>
-//   new (worker.client_memory) ClientConnection(...);   // a plain new does not compile
+//   new (*worker.client_memory) ClientConnection(...);   // a plain new does not compile
 //   delete connection;                                    // back to that pool
 // Under AddressSanitizer they come from the ordinary heap, so that a use
 // after free is still reported (lb/core/recycling.h).

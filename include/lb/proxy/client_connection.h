@@ -24,7 +24,7 @@
 //              bytes (progress as for send), then kLingerTime more
 // Memory: an idle keep-alive connection is what most of a busy server's
 // connections are, so it keeps only what it needs to wait (the socket, the
-// wait deadline, its addresses: about 560 bytes). Everything a request,
+// wait deadline, its addresses: 536 bytes). Everything a request,
 // a tunnel or an HTTP/2 session needs (parser, writer, input, the other
 // deadlines) is the Busy part, taken from the worker's cache when bytes
 // arrive and given back once the connection rests again (rest()).
@@ -132,7 +132,7 @@ class ClientConnection final : public SlabAllocated<ClientConnection>,
   ClientConnection* prev_client = nullptr;
 
  private:
-  // http2: the connection speaks HTTP/2 (h2_ drives it) until it closes.
+  // http2: the connection speaks HTTP/2 (the Busy part's h2 drives it) until it closes.
   enum class Phase { idle, head, body, waiting, closing, tunnel, http2 };
 
   ClientConnection(WorkerContext& worker, std::shared_ptr<ListenerIdentity> listener);
@@ -168,7 +168,7 @@ class ClientConnection final : public SlabAllocated<ClientConnection>,
   void on_request_complete() override;
 
   // TunnelSide: the tunnel reads through handle_read and writes through
-  // writer_/flush(), the same seam the HTTP path uses.
+  // the writer and flush(), the same seam the HTTP path uses.
   void tunnel_send(const BlockRef& block, const char* data, size_t len) override;
   void tunnel_send_copy(std::string_view bytes) override;
   size_t tunnel_backlog() const override { return busy_->writer.pending(); }
@@ -196,9 +196,9 @@ class ClientConnection final : public SlabAllocated<ClientConnection>,
 
   // End of input or a read error (nread < 0).
   void handle_read_end(ssize_t nread);
-  // `len` plaintext bytes just committed to read_buf_ at `data`.
+  // `len` plaintext bytes just committed to the read buffer at `data`.
   void handle_bytes(char* data, size_t len);
-  // TLS listeners: decrypts into read_buf_, then hands plaintext on.
+  // TLS listeners: decrypts into the read buffer, then hands plaintext on.
   void handle_tls_read(ssize_t nread, const uv_buf_t* buf);
   // proxy_protocol listeners: the PROXY header, before anything else.
   void handle_proxy_read(ssize_t nread, const uv_buf_t* buf);
@@ -213,10 +213,10 @@ class ClientConnection final : public SlabAllocated<ClientConnection>,
   void flush_soon() override;  // Http2Transport
   // What the connection's first bytes say: ALPN decides on TLS; on clear
   // text only the whole h2c preface means HTTP/2, and until these bytes
-  // and those held in input_ have told, more are needed.
+  // and those held in the input have told, more are needed.
   enum class Sniff { http1, http2, need_more };
   Sniff sniff_protocol(const char* data, size_t len) const;
-  void start_http2();  // and hands it the preface bytes input_ holds
+  void start_http2();  // and hands it the preface bytes the input holds
   // Write progress bookkeeping for the send deadline.
   void watch_send_progress();
   // Keep-alive between requests: armed once the last response is written;
