@@ -8,6 +8,7 @@ schedule moves on in between."""
 import time
 import unittest
 
+from httpwire import wait_until
 from lbd_harness import LbdTestCase, config, pool, reload_config
 from prom_text import scrape
 
@@ -40,6 +41,9 @@ class RateLimitTest(LbdTestCase):
         metrics = scrape(self.lbd.admin_port)
         self.assertEqual(metrics.value("lbd_rate_limited_total", listener="web"), 4)
         self.assertEqual(metrics.value("lbd_requests_total", listener="web", code="4xx"), 4)
+        # Access lines are written when the worker's loop turn ends, which
+        # can be just after the client has its answer.
+        self.assertTrue(wait_until(lambda: len(self.lbd.access_log()) >= 7, 3), self.lbd.stdout())
         self.assertEqual([e["status"] for e in self.lbd.access_log()], [200, 200, 200, 429, 429, 429, 429])
         # At log.level info, a flood of refusals does not flood the error log.
         self.assertNotIn("over the listener's rate_limit", self.lbd.stderr())
