@@ -3,18 +3,13 @@
 #include <netinet/in.h>
 #include <xxhash.h>
 
+#include "lb/http/ows.h"
+
 namespace lb::balance {
 
 namespace {
 
 uint64_t hash_bytes(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t");
-  return s.substr(first, last - first + 1);
-}
 
 std::optional<uint64_t> hash_value(std::optional<std::string_view> value) {
   if (!value || value->empty()) return std::nullopt;
@@ -80,11 +75,11 @@ std::string_view address_bytes(const sockaddr_storage& addr) {
 std::optional<std::string_view> find_cookie(std::string_view header, std::string_view name) {
   while (!header.empty()) {
     const size_t end = header.find(';');
-    const std::string_view pair = trim(header.substr(0, end));
+    const std::string_view pair = http::trim_ows(header.substr(0, end));
     header = end == std::string_view::npos ? std::string_view{} : header.substr(end + 1);
     const size_t eq = pair.find('=');
-    if (eq == std::string_view::npos || trim(pair.substr(0, eq)) != name) continue;
-    std::string_view value = trim(pair.substr(eq + 1));
+    if (eq == std::string_view::npos || http::trim_ows(pair.substr(0, eq)) != name) continue;
+    std::string_view value = http::trim_ows(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     return value;
   }

@@ -4,17 +4,11 @@
 #include <charconv>
 #include <cmath>
 
+#include "lb/http/ows.h"
+
 namespace lb::balance {
 
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // A decimal number ("7", "0.5", "1e3"), nothing else: from_chars accepts
 // "nan" and "inf" too, refused below; it never takes '+' or hex.
@@ -35,7 +29,7 @@ std::optional<double> parse_number(std::string_view s) {
 
 }  // namespace
 
-std::optional<double> parse_load_value(std::string_view text) { return parse_number(trim(text)); }
+std::optional<double> parse_load_value(std::string_view text) { return parse_number(http::trim_ows(text)); }
 
 std::optional<double> parse_prometheus_gauge(std::string_view text, std::string_view name) {
   if (name.empty()) return std::nullopt;
@@ -46,7 +40,7 @@ std::optional<double> parse_prometheus_gauge(std::string_view text, std::string_
     std::string_view line = text.substr(0, eol);
     text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    line = trim(line);
+    line = http::trim_ows(line);
     if (line.empty() || line.front() == '#') continue;
     // The metric name runs up to '{', a space or a tab.
     if (!line.starts_with(name)) continue;
@@ -65,10 +59,10 @@ std::optional<double> parse_prometheus_gauge(std::string_view text, std::string_
       }
       if (i == rest.size()) return std::nullopt;  // labels never closed
       rest = rest.substr(i + 1);
-    } else if (!is_space(rest.front())) {
+    } else if (rest.front() != ' ' && rest.front() != '\t') {
       continue;  // a longer name that starts with ours (name_total)
     }
-    rest = trim(rest);
+    rest = http::trim_ows(rest);
     // An optional timestamp follows the value.
     const size_t space = rest.find_first_of(" \t");
     auto value = parse_number(rest.substr(0, space));

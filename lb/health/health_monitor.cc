@@ -18,8 +18,8 @@ namespace {
 
 // How often ejections started on workers, or ended by the clock, are noticed.
 constexpr Duration kObserveTick{100};
-// Checks fire every interval x (1 +- kJitter).
-constexpr double kJitter = 0.05;
+// Checks fire every interval x (1 +- kCheckJitter).
+constexpr double kCheckJitter = 0.05;
 
 bool same_check(const config::HealthCheck& a, const config::HealthCheck& b) {
   auto ranges_equal = [](const auto& x, const auto& y) {
@@ -127,7 +127,7 @@ void HealthMonitor::update(std::shared_ptr<const proxy::Snapshot> snapshot) {
 }
 
 Duration HealthMonitor::jittered(Duration interval) {
-  std::uniform_real_distribution<double> factor(1 - kJitter, 1 + kJitter);
+  std::uniform_real_distribution<double> factor(1 - kCheckJitter, 1 + kCheckJitter);
   return Duration(std::max<int64_t>(1, int64_t(double(interval.count()) * factor(rng_))));
 }
 

@@ -11,7 +11,7 @@ namespace lb::health {
 
 namespace {
 
-constexpr double kJitter = 0.05;
+constexpr double kPollJitter = 0.05;
 constexpr Duration kMaxPollTimeout = std::chrono::seconds(1);
 
 }  // namespace
@@ -62,7 +62,7 @@ void LoadPoller::schedule(Target& t, Duration delay) {
 }
 
 void LoadPoller::poll(Target& t) {
-  const double factor = std::uniform_real_distribution<double>(1 - kJitter, 1 + kJitter)(rng_);
+  const double factor = std::uniform_real_distribution<double>(1 - kPollJitter, 1 + kPollJitter)(rng_);
   schedule(t, std::chrono::duration_cast<Duration>(t.report.interval * factor));
   if (t.running) return;  // the previous poll is still out: skip this turn
   Target* target = &t;

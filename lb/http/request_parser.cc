@@ -9,7 +9,7 @@ namespace lb::http {
 
 namespace {
 
-RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
+RequestParser& request_parser_of(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
 
 // RFC 9110 §8.6: 1*DIGIT, nothing else (no sign, no list, no spaces).
 std::optional<uint64_t> parse_content_length(std::string_view v) {
@@ -148,7 +148,7 @@ bool RequestParser::count_trailer(const char* at, size_t len) {
 }
 
 int RequestParser::on_message_begin(llhttp_t* p) {
-  RequestParser& s = self(p);
+  RequestParser& s = request_parser_of(p);
   s.head_.clear();
   s.trailers_.clear();
   s.in_message_ = true;
@@ -157,40 +157,40 @@ int RequestParser::on_message_begin(llhttp_t* p) {
 }
 
 int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
-  self(p).head_.url.append(at, len);
+  request_parser_of(p).head_.url.append(at, len);
   return 0;
 }
 
 // Trailer fields take the same callbacks as header fields; they are
 // counted against the head's budget and kept apart in trailers_.
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
-  RequestParser& s = self(p);
+  RequestParser& s = request_parser_of(p);
   if (s.head_done_ && !s.count_trailer(at, len)) return -1;
   (s.head_done_ ? s.trailers_ : s.head_.headers).on_name_piece({at, len});
   return 0;
 }
 
 int RequestParser::on_header_field_complete(llhttp_t* p) {
-  RequestParser& s = self(p);
+  RequestParser& s = request_parser_of(p);
   (s.head_done_ ? s.trailers_ : s.head_.headers).on_name_complete();
   return 0;
 }
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
-  RequestParser& s = self(p);
+  RequestParser& s = request_parser_of(p);
   if (s.head_done_ && !s.count_trailer(at, len)) return -1;
   (s.head_done_ ? s.trailers_ : s.head_.headers).append_value({at, len});
   return 0;
 }
 
 int RequestParser::on_header_value_complete(llhttp_t* p) {
-  RequestParser& s = self(p);
+  RequestParser& s = request_parser_of(p);
   (s.head_done_ ? s.trailers_ : s.head_.headers).end_value();
   return 0;
 }
 
 int RequestParser::on_headers_complete(llhttp_t* p) {
-  RequestParser& s = self(p);
+  RequestParser& s = request_parser_of(p);
   RequestHead& h = s.head_;
   s.head_done_ = true;
   s.trailer_meter_.reset(s.scanner_.bytes());  // trailers share the head's budget
@@ -218,7 +218,7 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
 }
 
 int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
-  RequestParser& s = self(p);
+  RequestParser& s = request_parser_of(p);
   if (!s.events_->on_request_body(at, len)) {
     s.handler_refused_ = true;
     return -1;
@@ -227,7 +227,7 @@ int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
 }
 
 int RequestParser::on_message_complete(llhttp_t* p) {
-  RequestParser& s = self(p);
+  RequestParser& s = request_parser_of(p);
   s.in_message_ = false;
   s.completed_ = true;
   // execute() tells the handler, once it has measured an open trailer

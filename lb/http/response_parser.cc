@@ -7,7 +7,7 @@
 namespace lb::http {
 
 namespace {
-ResponseParser& self(llhttp_t* p) { return *static_cast<ResponseParser*>(p->data); }
+ResponseParser& response_parser_of(llhttp_t* p) { return *static_cast<ResponseParser*>(p->data); }
 }  // namespace
 
 const llhttp_settings_t* ResponseParser::settings() {
@@ -106,14 +106,14 @@ ResponseParser::Status ResponseParser::finish() {
 }
 
 int ResponseParser::on_message_begin(llhttp_t* p) {
-  ResponseParser& s = self(p);
+  ResponseParser& s = response_parser_of(p);
   s.head_.clear();
   s.trailers_.clear();
   return 0;
 }
 
 int ResponseParser::on_status(llhttp_t* p, const char* at, size_t len) {
-  ResponseParser& s = self(p);
+  ResponseParser& s = response_parser_of(p);
   if (!s.count(at + len)) return -1;
   s.head_.reason.append(at, len);
   return 0;
@@ -122,7 +122,7 @@ int ResponseParser::on_status(llhttp_t* p, const char* at, size_t len) {
 // Trailer fields take the same callbacks as header fields and the same
 // budget: they go into trailers_ instead of the head.
 int ResponseParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
-  ResponseParser& s = self(p);
+  ResponseParser& s = response_parser_of(p);
   if (s.head_done_) s.meter_.open(at);
   if (!s.count(at + len)) return -1;
   (s.head_done_ ? s.trailers_ : s.head_.headers).on_name_piece({at, len});
@@ -130,26 +130,26 @@ int ResponseParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
 }
 
 int ResponseParser::on_header_field_complete(llhttp_t* p) {
-  ResponseParser& s = self(p);
+  ResponseParser& s = response_parser_of(p);
   (s.head_done_ ? s.trailers_ : s.head_.headers).on_name_complete();
   return 0;
 }
 
 int ResponseParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
-  ResponseParser& s = self(p);
+  ResponseParser& s = response_parser_of(p);
   if (!s.count(at + len)) return -1;
   (s.head_done_ ? s.trailers_ : s.head_.headers).append_value({at, len});
   return 0;
 }
 
 int ResponseParser::on_header_value_complete(llhttp_t* p) {
-  ResponseParser& s = self(p);
+  ResponseParser& s = response_parser_of(p);
   (s.head_done_ ? s.trailers_ : s.head_.headers).end_value();
   return 0;
 }
 
 int ResponseParser::on_headers_complete(llhttp_t* p) {
-  ResponseParser& s = self(p);
+  ResponseParser& s = response_parser_of(p);
   ResponseHead& h = s.head_;
   s.head_done_ = true;
   s.meter_.close();
@@ -196,12 +196,12 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
 }
 
 int ResponseParser::on_body(llhttp_t* p, const char* at, size_t len) {
-  self(p).events_.on_response_body(at, len);
+  response_parser_of(p).events_.on_response_body(at, len);
   return 0;
 }
 
 int ResponseParser::on_message_complete(llhttp_t* p) {
-  ResponseParser& s = self(p);
+  ResponseParser& s = response_parser_of(p);
   s.completed_ = true;
   s.meter_.close();
   s.meter_.reset();  // the next message starts with a fresh budget

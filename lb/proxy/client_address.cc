@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "lb/config/cidr.h"
+#include "lb/http/ows.h"
 
 namespace lb::proxy {
 
@@ -37,16 +38,6 @@ bool ClientAddress::assign_text(std::string_view text) {
   return true;
 }
 
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
-
 ClientAddress request_client(const ClientAddress& connection, const std::vector<config::Cidr>& trusted,
                              const std::vector<std::string_view>& forwarded_for) {
   ClientAddress current = connection;
@@ -56,7 +47,7 @@ ClientAddress request_client(const ClientAddress& connection, const std::vector<
     std::string_view rest = *field;
     while (true) {
       const size_t comma = rest.rfind(',');
-      const std::string_view entry = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+      const std::string_view entry = http::trim_ows(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
       if (!entry.empty()) {
         ClientAddress next;
         if (!next.assign_text(entry)) return current;  // garbled: believe no further

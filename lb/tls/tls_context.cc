@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "lb/tls/openssl_error.h"
 #include "lb/tls/tls_session.h"
 
 namespace lb::tls {
@@ -14,15 +15,6 @@ namespace lb::tls {
 namespace {
 
 constexpr unsigned char kSessionIdContext[] = "lbd";
-
-// The most specific reason OpenSSL queued, then clear the queue.
-std::string openssl_reason() {
-  unsigned long last = 0;
-  while (unsigned long e = ERR_get_error()) last = e;
-  if (!last) return "unknown error";
-  const char* reason = ERR_reason_error_string(last);
-  return reason ? reason : "error " + std::to_string(last);
-}
 
 // Keys must not be encrypted: a daemon has nobody to ask for the passphrase
 // (OpenSSL's default would prompt on the terminal).
@@ -61,13 +53,13 @@ std::optional<PairProblem> load_pair(SSL_CTX* ctx, const std::string& cert_file,
   ERR_clear_error();
   SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1)
-    return PairProblem{false, "cannot use certificate '" + cert_file + "': " + openssl_reason()};
+    return PairProblem{false, "cannot use certificate '" + cert_file + "': " + take_openssl_error()};
   // Parsed apart from its use, so that "not a key" and "another
   // certificate's key" get their own messages.
   BIO* file = BIO_new_file(key_file.c_str(), "r");
   EVP_PKEY* key = file ? PEM_read_bio_PrivateKey(file, nullptr, no_passphrase, nullptr) : nullptr;
   BIO_free(file);
-  if (!key) return PairProblem{true, "cannot use private key '" + key_file + "': " + openssl_reason()};
+  if (!key) return PairProblem{true, "cannot use private key '" + key_file + "': " + take_openssl_error()};
   const bool used = SSL_CTX_use_PrivateKey(ctx, key) == 1;
   EVP_PKEY_free(key);
   if (!used || SSL_CTX_check_private_key(ctx) != 1) {
@@ -116,7 +108,7 @@ int on_ticket_key(SSL* ssl, unsigned char name[16], unsigned char* iv, EVP_CIPHE
 
 SSL_CTX* new_context(const config::TlsConfig& config, const TlsContext* owner, Duration ticket_rotation) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) throw TlsError("TLS: cannot create a context: " + openssl_reason());
+  if (!ctx) throw TlsError("TLS: cannot create a context: " + take_openssl_error());
   SSL_CTX_set_app_data(ctx, const_cast<TlsContext*>(owner));
   SSL_CTX_set_min_proto_version(ctx, config.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
@@ -139,7 +131,7 @@ SSL_CTX* new_context(const config::TlsConfig& config, const TlsContext* owner, D
 
 std::optional<PairProblem> check_certificate_pair(const std::string& cert_file, const std::string& key_file) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) return PairProblem{false, "TLS: cannot create a context: " + openssl_reason()};
+  if (!ctx) return PairProblem{false, "TLS: cannot create a context: " + take_openssl_error()};
   auto problem = load_pair(ctx, cert_file, key_file);
   SSL_CTX_free(ctx);
   return problem;
@@ -152,7 +144,7 @@ std::shared_ptr<const TlsContext> TlsContext::create(const config::TlsConfig& co
   t->offer_h2_ = offer_h2;
   t->keys_ = keys ? std::move(keys) : std::make_shared<TicketKeys>();
   t->bio_method_ = new_session_bio_method();
-  if (!t->bio_method_) throw TlsError("TLS: cannot create the BIO method: " + openssl_reason());
+  if (!t->bio_method_) throw TlsError("TLS: cannot create the BIO method: " + take_openssl_error());
   for (const config::TlsCertificate& c : config.certificates) {
     SSL_CTX* ctx = new_context(config, t.get(), t->keys_->rotation());
     t->contexts_.push_back(ctx);  // owned from here on

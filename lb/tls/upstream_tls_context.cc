@@ -2,20 +2,13 @@
 
 #include <openssl/err.h>
 
+#include "lb/tls/openssl_error.h"
 #include "lb/tls/tls_context.h"
 #include "lb/tls/tls_session.h"
 
 namespace lb::tls {
 
 namespace {
-
-std::string openssl_reason() {
-  unsigned long last = 0;
-  while (unsigned long e = ERR_get_error()) last = e;
-  if (!last) return "unknown error";
-  const char* reason = ERR_reason_error_string(last);
-  return reason ? reason : "error " + std::to_string(last);
-}
 
 // A new session (TLS 1.3 sends them after the handshake): the connection's
 // TlsSession files it in its slot.
@@ -33,7 +26,7 @@ std::shared_ptr<const UpstreamTlsContext> UpstreamTlsContext::create(const confi
   t->sessions_.resize(kControlSlot + 1);
   t->bio_method_ = new_session_bio_method();
   t->ctx_ = SSL_CTX_new(TLS_client_method());
-  if (!t->ctx_ || !t->bio_method_) throw TlsError("TLS to backends: cannot create a context: " + openssl_reason());
+  if (!t->ctx_ || !t->bio_method_) throw TlsError("TLS to backends: cannot create a context: " + take_openssl_error());
   SSL_CTX* ctx = t->ctx_;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
@@ -51,16 +44,16 @@ std::shared_ptr<const UpstreamTlsContext> UpstreamTlsContext::create(const confi
     if (ok != 1)
       throw TlsError("TLS to backends: cannot use CA file '" +
                      (config.ca_file.empty() ? std::string("(system default)") : config.ca_file) +
-                     "': " + openssl_reason());
+                     "': " + take_openssl_error());
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
   if (!config.cert.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, config.cert.c_str()) != 1)
-      throw TlsError("TLS to backends: cannot use certificate '" + config.cert + "': " + openssl_reason());
+      throw TlsError("TLS to backends: cannot use certificate '" + config.cert + "': " + take_openssl_error());
     if (SSL_CTX_use_PrivateKey_file(ctx, config.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1)
-      throw TlsError("TLS to backends: cannot use private key '" + config.key + "': " + openssl_reason());
+      throw TlsError("TLS to backends: cannot use private key '" + config.key + "': " + take_openssl_error());
   }
   return t;
 }

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "lb/http/ows.h"
+
 namespace lb::http {
 
 // Calls fn(value) for every cookie called `name` (exact, case-sensitive, as
@@ -20,21 +22,16 @@ size_t append_without_cookie(std::string_view header, std::string_view name, std
 // ---- implementation ----
 
 namespace cookie_detail {
-inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 // Splits off the next "name=value" pair (trimmed) from `rest`.
 inline std::string_view next_pair(std::string_view& rest) {
   const size_t semi = rest.find(';');
-  const std::string_view pair = trim(rest.substr(0, semi));
+  const std::string_view pair = trim_ows(rest.substr(0, semi));
   rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
   return pair;
 }
 inline bool pair_named(std::string_view pair, std::string_view name) {
   const size_t eq = pair.find('=');
-  return eq != std::string_view::npos && trim(pair.substr(0, eq)) == name;
+  return eq != std::string_view::npos && trim_ows(pair.substr(0, eq)) == name;
 }
 }  // namespace cookie_detail
 
@@ -43,7 +40,7 @@ void for_each_cookie_named(std::string_view header, std::string_view name, Fn&& 
   while (!header.empty()) {
     const std::string_view pair = cookie_detail::next_pair(header);
     if (!cookie_detail::pair_named(pair, name)) continue;
-    std::string_view value = cookie_detail::trim(pair.substr(pair.find('=') + 1));
+    std::string_view value = trim_ows(pair.substr(pair.find('=') + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     fn(value);
   }

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lb/http/ows.h"
+
 namespace lb::http {
 
 // ASCII case-insensitive equality, for header names and tokens.
@@ -123,9 +125,7 @@ template <typename Fn>
 void for_each_token(std::string_view value, Fn&& fn) {
   while (!value.empty()) {
     size_t comma = value.find(',');
-    std::string_view tok = value.substr(0, comma);
-    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+    const std::string_view tok = trim_ows(value.substr(0, comma));
     if (!tok.empty()) fn(tok);
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);

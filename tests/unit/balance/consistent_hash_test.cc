@@ -19,7 +19,7 @@ constexpr int kKeys = 20000;
 
 uint64_t key(int i) { return XXH3_64bits(&i, sizeof i); }
 
-std::vector<std::string> assign_all(Strategy& s) {
+std::vector<std::string> assigned_names(Strategy& s) {
   std::vector<std::string> out;
   for (int i = 0; i < kKeys; ++i) out.push_back(testing::name_of(s.pick({.hash = key(i)})));
   return out;
@@ -33,14 +33,14 @@ double fraction_moved(const std::vector<std::string>& before, const std::vector<
 
 TEST(BalanceConsistentHash, SameKeySameBackend) {
   ConsistentHash ch(make_backends(5), 0);
-  const auto first = assign_all(ch);
-  EXPECT_EQ(assign_all(ch), first);
+  const auto first = assigned_names(ch);
+  EXPECT_EQ(assigned_names(ch), first);
 }
 
 TEST(BalanceConsistentHash, KeysSpreadInWeightProportion) {
   ConsistentHash ch(make_backends({1, 2, 3, 4}), 0);
   std::map<std::string, int> counts;
-  for (const auto& name : assign_all(ch)) ++counts[name];
+  for (const auto& name : assigned_names(ch)) ++counts[name];
   EXPECT_NEAR(counts["a"], kKeys * 0.1, kKeys * 0.02);
   EXPECT_NEAR(counts["b"], kKeys * 0.2, kKeys * 0.02);
   EXPECT_NEAR(counts["c"], kKeys * 0.3, kKeys * 0.02);
@@ -55,8 +55,8 @@ TEST(BalanceConsistentHash, RemovingABackendMovesOnlyItsKeys) {
   BackendList fewer = backends;
   fewer.erase(fewer.begin() + 3);
   ConsistentHash after(fewer, 0);
-  const auto a = assign_all(before);
-  const auto b = assign_all(after);
+  const auto a = assigned_names(before);
+  const auto b = assigned_names(after);
   int others_moved = 0;
   for (int i = 0; i < kKeys; ++i) {
     if (a[i] == "d") EXPECT_NE(b[i], "d");
@@ -70,8 +70,8 @@ TEST(BalanceConsistentHash, AddingABackendMovesAboutOneInNPlusOne) {
   const auto backends = make_backends(11);
   ConsistentHash before(BackendList(backends.begin(), backends.end() - 1), 0);
   ConsistentHash after(backends, 0);
-  const auto a = assign_all(before);
-  const auto b = assign_all(after);
+  const auto a = assigned_names(before);
+  const auto b = assigned_names(after);
   int moved_between_old = 0;
   for (int i = 0; i < kKeys; ++i) moved_between_old += a[i] != b[i] && b[i] != "k";
   EXPECT_NEAR(fraction_moved(a, b), 1.0 / 11, 0.02);
@@ -82,15 +82,15 @@ TEST(BalanceConsistentHash, ListOrderDoesNotMatter) {
   const auto backends = make_backends(6);
   ConsistentHash forward(backends, 0);
   ConsistentHash reversed(BackendList(backends.rbegin(), backends.rend()), 0);
-  EXPECT_EQ(assign_all(forward), assign_all(reversed));
+  EXPECT_EQ(assigned_names(forward), assigned_names(reversed));
 }
 
 TEST(BalanceConsistentHash, OnlyKeysOfAnUnusableBackendMoveAndTheyComeBack) {
   auto backends = make_backends(5);
   ConsistentHash ch(backends, 0);
-  const auto before = assign_all(ch);
+  const auto before = assigned_names(ch);
   backends[1]->eject_until(Clock::now() + std::chrono::hours(1));
-  const auto during = assign_all(ch);
+  const auto during = assigned_names(ch);
   std::map<std::string, int> refuge;
   for (int i = 0; i < kKeys; ++i) {
     if (before[i] == "b") ++refuge[during[i]];
@@ -99,7 +99,7 @@ TEST(BalanceConsistentHash, OnlyKeysOfAnUnusableBackendMoveAndTheyComeBack) {
   EXPECT_EQ(refuge.count("b"), 0u);
   EXPECT_EQ(refuge.size(), 4u) << "a down backend's keys spread over all the others";
   backends[1]->eject_until(Clock::now());
-  EXPECT_EQ(assign_all(ch), before);
+  EXPECT_EQ(assigned_names(ch), before);
 }
 
 TEST(BalanceConsistentHash, RequestsWithoutAKeyRotate) {

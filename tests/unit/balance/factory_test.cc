@@ -10,13 +10,13 @@
 namespace lb::balance {
 namespace {
 
-using config::Strategy;
+using StrategyName = config::Strategy;
 using testing::make_backends;
 
-constexpr Strategy kAll[] = {Strategy::round_robin,     Strategy::weighted_round_robin, Strategy::least_connections,
-                             Strategy::ip_hash,         Strategy::consistent_hash,      Strategy::p2c_ewma};
+constexpr StrategyName kAll[] = {StrategyName::round_robin,     StrategyName::weighted_round_robin, StrategyName::least_connections,
+                             StrategyName::ip_hash,         StrategyName::consistent_hash,      StrategyName::p2c_ewma};
 
-class BalanceEveryStrategy : public ::testing::TestWithParam<Strategy> {
+class BalanceEveryStrategy : public ::testing::TestWithParam<StrategyName> {
  protected:
   std::unique_ptr<balance::Strategy> make(const BackendList& backends, double bounded_load = 0) {
     config::PoolConfig pool;

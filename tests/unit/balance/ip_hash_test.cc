@@ -20,7 +20,7 @@ uint64_t client(int i) {
   return hash_client_address({reinterpret_cast<const char*>(&addr), sizeof addr});
 }
 
-std::vector<const Backend*> assign_all(Strategy& s) {
+std::vector<const Backend*> assigned_backends(Strategy& s) {
   std::vector<const Backend*> out;
   for (int i = 0; i < kClients; ++i) out.push_back(s.pick({.hash = client(i)}));
   return out;
@@ -28,14 +28,14 @@ std::vector<const Backend*> assign_all(Strategy& s) {
 
 TEST(BalanceIpHash, SameClientKeepsItsBackend) {
   IpHash ip(make_backends(5));
-  const auto first = assign_all(ip);
-  EXPECT_EQ(assign_all(ip), first);
+  const auto first = assigned_backends(ip);
+  EXPECT_EQ(assigned_backends(ip), first);
 }
 
 TEST(BalanceIpHash, ClientsSpreadInWeightProportion) {
   IpHash ip(make_backends({1, 2, 3, 4}));
   std::map<std::string, int> counts;
-  for (const Backend* b : assign_all(ip)) ++counts[b->name()];
+  for (const Backend* b : assigned_backends(ip)) ++counts[b->name()];
   EXPECT_NEAR(counts["a"], kClients * 0.1, kClients * 0.02);
   EXPECT_NEAR(counts["b"], kClients * 0.2, kClients * 0.02);
   EXPECT_NEAR(counts["c"], kClients * 0.3, kClients * 0.02);
@@ -45,9 +45,9 @@ TEST(BalanceIpHash, ClientsSpreadInWeightProportion) {
 TEST(BalanceIpHash, OnlyClientsOfAnUnusableBackendMoveAndTheyComeBack) {
   auto backends = make_backends(5);
   IpHash ip(backends);
-  const auto before = assign_all(ip);
+  const auto before = assigned_backends(ip);
   backends[2]->set_healthy(false);
-  const auto during = assign_all(ip);
+  const auto during = assigned_backends(ip);
   int moved = 0;
   for (int i = 0; i < kClients; ++i) {
     if (before[i] == backends[2].get()) {
@@ -59,7 +59,7 @@ TEST(BalanceIpHash, OnlyClientsOfAnUnusableBackendMoveAndTheyComeBack) {
   }
   EXPECT_NEAR(moved, kClients / 5, kClients * 0.03);
   backends[2]->set_healthy(true);
-  EXPECT_EQ(assign_all(ip), before);
+  EXPECT_EQ(assigned_backends(ip), before);
 }
 
 // A pool that grows (a reload, an SRV answer) moves only the clients the
@@ -69,8 +69,8 @@ TEST(BalanceIpHash, ANewBackendTakesOnlyTheClientsItWins) {
   auto backends = make_backends(33);
   IpHash before(BackendList(backends.begin(), backends.end() - 1));
   IpHash after(backends);
-  const auto old_places = assign_all(before);
-  const auto new_places = assign_all(after);
+  const auto old_places = assigned_backends(before);
+  const auto new_places = assigned_backends(after);
   int moved = 0;
   for (int i = 0; i < kClients; ++i) {
     if (new_places[i] == old_places[i]) continue;
@@ -84,7 +84,7 @@ TEST(BalanceIpHash, ListOrderDoesNotMatter) {
   auto backends = make_backends(4);
   IpHash forward(backends);
   IpHash reversed(BackendList(backends.rbegin(), backends.rend()));
-  EXPECT_EQ(assign_all(forward), assign_all(reversed));
+  EXPECT_EQ(assigned_backends(forward), assigned_backends(reversed));
 }
 
 TEST(BalanceIpHash, RetryGoesToTheClientsNextChoice) {

@@ -4,17 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "lb/config/loader.h"
+#include "load_messages.h"
 
 namespace lb::config {
 namespace {
 
 using ::testing::ElementsAre;
 
-std::vector<std::string> messages(const LoadResult& r) {
-  std::vector<std::string> out;
-  for (const ConfigError& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
+using test::messages;
 
 // One listener and one pool "app" whose member lines are `members`.
 LoadResult load(const std::string& top, const std::string& members) {

@@ -10,6 +10,7 @@
 
 #include "lb/balance/factory.h"
 #include "../session/sticky_key_file.h"
+#include "load_messages.h"
 
 namespace lb::config {
 namespace {
@@ -23,11 +24,7 @@ using ::testing::IsEmpty;
 
 const std::string kDataDir = std::string(LBD_TEST_DATA_DIR) + "/config";
 
-std::vector<std::string> messages(const LoadResult& r) {
-  std::vector<std::string> out;
-  for (const ConfigError& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
+using test::messages;
 
 // A smallest valid file. `top`, `listener`, `pool` and `backend` are spliced
 // in (already indented) to make one point of it good or bad.

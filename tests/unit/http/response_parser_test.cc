@@ -11,11 +11,11 @@ namespace {
 
 using test::feed;
 using test::ResponseRecorder;
-using Status = ResponseParser::Status;
+using ResponseStatus = ResponseParser::Status;
 
 class HttpResponseParser : public ::testing::Test {
  protected:
-  Status parse(std::string_view wire, bool to_head_request = false, size_t step = SIZE_MAX) {
+  ResponseStatus parse(std::string_view wire, bool to_head_request = false, size_t step = SIZE_MAX) {
     parser.expect_response(to_head_request);
     return feed(parser, std::string(wire), step);
   }
@@ -25,7 +25,7 @@ class HttpResponseParser : public ::testing::Test {
 };
 
 TEST_F(HttpResponseParser, ContentLengthBody) {
-  ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-App: a\r\n\r\nhello"), Status::complete);
+  ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-App: a\r\n\r\nhello"), ResponseStatus::complete);
   ASSERT_EQ(rec.heads.size(), 1u);
   const ResponseHead& h = rec.heads[0];
   EXPECT_EQ(h.status, 200);
@@ -44,11 +44,11 @@ TEST_F(HttpResponseParser, ContentLengthBody) {
 TEST_F(HttpResponseParser, ReleasedMemoryIsGivenBackAndTheNextResponseStillParses) {
   ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Long: " + std::string(300, 'v') +
                   "\r\n\r\nhi"),
-            Status::complete);
+            ResponseStatus::complete);
   parser.resume();
   EXPECT_GE(parser.release_memory(), 300u) << "the header bytes' buffer";
   EXPECT_EQ(parser.release_memory(), 0u) << "nothing left to give back";
-  ASSERT_EQ(parse("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\nX-App: b\r\n\r\nnop"), Status::complete);
+  ASSERT_EQ(parse("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\nX-App: b\r\n\r\nnop"), ResponseStatus::complete);
   ASSERT_EQ(rec.heads.size(), 2u);
   const ResponseHead& h = rec.heads[1];
   EXPECT_EQ(h.status, 404);
@@ -61,7 +61,7 @@ TEST_F(HttpResponseParser, ReleasedMemoryIsGivenBackAndTheNextResponseStillParse
 
 TEST_F(HttpResponseParser, ChunkedBodyFedOneByteAtATime) {
   ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n", false, 1),
-            Status::complete);
+            ResponseStatus::complete);
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_TRUE(rec.heads[0].chunked);
   EXPECT_TRUE(rec.heads[0].keep_alive);
@@ -70,36 +70,36 @@ TEST_F(HttpResponseParser, ChunkedBodyFedOneByteAtATime) {
 }
 
 TEST_F(HttpResponseParser, CloseDelimitedBodyEndsAtFinish) {
-  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nsome bytes"), Status::ok);
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nsome bytes"), ResponseStatus::ok);
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_FALSE(rec.heads[0].keep_alive);
   EXPECT_FALSE(rec.heads[0].content_length);
   EXPECT_FALSE(rec.heads[0].chunked);
   EXPECT_EQ(rec.completed, 0);
-  EXPECT_EQ(parser.finish(), Status::complete);
+  EXPECT_EQ(parser.finish(), ResponseStatus::complete);
   EXPECT_EQ(rec.bodies[0], "some bytes");
   EXPECT_EQ(rec.completed, 1);
 }
 
 TEST_F(HttpResponseParser, UnknownTransferCodingIsCloseDelimited) {
-  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzipped"), Status::ok);
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzipped"), ResponseStatus::ok);
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_FALSE(rec.heads[0].chunked);
   EXPECT_FALSE(rec.heads[0].keep_alive);
-  EXPECT_EQ(parser.finish(), Status::complete);
+  EXPECT_EQ(parser.finish(), ResponseStatus::complete);
   EXPECT_EQ(rec.bodies[0], "zipped");
 }
 
 TEST_F(HttpResponseParser, FinishBeforeAnyByteIsAnError) {
   parser.expect_response(false);
   EXPECT_FALSE(parser.started());
-  EXPECT_EQ(parser.finish(), Status::error);
+  EXPECT_EQ(parser.finish(), ResponseStatus::error);
 }
 
 TEST_F(HttpResponseParser, FinishInsideALengthBodyIsAnError) {
-  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"), Status::ok);
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"), ResponseStatus::ok);
   EXPECT_TRUE(parser.started());
-  EXPECT_EQ(parser.finish(), Status::error);
+  EXPECT_EQ(parser.finish(), ResponseStatus::error);
   EXPECT_EQ(rec.completed, 0);
 }
 
@@ -109,7 +109,7 @@ TEST_F(HttpResponseParser, HeadResponseHasNoBodyDespiteContentLength) {
   parser.expect_response(true);
   const std::string wire = head + next;
   const auto r = parser.execute(wire.data(), wire.size());
-  ASSERT_EQ(r.status, Status::complete);
+  ASSERT_EQ(r.status, ResponseStatus::complete);
   EXPECT_EQ(r.consumed, head.size());
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_TRUE(rec.heads[0].no_body);
@@ -118,7 +118,7 @@ TEST_F(HttpResponseParser, HeadResponseHasNoBodyDespiteContentLength) {
 
   // The connection stays usable: the next response is parsed normally.
   parser.resume();
-  EXPECT_EQ(parse(std::string_view(wire).substr(r.consumed)), Status::complete);
+  EXPECT_EQ(parse(std::string_view(wire).substr(r.consumed)), ResponseStatus::complete);
   ASSERT_EQ(rec.heads.size(), 2u);
   EXPECT_FALSE(rec.heads[1].no_body);
   EXPECT_EQ(rec.bodies[1], "ok");
@@ -128,7 +128,7 @@ TEST_F(HttpResponseParser, NoContentHasNoBody) {
   const std::string wire = "HTTP/1.1 204 No Content\r\n\r\n";
   parser.expect_response(false);
   const auto r = parser.execute(wire.data(), wire.size());
-  EXPECT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.status, ResponseStatus::complete);
   EXPECT_EQ(r.consumed, wire.size());
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_TRUE(rec.heads[0].no_body);
@@ -144,7 +144,7 @@ TEST_F(HttpResponseParser, NotModifiedWithContentLengthHasNoBody) {
   const std::string wire = not_modified + next;
   parser.expect_response(false);
   const auto r = parser.execute(wire.data(), wire.size());
-  EXPECT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.status, ResponseStatus::complete);
   EXPECT_EQ(r.consumed, not_modified.size());
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_TRUE(rec.heads[0].no_body);
@@ -159,7 +159,7 @@ TEST_F(HttpResponseParser, InterimResponseIsAMessageOfItsOwn) {
   const std::string wire = interim + final_response;
   parser.expect_response(false);
   const auto r = parser.execute(wire.data(), wire.size());
-  ASSERT_EQ(r.status, Status::complete);
+  ASSERT_EQ(r.status, ResponseStatus::complete);
   EXPECT_EQ(r.consumed, interim.size());
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_EQ(rec.heads[0].status, 100);
@@ -167,7 +167,7 @@ TEST_F(HttpResponseParser, InterimResponseIsAMessageOfItsOwn) {
 
   parser.resume();
   const auto r2 = parser.execute(wire.data() + r.consumed, wire.size() - r.consumed);
-  ASSERT_EQ(r2.status, Status::complete);
+  ASSERT_EQ(r2.status, ResponseStatus::complete);
   EXPECT_EQ(r2.consumed, final_response.size());
   ASSERT_EQ(rec.heads.size(), 2u);
   EXPECT_EQ(rec.heads[1].status, 201);
@@ -183,7 +183,7 @@ TEST_F(HttpResponseParser, SwitchingProtocolsStopsAtTheEndOfTheHead) {
   const std::string wire = head + "\x81\x05hello";
   parser.expect_response(false);
   const auto r = parser.execute(wire.data(), wire.size());
-  EXPECT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.status, ResponseStatus::complete);
   EXPECT_EQ(r.consumed, head.size());
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_EQ(rec.heads[0].status, 101);
@@ -191,22 +191,22 @@ TEST_F(HttpResponseParser, SwitchingProtocolsStopsAtTheEndOfTheHead) {
 }
 
 TEST_F(HttpResponseParser, RejectsContentLengthWithTransferEncoding) {
-  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), Status::error);
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), ResponseStatus::error);
   EXPECT_TRUE(rec.heads.empty());
 }
 
 TEST_F(HttpResponseParser, RejectsTwoDifferentContentLengths) {
-  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"), Status::error);
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"), ResponseStatus::error);
   EXPECT_TRUE(rec.heads.empty());
 }
 
 TEST_F(HttpResponseParser, RejectsNonNumericContentLength) {
-  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: five\r\n\r\nhello"), Status::error);
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: five\r\n\r\nhello"), ResponseStatus::error);
   EXPECT_TRUE(rec.heads.empty());
 }
 
 TEST_F(HttpResponseParser, RejectsGarbageStatusLine) {
-  EXPECT_EQ(parse("SSH-2.0-OpenSSH_9.2\r\n"), Status::error);
+  EXPECT_EQ(parse("SSH-2.0-OpenSSH_9.2\r\n"), ResponseStatus::error);
   EXPECT_TRUE(rec.heads.empty());
 }
 
@@ -229,19 +229,19 @@ std::string head_with_padding(size_t padding) {
 }
 
 TEST_F(HttpResponseParser, HeadUpToTheLimitIsAccepted) {
-  EXPECT_EQ(parse(head_with_padding(kMaxResponseHeadBytes - 100)), Status::complete) << parser.error_reason();
+  EXPECT_EQ(parse(head_with_padding(kMaxResponseHeadBytes - 100)), ResponseStatus::complete) << parser.error_reason();
   ASSERT_EQ(rec.bodies.size(), 1u);
   EXPECT_EQ(rec.bodies[0], "ok");
 }
 
 TEST_F(HttpResponseParser, HeadOverTheLimitIsAnError) {
-  EXPECT_EQ(parse(head_with_padding(kMaxResponseHeadBytes)), Status::error);
+  EXPECT_EQ(parse(head_with_padding(kMaxResponseHeadBytes)), ResponseStatus::error);
   EXPECT_TRUE(rec.heads.empty());
   EXPECT_STREQ(parser.error_reason(), "response head over 64 KiB");
 }
 
 TEST_F(HttpResponseParser, HeadOverTheLimitInSmallReadsIsAnError) {
-  EXPECT_EQ(parse(head_with_padding(kMaxResponseHeadBytes), false, 1000), Status::error);
+  EXPECT_EQ(parse(head_with_padding(kMaxResponseHeadBytes), false, 1000), ResponseStatus::error);
   EXPECT_TRUE(rec.heads.empty());
 }
 
@@ -249,19 +249,19 @@ TEST_F(HttpResponseParser, ManySmallFieldsOverTheLimitAreAnError) {
   std::string wire = "HTTP/1.1 200 OK\r\n";
   while (wire.size() <= kMaxResponseHeadBytes) wire += "A: b\r\n";
   wire += "Content-Length: 0\r\n\r\n";
-  EXPECT_EQ(parse(wire, false, 4096), Status::error);
+  EXPECT_EQ(parse(wire, false, 4096), ResponseStatus::error);
   EXPECT_TRUE(rec.heads.empty());
 }
 
 // Whitespace before a value reaches no callback: it counts all the same.
 TEST_F(HttpResponseParser, HeadPaddedWithWhitespaceIsAnError) {
   const std::string wire = "HTTP/1.1 200 OK\r\nX-Pad:" + std::string(2 * kMaxResponseHeadBytes, ' ');
-  EXPECT_EQ(parse(wire, false, 16384), Status::error);
+  EXPECT_EQ(parse(wire, false, 16384), ResponseStatus::error);
 }
 
 TEST_F(HttpResponseParser, TrailersAreKeptApartAndLimited) {
   const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n";
-  EXPECT_EQ(parse(head + "X-Sum: 1\r\n\r\n"), Status::complete) << parser.error_reason();
+  EXPECT_EQ(parse(head + "X-Sum: 1\r\n\r\n"), ResponseStatus::complete) << parser.error_reason();
   ASSERT_EQ(rec.heads.size(), 1u);
   EXPECT_EQ(rec.bodies[0], "ok");
   EXPECT_FALSE(rec.heads[0].headers.find("x-sum"));
@@ -269,7 +269,7 @@ TEST_F(HttpResponseParser, TrailersAreKeptApartAndLimited) {
 
   std::string big = head;
   for (size_t i = 0; big.size() <= 2 * kMaxResponseHeadBytes; ++i) big += "X-" + std::to_string(i) + ": vvvvvvvv\r\n";
-  EXPECT_EQ(parse(big + "\r\n", false, 8192), Status::error);
+  EXPECT_EQ(parse(big + "\r\n", false, 8192), ResponseStatus::error);
   EXPECT_STREQ(parser.error_reason(), "response trailers over 64 KiB");
 }
 
@@ -283,7 +283,7 @@ TEST_F(HttpResponseParser, TrailersSurviveSplitReads) {
     ResponseRecorder r;
     ResponseParser p(r);
     p.expect_response(false);
-    ASSERT_EQ(test::feed(p, wire, step), Status::complete) << "step " << step;
+    ASSERT_EQ(test::feed(p, wire, step), ResponseStatus::complete) << "step " << step;
     const HeaderList& t = p.trailers();
     ASSERT_EQ(t.size(), 3u) << "step " << step;
     EXPECT_EQ(t.name(0), "grpc-status");
@@ -297,9 +297,9 @@ TEST_F(HttpResponseParser, TrailersSurviveSplitReads) {
 // Each response has its own trailer section: none left over from the last.
 TEST_F(HttpResponseParser, TrailersAreClearedForTheNextResponse) {
   const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n";
-  ASSERT_EQ(parse(chunked), Status::complete);
+  ASSERT_EQ(parse(chunked), ResponseStatus::complete);
   EXPECT_EQ(parser.trailers().size(), 1u);
-  ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), Status::complete);
+  ASSERT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), ResponseStatus::complete);
   EXPECT_EQ(parser.trailers().size(), 0u);
 }
 
@@ -307,7 +307,7 @@ TEST_F(HttpResponseParser, TrailersAreClearedForTheNextResponse) {
 TEST_F(HttpResponseParser, OneHugeTrailerFieldFedInPiecesIsAnError) {
   const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Big: " +
                            std::string(kMaxResponseHeadBytes + 10, 'v') + "\r\n\r\n";
-  EXPECT_EQ(parse(wire, false, 1000), Status::error);
+  EXPECT_EQ(parse(wire, false, 1000), ResponseStatus::error);
   EXPECT_STREQ(parser.error_reason(), "response trailers over 64 KiB");
   EXPECT_EQ(rec.completed, 0);
 }
@@ -315,7 +315,7 @@ TEST_F(HttpResponseParser, OneHugeTrailerFieldFedInPiecesIsAnError) {
 // Each response, interim ones included, gets the whole budget.
 TEST_F(HttpResponseParser, BudgetIsPerResponse) {
   const std::string interim = "HTTP/1.1 100 Continue\r\nX-Pad: " + std::string(kMaxResponseHeadBytes / 2, 'p') + "\r\n\r\n";
-  EXPECT_EQ(parse(interim + interim + head_with_padding(kMaxResponseHeadBytes / 2)), Status::complete)
+  EXPECT_EQ(parse(interim + interim + head_with_padding(kMaxResponseHeadBytes / 2)), ResponseStatus::complete)
       << parser.error_reason();
   EXPECT_EQ(rec.completed, 3);
 }
@@ -328,7 +328,7 @@ TEST_F(HttpResponseParser, ResumeAfterSwitchingProtocolsParsesHttp) {
   const std::string wire =
       "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-  EXPECT_EQ(parse(wire), Status::complete) << parser.error_reason();
+  EXPECT_EQ(parse(wire), ResponseStatus::complete) << parser.error_reason();
   ASSERT_EQ(rec.heads.size(), 2u);
   EXPECT_EQ(rec.bodies[1], "ok");
 }
@@ -336,10 +336,10 @@ TEST_F(HttpResponseParser, ResumeAfterSwitchingProtocolsParsesHttp) {
 TEST_F(HttpResponseParser, ExecuteWithoutResumeIsAnErrorNotALoop) {
   std::string first = "HTTP/1.1 204 No Content\r\n\r\n";
   parser.expect_response(false);
-  ASSERT_EQ(parser.execute(first.data(), first.size()).status, Status::complete);
+  ASSERT_EQ(parser.execute(first.data(), first.size()).status, ResponseStatus::complete);
   std::string second = "HTTP/1.1 204 No Content\r\n\r\n";
   const auto r = parser.execute(second.data(), second.size());
-  EXPECT_EQ(r.status, Status::error);
+  EXPECT_EQ(r.status, ResponseStatus::error);
   EXPECT_LE(r.consumed, second.size());
 }
 
@@ -350,22 +350,22 @@ TEST_F(HttpResponseParser, RejectsStatusCodesOutside100To599) {
     ResponseParser p(r);
     p.expect_response(false);
     const std::string wire = std::string(line) + "Content-Length: 1\r\n\r\nx";
-    EXPECT_EQ(feed(p, wire, SIZE_MAX), Status::error) << line;
+    EXPECT_EQ(feed(p, wire, SIZE_MAX), ResponseStatus::error) << line;
     EXPECT_TRUE(r.heads.empty()) << line;
   }
-  EXPECT_EQ(parse("HTTP/1.1 599 Custom\r\nContent-Length: 0\r\n\r\n"), Status::complete);
+  EXPECT_EQ(parse("HTTP/1.1 599 Custom\r\nContent-Length: 0\r\n\r\n"), ResponseStatus::complete);
 }
 
 TEST_F(HttpResponseParser, LineEndsThenEofAreNoResponse) {
   // Bytes, but no head: the backend did not answer (502 or a retry).
-  EXPECT_EQ(parse("\r\n"), Status::ok);
-  EXPECT_EQ(parser.finish(), Status::error);
+  EXPECT_EQ(parse("\r\n"), ResponseStatus::ok);
+  EXPECT_EQ(parser.finish(), ResponseStatus::error);
 }
 
 TEST_F(HttpResponseParser, InterimResponseThenEofIsNoResponse) {
-  EXPECT_EQ(parse("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"), Status::complete);
+  EXPECT_EQ(parse("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"), ResponseStatus::complete);
   parser.resume();
-  EXPECT_EQ(parser.finish(), Status::error);
+  EXPECT_EQ(parser.finish(), ResponseStatus::error);
 }
 
 }  // namespace

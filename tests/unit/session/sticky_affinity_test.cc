@@ -11,7 +11,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr int64_t kNow = 1'800'000'000;
+constexpr int64_t kAffinityNow = 1'800'000'000;
 
 config::StickyCookie cookie_config() {
   config::StickyCookie c;
@@ -49,7 +49,7 @@ class StickyAffinityTest : public ::testing::Test {
 };
 
 TEST_F(StickyAffinityTest, SetCookieCarriesTheConfiguredAttributes) {
-  const std::string sc = sticky.set_cookie(1, kNow);
+  const std::string sc = sticky.set_cookie(1, kAffinityNow);
   EXPECT_THAT(sc, StartsWith("LB="));
   EXPECT_EQ(sc.substr(3 + StickyCookieCodec::kEncodedSize), "; Path=/; Max-Age=1800; HttpOnly; SameSite=Lax");
 
@@ -58,45 +58,45 @@ TEST_F(StickyAffinityTest, SetCookieCarriesTheConfiguredAttributes) {
   c.http_only = false;
   c.same_site = "Strict";
   c.ttl = std::chrono::hours(2);
-  const std::string other = StickyAffinity(c, "app", list).set_cookie(0, kNow);
+  const std::string other = StickyAffinity(c, "app", list).set_cookie(0, kAffinityNow);
   EXPECT_THAT(other, HasSubstr("; Path=/; Max-Age=7200; Secure; SameSite=Strict"));
   EXPECT_THAT(other, ::testing::Not(HasSubstr("HttpOnly")));
 }
 
 TEST_F(StickyAffinityTest, ItsOwnCookiePinsEachBackend) {
   for (size_t i = 0; i < list.size(); ++i) {
-    const auto pin = sticky.find_pin(cookies({"a=1; LB=" + value_of(sticky.set_cookie(i, kNow)) + "; b=2"}), kNow);
+    const auto pin = sticky.find_pin(cookies({"a=1; LB=" + value_of(sticky.set_cookie(i, kAffinityNow)) + "; b=2"}), kAffinityNow);
     ASSERT_TRUE(pin.has_value()) << i;
     EXPECT_EQ(pin->backend_index, i);
-    EXPECT_EQ(pin->expires, kNow + 1800);
+    EXPECT_EQ(pin->expires, kAffinityNow + 1800);
   }
 }
 
 TEST_F(StickyAffinityTest, NoCookieOrOtherCookiesPinNothing) {
-  EXPECT_FALSE(sticky.find_pin(cookies({}), kNow));
-  EXPECT_FALSE(sticky.find_pin(cookies({"sid=abc; LBX=" + value_of(sticky.set_cookie(0, kNow))}), kNow));
+  EXPECT_FALSE(sticky.find_pin(cookies({}), kAffinityNow));
+  EXPECT_FALSE(sticky.find_pin(cookies({"sid=abc; LBX=" + value_of(sticky.set_cookie(0, kAffinityNow))}), kAffinityNow));
 }
 
 TEST_F(StickyAffinityTest, ForgedTruncatedExpiredAndUnknownAreIgnored) {
-  const std::string good = value_of(sticky.set_cookie(0, kNow));
+  const std::string good = value_of(sticky.set_cookie(0, kAffinityNow));
   std::string tampered = good;
   tampered[5] = tampered[5] == 'A' ? 'B' : 'A';
-  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + tampered}), kNow));
-  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + good.substr(0, 40)}), kNow));
-  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + good}), kNow + 1800));  // expired
-  EXPECT_FALSE(sticky.find_pin(cookies({"LB=garbage"}), kNow));
+  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + tampered}), kAffinityNow));
+  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + good.substr(0, 40)}), kAffinityNow));
+  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + good}), kAffinityNow + 1800));  // expired
+  EXPECT_FALSE(sticky.find_pin(cookies({"LB=garbage"}), kAffinityNow));
 
   // Signed with our key, but naming a backend this pool does not have.
   const StickyCookieCodec codec(std::string(32, 'k'));
-  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + codec.encode({sticky_backend_id("app", "gone"), kNow + 60})}), kNow));
+  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + codec.encode({sticky_backend_id("app", "gone"), kAffinityNow + 60})}), kAffinityNow));
   // A backend of the same name in another pool is another backend.
-  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + codec.encode({sticky_backend_id("api", "app1"), kNow + 60})}), kNow));
+  EXPECT_FALSE(sticky.find_pin(cookies({"LB=" + codec.encode({sticky_backend_id("api", "app1"), kAffinityNow + 60})}), kAffinityNow));
 }
 
 TEST_F(StickyAffinityTest, FirstValidCookieWinsAcrossHeaders) {
-  const std::string to2 = value_of(sticky.set_cookie(2, kNow));
-  const std::string to0 = value_of(sticky.set_cookie(0, kNow));
-  const auto pin = sticky.find_pin(cookies({"LB=bad; x=1", "LB=" + to2 + "; LB=" + to0}), kNow);
+  const std::string to2 = value_of(sticky.set_cookie(2, kAffinityNow));
+  const std::string to0 = value_of(sticky.set_cookie(0, kAffinityNow));
+  const auto pin = sticky.find_pin(cookies({"LB=bad; x=1", "LB=" + to2 + "; LB=" + to0}), kAffinityNow);
   ASSERT_TRUE(pin);
   EXPECT_EQ(pin->backend_index, 2u);
 }
@@ -105,18 +105,18 @@ TEST_F(StickyAffinityTest, AnotherInstanceWithTheSameKeyAndNamesAgrees) {
   // A second replica: its own Backend objects, other addresses, same names.
   balance::BackendList replica = backends({"app3", "app1", "app2"});  // another order, too
   const StickyAffinity other(cookie_config(), "app", replica);
-  const auto pin = other.find_pin(cookies({"LB=" + value_of(sticky.set_cookie(0, kNow))}), kNow);
+  const auto pin = other.find_pin(cookies({"LB=" + value_of(sticky.set_cookie(0, kAffinityNow))}), kAffinityNow);
   ASSERT_TRUE(pin);
   EXPECT_EQ(replica[pin->backend_index]->name(), "app1");
 }
 
 TEST_F(StickyAffinityTest, CookieIsSetWhenMissingMovedOrPastHalfItsLife) {
-  EXPECT_TRUE(sticky.needs_cookie(std::nullopt, 0, kNow));
-  const StickyAffinity::Pin pin{1, kNow + 1800};
-  EXPECT_FALSE(sticky.needs_cookie(pin, 1, kNow));         // fresh, same backend
-  EXPECT_TRUE(sticky.needs_cookie(pin, 2, kNow));          // served elsewhere: re-pin
-  EXPECT_FALSE(sticky.needs_cookie(pin, 1, kNow + 900));   // exactly half left
-  EXPECT_TRUE(sticky.needs_cookie(pin, 1, kNow + 901));    // less than half left
+  EXPECT_TRUE(sticky.needs_cookie(std::nullopt, 0, kAffinityNow));
+  const StickyAffinity::Pin pin{1, kAffinityNow + 1800};
+  EXPECT_FALSE(sticky.needs_cookie(pin, 1, kAffinityNow));         // fresh, same backend
+  EXPECT_TRUE(sticky.needs_cookie(pin, 2, kAffinityNow));          // served elsewhere: re-pin
+  EXPECT_FALSE(sticky.needs_cookie(pin, 1, kAffinityNow + 900));   // exactly half left
+  EXPECT_TRUE(sticky.needs_cookie(pin, 1, kAffinityNow + 901));    // less than half left
 }
 
 TEST(StickyAffinityPinned, DrainingKeepsPinnedUsersDownMaintAndEjectedDoNot) {

@@ -9,11 +9,11 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-const std::string kDir = std::string(LBD_TEST_DATA_DIR) + "/tls";
+const std::string kContextDataDir = std::string(LBD_TEST_DATA_DIR) + "/tls";
 
 config::TlsConfig pairs(std::initializer_list<const char*> names) {
   config::TlsConfig c;
-  for (const char* n : names) c.certificates.push_back({kDir + "/" + n + ".pem", kDir + "/" + n + ".key"});
+  for (const char* n : names) c.certificates.push_back({kContextDataDir + "/" + n + ".pem", kContextDataDir + "/" + n + ".key"});
   return c;
 }
 
@@ -51,29 +51,29 @@ TEST(TlsContext, ExactNameWinsOverWildcardWhateverTheOrder) {
 
 TEST(TlsContext, UnusableFilesThrowNamingTheFile) {
   config::TlsConfig mismatched;
-  mismatched.certificates.push_back({kDir + "/site.pem", kDir + "/other.key"});
+  mismatched.certificates.push_back({kContextDataDir + "/site.pem", kContextDataDir + "/other.key"});
   try {
     TlsContext::create(mismatched);
     FAIL() << "a key of another certificate was accepted";
   } catch (const TlsError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("private key '" + kDir + "/other.key' does not match certificate '" + kDir +
+    EXPECT_THAT(e.what(), HasSubstr("private key '" + kContextDataDir + "/other.key' does not match certificate '" + kContextDataDir +
                                     "/site.pem'"));
   }
   config::TlsConfig missing;
-  missing.certificates.push_back({kDir + "/nope.pem", kDir + "/site.key"});
+  missing.certificates.push_back({kContextDataDir + "/nope.pem", kContextDataDir + "/site.key"});
   EXPECT_THROW(TlsContext::create(missing), TlsError);
 }
 
 TEST(TlsContext, CheckCertificatePairSaysWhichFile) {
-  EXPECT_FALSE(check_certificate_pair(kDir + "/site.pem", kDir + "/site.key").has_value());
-  auto wrong_key = check_certificate_pair(kDir + "/site.pem", kDir + "/wild.key");
+  EXPECT_FALSE(check_certificate_pair(kContextDataDir + "/site.pem", kContextDataDir + "/site.key").has_value());
+  auto wrong_key = check_certificate_pair(kContextDataDir + "/site.pem", kContextDataDir + "/wild.key");
   ASSERT_TRUE(wrong_key.has_value());
   EXPECT_TRUE(wrong_key->in_key);
-  auto not_pem = check_certificate_pair(kDir + "/README", kDir + "/site.key");
+  auto not_pem = check_certificate_pair(kContextDataDir + "/README", kContextDataDir + "/site.key");
   ASSERT_TRUE(not_pem.has_value());
   EXPECT_FALSE(not_pem->in_key);
-  EXPECT_THAT(not_pem->message, HasSubstr(kDir + "/README"));
-  auto encrypted = check_certificate_pair(kDir + "/site.pem", kDir + "/encrypted.key");
+  EXPECT_THAT(not_pem->message, HasSubstr(kContextDataDir + "/README"));
+  auto encrypted = check_certificate_pair(kContextDataDir + "/site.pem", kContextDataDir + "/encrypted.key");
   ASSERT_TRUE(encrypted.has_value());
   EXPECT_TRUE(encrypted->in_key);
 }

@@ -8,13 +8,13 @@
 namespace lb::tls {
 namespace {
 
-const std::string kDir = std::string(LBD_TEST_DATA_DIR) + "/tls";
+const std::string kSessionDataDir = std::string(LBD_TEST_DATA_DIR) + "/tls";
 
 std::shared_ptr<const TlsContext> context(const std::string& min_version = "1.2") {
   config::TlsConfig c;
   c.min_version = min_version;
-  c.certificates.push_back({kDir + "/site.pem", kDir + "/site.key"});
-  c.certificates.push_back({kDir + "/wild.pem", kDir + "/wild.key"});
+  c.certificates.push_back({kSessionDataDir + "/site.pem", kSessionDataDir + "/site.key"});
+  c.certificates.push_back({kSessionDataDir + "/wild.pem", kSessionDataDir + "/wild.key"});
   return TlsContext::create(c);
 }
 
