@@ -47,7 +47,10 @@ const char* goaway_reason_name(GoawayReason r) {
   return "unknown";
 }
 
-namespace {
+// Named, not anonymous: Session::Impl holds these types, and a type with
+// internal linkage inside one with external linkage is what GCC warns
+// about when the unity build includes this file (-Wsubobject-linkage).
+namespace session_detail {
 
 // The opaque data of the PING that follows a shutdown notice: its ACK means
 // the client has seen the notice, so the final GOAWAY can name the last stream.
@@ -144,7 +147,9 @@ uint32_t goaway_code(GoawayReason r) {
   }
 }
 
-}  // namespace
+}  // namespace session_detail
+
+using namespace session_detail;
 
 struct Session::Impl {
   Impl(Session& owner, SessionEvents& ev, const SessionLimits& lim);

@@ -882,7 +882,12 @@ void ClientConnection::start_lingering_close() {
   shut_down_ = true;
   if (tls_) {  // a clean TLS end, so clients can tell it from a truncation
     tls_->close_notify();
-    b.writer.flush();
+    // A client that closed without close_notify (right after its handshake,
+    // say) has reset the socket by now: the alert cannot go, and what the
+    // kernel still holds (session tickets) never drains. Lingering would
+    // watch that queue until the send timeout, holding the client's slot,
+    // a slot any client could take this way for the price of a handshake.
+    if (b.writer.flush() != 0) return close_now();
   }
   // A client that asked for this close, and whose request was read to its
   // end with nothing after it, sends nothing more: waiting for its FIN

@@ -15,6 +15,7 @@ import time
 import unittest
 
 from httpwire import HttpClient, SocketReader, build_request, read_with_arrivals, sse_events, wait_until
+from prom_text import scrape
 from lbd_harness import LbdTestCase, config, echoed, free_port, header_values, pool, to_yaml
 import fake_backend as fb
 from demo_backends import DemoBackend
@@ -298,6 +299,24 @@ class TlsTest(TlsCase):
         start = time.monotonic()
         self.assertTrue(c.closed_within(HEADER_TIMEOUT + 3), "still open 3 s past timeouts.header")
         self.assertGreater(time.monotonic() - start, HEADER_TIMEOUT - 0.5, "closed before timeouts.header")
+
+    def test_a_client_gone_without_close_notify_frees_its_connection_at_once(self):
+        # The client closes right after the handshake, while lbd's TLS 1.3
+        # session tickets are still on their way: lbd reads the end, its
+        # close_notify meets a reset socket, and the connection must go then,
+        # not sit in a lingering close until timeouts.send (30 s here).
+        cfg = self.tls_config([self.backend()])
+        cfg["listeners"][0]["timeouts"].update({"header": "30s", "idle": "30s", "send": "30s"})
+        lbd = self.start_lbd(cfg)
+        ctx = self.context(minimum_version=ssl.TLSVersion.TLSv1_3)
+        for _ in range(20):
+            sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", lbd.port)),
+                                   server_hostname="www.example.com")
+            sock.close()  # no close_notify: Python's close() sends none
+        self.assertTrue(wait_until(
+            lambda: scrape(lbd.admin_port).value("lbd_connections_active", listener="web") == 0, 10),
+            "connections of clients that left are still held")
+        self.assertEqual(self.tls_client().request("GET", "/after").status, 200)
 
     def test_server_sent_events_arrive_one_by_one_through_tls(self):
         events, interval = 3, 1.0
