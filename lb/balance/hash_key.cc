@@ -3,7 +3,7 @@
 #include <netinet/in.h>
 #include <xxhash.h>
 
-#include "lb/http/ows.h"
+#include "lb/http/cookie_header.h"
 
 namespace lb::balance {
 
@@ -73,17 +73,12 @@ std::string_view address_bytes(const sockaddr_storage& addr) {
 }
 
 std::optional<std::string_view> find_cookie(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const size_t end = header.find(';');
-    const std::string_view pair = http::trim_ows(header.substr(0, end));
-    header = end == std::string_view::npos ? std::string_view{} : header.substr(end + 1);
-    const size_t eq = pair.find('=');
-    if (eq == std::string_view::npos || http::trim_ows(pair.substr(0, eq)) != name) continue;
-    std::string_view value = http::trim_ows(pair.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-    return value;
-  }
-  return std::nullopt;
+  // The first, as the sticky-cookie reader takes it (same parsing rules).
+  std::optional<std::string_view> first;
+  http::for_each_cookie_named(header, name, [&first](std::string_view value) {
+    if (!first) first = value;
+  });
+  return first;
 }
 
 }  // namespace lb::balance

@@ -13,8 +13,9 @@ namespace {
 using StrategyName = config::Strategy;
 using testing::make_backends;
 
-constexpr StrategyName kAll[] = {StrategyName::round_robin,     StrategyName::weighted_round_robin, StrategyName::least_connections,
-                             StrategyName::ip_hash,         StrategyName::consistent_hash,      StrategyName::p2c_ewma};
+constexpr StrategyName kAll[] = {StrategyName::round_robin,     StrategyName::weighted_round_robin,
+                                 StrategyName::least_connections, StrategyName::ip_hash,
+                                 StrategyName::consistent_hash, StrategyName::p2c_ewma};
 
 class BalanceEveryStrategy : public ::testing::TestWithParam<StrategyName> {
  protected:
